@@ -1,0 +1,73 @@
+"""The JSON API under /api/v1 and its OpenAPI document at /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask_smorest import Api
+from marshmallow import Schema
+
+from ..governance.actors import Actor
+from ..governance.errors import Unauthenticated
+from ..governance.people import authenticate
+from ..state import db
+from . import errors
+
+# Reachable without a token; everything else under these prefixes needs one.
+PUBLIC = ("/api/openapi.json", "/v2/health/live", "/v2/health/ready")
+JSON_PREFIXES = ("/api/", "/v2/")
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES) or request.path in ("/transparency.json",)
+
+
+def current_actor() -> Actor:
+    return g.actor
+
+
+def _authenticate() -> None:
+    if not request.path.startswith(JSON_PREFIXES) or request.path in PUBLIC:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "this endpoint needs a bearer token", {"Authorization": ["expected 'Bearer <token>'"]}
+        )
+    g.actor = authenticate(db(), token.strip())
+
+
+def _schema_name(schema: type[Schema] | Schema) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    partial = not isinstance(schema, type) and bool(schema.partial)
+    return cls.__name__.removesuffix("Schema") + ("Patch" if partial else "")
+
+
+def init_app(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="Gatehouse",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
+            },
+            "security": [{"bearer": []}],
+            "info": {
+                "description": "Register, gate, approve and serve the predictive models a "
+                "public body uses. Errors are {\"error\": {\"code\", \"message\", \"details\"}}."
+            },
+        },
+    )
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(
+        schema_name_resolver=_schema_name)})
+    from . import governed, ledger, people
+
+    for blueprint in (*governed.blueprints(), ledger.blp, people.blp):
+        api.register_blueprint(blueprint)
+    app.before_request(_authenticate)
+    errors.register(app, wants_json)
+    app.extensions["gatehouse_api"] = api

@@ -1,0 +1,66 @@
+"""Every error leaves as JSON `{"error": {"code", "message", "details"}}` with the right status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..governance.errors import GovernanceError
+
+log = logging.getLogger("gatehouse.api")
+
+CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",
+         422: "invalid", 503: "unavailable"}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None):  # type: ignore[no-untyped-def]
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gatehouse"'
+    return response
+
+
+def _details_from_webargs(exc: HTTPException) -> dict[str, Any]:
+    """flask-smorest puts validation messages per location; flatten to field -> problems."""
+    messages = (getattr(exc, "data", None) or {}).get("messages") or {}
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def register(app: Flask, wants_json: Any) -> None:
+    @app.errorhandler(GovernanceError)
+    def _governance(exc: GovernanceError):  # type: ignore[no-untyped-def]
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if not wants_json():
+            return exc
+        status = exc.code or 500
+        details = _details_from_webargs(exc)
+        if status == 422:
+            names = ", ".join(sorted(details)) or "the request"
+            return error_response(422, "invalid", f"invalid input: {names}", details)
+        if status == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            return error_response(413, "too_large", f"the upload is larger than the limit of "
+                                  f"{limit} bytes", {"file": [f"at most {limit} bytes"]})
+        message = exc.description or exc.name
+        return error_response(status, CODES.get(status, "error"), message, details)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if not wants_json():
+            raise exc
+        return error_response(500, "internal", "an internal error occurred; it has been logged")

@@ -1,0 +1,195 @@
+"""The `gatehouse` command: database, users and clients, demo data, ledger, sweep, serving."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from .governance import ledger, people
+from .governance.actors import OPERATOR
+from .governance.errors import GovernanceError
+from .records import Organisation
+from .records.people import ROLES
+from .state import services
+
+
+def _session():  # type: ignore[no-untyped-def]
+    return services().sessions()
+
+
+def _fail(exc: GovernanceError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    if exc.details:
+        click.echo(f"details: {exc.details}", err=True)
+    sys.exit(2)
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Bring the database schema up to date (Alembic).")
+@with_appcontext
+def db_upgrade() -> None:
+    from .migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("database at head")
+
+
+@click.group("users", help="People who use Gatehouse.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.option("--name", default="")
+@click.option("--organisation", default="Northmere Borough Council", show_default=True)
+@click.option("--password", envvar="GATEHOUSE_NEW_PASSWORD", default=None,
+              help="Password for signing in to the web pages (or set GATEHOUSE_NEW_PASSWORD).")
+@with_appcontext
+def users_create(email: str, roles: tuple[str, ...], name: str, organisation: str,
+                 password: str | None) -> None:
+    """Create a user; prints the bearer token alone on the last line."""
+    now = services().clock.now()
+    with _session() as session:
+        try:
+            org = people.ensure_organisation(session, OPERATOR, organisation, now)
+            user, token = people.create_user(
+                session, OPERATOR,
+                {"email": email, "name": name, "roles": list(roles), "organisation_id": org.id},
+                now, password=password)
+            session.commit()
+        except GovernanceError as exc:
+            _fail(exc)
+    click.echo(f"created user {user.id} {user.email} with roles {', '.join(user.roles)}")
+    click.echo(token)
+
+
+@click.group("clients", help="Frontline tools that ask for scores.")
+def clients_group() -> None:
+    pass
+
+
+@clients_group.command("create")
+@click.argument("name")
+@click.option("--model", "models", multiple=True, required=True)
+@click.option("--purpose", "purposes", multiple=True, required=True)
+@click.option("--organisation", default=None)
+@with_appcontext
+def clients_create(name: str, models: tuple[str, ...], purposes: tuple[str, ...],
+                   organisation: str | None) -> None:
+    """Create an API client; prints the bearer token alone on the last line."""
+    now = services().clock.now()
+    with _session() as session:
+        try:
+            org_id = None
+            if organisation:
+                org_id = people.ensure_organisation(session, OPERATOR, organisation, now).id
+            client, token = people.create_client(
+                session, OPERATOR, {"name": name, "models": list(models),
+                                    "purposes": list(purposes), "organisation_id": org_id}, now)
+            session.commit()
+        except GovernanceError as exc:
+            _fail(exc)
+    click.echo(f"created client {client.id} {client.name}")
+    click.echo(token)
+
+
+@click.group("ledger", help="The hash-chained audit ledger.")
+def ledger_group() -> None:
+    pass
+
+
+@ledger_group.command("verify")
+@with_appcontext
+def ledger_verify() -> None:
+    """Check the chain; exit 1 naming the first bad entry."""
+    with _session() as session:
+        result = ledger.verify(session)
+    if result.ok:
+        click.echo(f"ledger intact: {result.entries} entries")
+    else:
+        click.echo(f"ledger broken at entry {result.first_bad_seq}: {result.problem}", err=True)
+        sys.exit(1)
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Record lapsed approvals, ended agreements and overdue reviews; list what expires soon."""
+    from .governance.sweep import sweep
+
+    with _session() as session:
+        report = sweep(session, services().policy, services().clock.now())
+        session.commit()
+    for line in report.lapsed:
+        click.echo(f"lapsed: {line}")
+    for line in report.expiring:
+        click.echo(f"expires soon: {line}")
+    click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days")
+
+
+@click.command("dependents")
+@click.argument("reference")
+@with_appcontext
+def dependents_command(reference: str) -> None:
+    """Everything that rests on an agreement (by reference, e.g. DSA-12)."""
+    from .governance.upstream import dependents_of_agreement
+    from .records import DataSharingAgreement
+
+    with _session() as session:
+        agreement = session.scalars(select(DataSharingAgreement).where(
+            DataSharingAgreement.reference == reference)).first()
+        if agreement is None:
+            click.echo(f"error: no agreement {reference!r}", err=True)
+            sys.exit(2)
+        deps = dependents_of_agreement(session, agreement)
+        for d in deps["datasets"]:
+            click.echo(f"dataset {d.name} ({d.state})")
+        for v in deps["model_versions"]:
+            click.echo(f"model version {v.model.name} v{v.number} ({v.state})")
+        for c in deps["clients"]:
+            click.echo(f"client {c.name}")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo council: agreements, datasets, a DPIA and models in several states."""
+    from .demo.load import load_demo
+
+    with _session() as session:
+        if session.scalars(select(Organisation)).first() is not None:
+            click.echo("demo: the database already holds data; nothing loaded")
+            return
+        summary = load_demo(session, services())
+        session.commit()
+    for line in summary:
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    for command in (db_group, users_group, clients_group, ledger_group, sweep_command,
+                    dependents_command, demo_command):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    FlaskGroup(create_app=_create_app, help="Gatehouse: governed model registry.")()
+
+
+__all__ = ["main"]

@@ -1,0 +1,35 @@
+"""Configuration from the environment, with embedded defaults that need nothing installed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    instance = Path(instance_path)
+    return {
+        "DATABASE_URL": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{instance / 'gatehouse.sqlite3'}"
+        ),
+        "DATA_DIR": os.environ.get("GATEHOUSE_DATA_DIR", str(instance / "data")),
+        "POLICY": os.environ.get("GATEHOUSE_POLICY", "default"),
+        "POLICY_DIR": os.environ.get(
+            "GATEHOUSE_POLICY_DIR", str(Path(__file__).resolve().parent.parent / "policies")
+        ),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("GATEHOUSE_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)),
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance),
+        "JOB_WORKERS": int(os.environ.get("GATEHOUSE_JOB_WORKERS", 2)),
+    }
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random secret kept in the instance folder, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()

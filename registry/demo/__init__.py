@@ -1,0 +1,1 @@
+"""Demo data for Gatehouse: synthetic council datasets and models fitted on them."""

@@ -1,0 +1,387 @@
+"""Gates: the named requirements a record must meet before approval, and while in use.
+
+Each requirement is `{id, met, detail, remedy}`; the same list drives the API's gate answer,
+the refusal of an approval and the review page's checklist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..records import (
+    DPIA,
+    BiasAudit,
+    DataSharingAgreement,
+    Dataset,
+    Decision,
+    DriftMonitor,
+    Governed,
+    ModelVersion,
+    PredictiveModel,
+)
+from ..records.datasets import PERSONAL_CLASSIFICATIONS
+from . import upstream
+from .policy import Policy
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    met: bool
+    detail: str
+    remedy: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "met": self.met, "detail": self.detail,
+                "remedy": "" if self.met else self.remedy}
+
+
+@dataclass
+class GateResult:
+    requirements: list[Requirement] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        """Ready for (further) approval: everything but the approvals themselves is met."""
+        return all(r.met for r in self.requirements if r.id != "approvals")
+
+    @property
+    def unmet(self) -> list[Requirement]:
+        return [r for r in self.requirements if not r.met]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ready": self.ready, "requirements": [r.as_dict() for r in self.requirements]}
+
+
+class _Checklist:
+    def __init__(self) -> None:
+        self.items: list[Requirement] = []
+
+    def add(self, id: str, met: bool, detail: str, remedy: str = "") -> None:
+        self.items.append(Requirement(id, bool(met), detail, remedy))
+
+
+def evaluate(session: Session, record: Governed, policy: Policy, now: datetime) -> GateResult:
+    checks = _Checklist()
+    _RULES[record.kind](session, record, policy, now.date(), checks)
+    _approvals(session, record, policy, checks)
+    return GateResult(checks.items)
+
+
+# --- agreements -------------------------------------------------------------------------------
+
+def _agreement(session: Session, a: Any, policy: Policy, today: date, c: _Checklist) -> None:
+    assert isinstance(a, DataSharingAgreement)
+    c.add("legal_basis", a.legal_basis in policy.legal_bases,
+          f"legal basis {a.legal_basis!r}" + ("" if a.legal_basis in policy.legal_bases else
+                                              " is not one the policy accepts"),
+          f"use one of: {', '.join(policy.legal_bases)}")
+    if a.legal_basis in ("public_task", "legal_obligation"):
+        c.add("statutory_gateway", bool(a.statutory_gateway.strip()),
+              "statutory gateway stated" if a.statutory_gateway.strip()
+              else "no statutory gateway is stated for a public task or legal obligation",
+              "name the law that lets the provider share this data (e.g. Children Act 2004 s.10)")
+    if a.special_category:
+        ok = a.art9_condition in policy.art9_conditions
+        c.add("art9_condition", ok,
+              f"Art. 9 condition {a.art9_condition!r}" if ok
+              else "special category data is shared without an accepted Art. 9 condition",
+              f"record one of: {', '.join(policy.art9_conditions)}")
+    bad = [p for p in a.purposes if p not in policy.purposes]
+    c.add("purposes", bool(a.purposes) and not bad,
+          f"permits {', '.join(a.purposes)}" if a.purposes and not bad
+          else (f"purposes not in the policy's vocabulary: {', '.join(bad)}" if bad
+                else "no permitted purposes are listed"),
+          f"list purposes from: {', '.join(policy.purposes)}")
+    if a.start_date is None or a.end_date is None:
+        c.add("dates", False, "start or end date is missing", "record start_date and end_date")
+    else:
+        days = (a.end_date - a.start_date).days
+        ok = 0 <= days <= policy.agreement_max_days
+        c.add("dates", ok, f"runs {a.start_date} to {a.end_date} ({days} days)"
+              + ("" if ok else f"; the policy allows 0 to {policy.agreement_max_days} days"),
+              f"set an end date within {policy.agreement_max_days} days of the start")
+    review_ok = a.review_date is not None and (
+        a.start_date is None or a.end_date is None or a.start_date <= a.review_date <= a.end_date)
+    c.add("review_date", review_ok,
+          f"review due {a.review_date}" if review_ok
+          else "no review date between the start and end dates",
+          "set review_date between start_date and end_date")
+    c.add("controllers", bool(a.controllers),
+          f"controller(s): {', '.join(a.controllers)}" if a.controllers
+          else "no data controller is named", "name the data controller(s)")
+    orgs = {s.get("organisation") for s in a.signatories}
+    missing = [o for o in (a.provider, a.recipient) if o not in orgs]
+    c.add("signatories", not missing,
+          f"signed by {len(a.signatories)} signatories" if not missing
+          else f"no signatory for {', '.join(missing)}",
+          "add a signatory (name, role, organisation) for the provider and the recipient")
+
+
+# --- datasets ---------------------------------------------------------------------------------
+
+def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklist) -> None:
+    from .usability import usable
+
+    assert isinstance(d, Dataset)
+    c.add("purpose", d.purpose in policy.purposes, f"declared purpose {d.purpose!r}"
+          + ("" if d.purpose in policy.purposes else " is not in the policy's vocabulary"),
+          f"declare one of: {', '.join(policy.purposes)}")
+    good, problems = [], []
+    for a in d.agreements:
+        u = usable(session, a, policy, today)
+        if not u.ok:
+            problems.append(u.reason)
+        elif d.purpose not in a.purposes:
+            problems.append(f"{a.label} does not permit the purpose {d.purpose!r}")
+        else:
+            good.append(a.label)
+    c.add("agreement", bool(good),
+          f"covered by {', '.join(good)}" if good
+          else ("; ".join(problems) if problems else "no agreement covers this dataset"),
+          "link an approved agreement, in force, that permits the dataset's purpose")
+    if d.classification in PERSONAL_CLASSIFICATIONS:
+        covering = upstream.dpias_covering_dataset(session, d)
+        ok_dpias = [p.label for p in covering if usable(session, p, policy, today).ok]
+        reasons = [usable(session, p, policy, today).reason for p in covering]
+        c.add("dpia", bool(ok_dpias),
+              f"assessed by {', '.join(ok_dpias)}" if ok_dpias
+              else ("; ".join(reasons) or f"{d.classification} data with no DPIA covering it"),
+              "have an approved DPIA that lists this dataset")
+    protected = d.protected_attributes
+    justified = bool((d.no_protected_justification or "").strip())
+    c.add("schema", bool(d.columns) and (bool(protected) or justified),
+          (f"{len(d.columns)} columns; protected: {', '.join(protected)}" if protected
+           else f"{len(d.columns)} columns; no protected attributes, justified")
+          if d.columns and (protected or justified)
+          else ("no columns declared" if not d.columns
+                else "no protected attribute is flagged and no justification is given"),
+          "declare the columns, flag protected attributes, or justify why there are none")
+    c.add("data", bool(d.data_path and d.content_hash),
+          f"{d.row_count} rows uploaded, sha256 {d.content_hash[:12]}…" if d.content_hash
+          else "no data uploaded", "upload the data (CSV or Parquet) matching the schema")
+
+
+# --- DPIAs ------------------------------------------------------------------------------------
+
+STEPS = (("need", "step 1: the need and screening"), ("processing", "step 2: the processing"),
+         ("consultation", "step 3: consultation"),
+         ("necessity", "step 4: necessity and proportionality"))
+
+
+def _dpia(session: Session, p: Any, policy: Policy, today: date, c: _Checklist) -> None:
+    assert isinstance(p, DPIA)
+    for attr, title in STEPS:
+        text = (getattr(p, attr) or "").strip()
+        c.add(f"step_{attr}", bool(text), f"{title}: " + ("written" if text else "empty"),
+              f"describe {title.split(': ', 1)[1]}")
+    unscored = [r.position + 1 for r in p.risks if r.level is None]
+    c.add("step_risks", bool(p.risks) and not unscored,
+          f"{len(p.risks)} risks scored" if p.risks and not unscored
+          else ("no risks identified" if not p.risks
+                else f"risk(s) {unscored} lack likelihood or severity"),
+          "list each risk with likelihood and severity (1-3 each)")
+    incomplete = [r.position + 1 for r in p.risks
+                  if not (r.measure or "").strip() or r.effect is None or r.residual_level is None]
+    c.add("step_measures", bool(p.risks) and not incomplete,
+          "every risk has a measure and a residual risk" if p.risks and not incomplete
+          else f"risk(s) {incomplete or 'none'} lack a measure, its effect or the residual risk",
+          "record a measure, its effect and the residual likelihood and severity for each risk")
+    c.add("step_signoff", bool(p.measures_approved_by and p.residual_risk_approved_by),
+          "measures and residual risk approved by "
+          f"{p.measures_approved_by} / {p.residual_risk_approved_by}"
+          if p.measures_approved_by and p.residual_risk_approved_by
+          else "step 7 sign-off of measures and residual risk is missing",
+          "record who approved the measures and who approved the residual risk")
+    high = [r.position + 1 for r in p.risks if r.residual_level == "high"]
+    if high:
+        c.add("prior_consultation", bool((p.prior_consultation or "").strip()),
+              f"high residual risk (risk {high}); prior consultation: "
+              + ((p.prior_consultation or "").strip() or "not recorded"),
+              "consult the ICO before processing (GDPR Art. 36) and record the outcome")
+    c.add("dpo_advice", bool((p.dpo_advice or "").strip()),
+          "the DPO's advice is recorded" if p.dpo_advice else "no advice from the DPO yet",
+          "the DPO records advice (POST .../dpo-advice)")
+    answered = p.dpo_advice_accepted is not None and bool((p.dpo_response_reason or "").strip())
+    c.add("dpo_response", answered,
+          ("advice accepted" if p.dpo_advice_accepted else "advice overruled")
+          + f": {p.dpo_response_reason}" if answered
+          else "the officer has not accepted or overruled the DPO's advice with reasons",
+          "a governance officer accepts or overrules the advice, with reasons")
+    latest = today + timedelta(days=policy.dpia_review_max_days)
+    ok = p.review_date is not None and today <= p.review_date <= latest
+    c.add("review_date", ok, f"review due {p.review_date}" if ok
+          else f"review date {p.review_date or 'missing'} is not between today and {latest}",
+          f"set a review date within {policy.dpia_review_max_days} days")
+
+
+# --- models -----------------------------------------------------------------------------------
+
+def _model(session: Session, m: Any, policy: Policy, today: date, c: _Checklist) -> None:
+    from .usability import usable
+
+    assert isinstance(m, PredictiveModel)
+    c.add("purpose", m.purpose in policy.purposes, f"purpose {m.purpose!r} ({m.purpose_class})"
+          + ("" if m.purpose in policy.purposes else " is not in the policy's vocabulary"),
+          f"declare one of: {', '.join(policy.purposes)}")
+    owners = {"business": m.business_owner, "technical": m.technical_owner,
+              "maintenance": m.maintenance_owner}
+    missing = [k for k, v in owners.items() if not v.strip()]
+    c.add("owners", not missing, "business, technical and maintenance owners named" if not missing
+          else f"no {', '.join(missing)} owner", "name each owner")
+    if m.builder != "in_house":
+        terms = {"supplier": m.supplier or "", "code owner": m.code_owner,
+                 "weights owner": m.weights_owner, "data owner": m.data_owner,
+                 "exit terms": m.exit_terms}
+        gaps = [k for k, v in terms.items() if not v.strip()]
+        c.add("supplier_terms", not gaps, f"built by {m.builder} {m.supplier}" if not gaps
+              else f"built by a {m.builder} but missing: {', '.join(gaps)}",
+              "record the supplier, who owns the code, weights and data, and the exit terms")
+    _decision_role(m, policy, c)
+    described = all(x.strip() for x in (m.population, m.benefit, m.benefit_measure, m.summary))
+    c.add("description", described, "population, benefit, how it is judged and a summary given"
+          if described else "population, benefit, benefit measure or plain-language summary missing",
+          "describe who is scored, the benefit, how it will be judged, in plain language")
+    dpias = upstream.dpias_covering_model(session, m)
+    ok = [p.label for p in dpias if usable(session, p, policy, today).ok]
+    c.add("dpia", bool(ok), f"assessed by {', '.join(ok)}" if ok
+          else ("; ".join(usable(session, p, policy, today).reason for p in dpias)
+                or "no DPIA covers this model"),
+          "have an approved DPIA that lists this model")
+
+
+def _decision_role(m: PredictiveModel, policy: Policy, c: _Checklist) -> None:
+    if m.decision_role == "advisory":
+        c.add("decision_role", True, "advisory: a decision aid; people decide")
+    else:
+        ok = policy.allow_automated and bool((m.art22_basis or "").strip())
+        c.add("decision_role", ok, "automated decisions with an Art. 22 basis" if ok
+              else "automated decisions are not allowed by policy"
+              if not policy.allow_automated else "automated, but no Art. 22 basis is recorded",
+              "make the model advisory, or record an Art. 22(2) basis under a policy allowing it")
+
+
+# --- model versions ---------------------------------------------------------------------------
+
+def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklist) -> None:
+    from . import versions_check
+    from .usability import usable
+
+    assert isinstance(v, ModelVersion)
+    m = v.model
+    u = usable(session, m, policy, today)
+    c.add("model", u.ok, f"{m.label} is approved" if u.ok else u.reason,
+          "have the model's registration approved")
+    c.add("artefact", *versions_check.artefact_status(v))
+    c.add("feature_schema", bool(v.feature_schema),
+          f"{len(v.feature_schema)} features declared" if v.feature_schema
+          else "no feature schema", "declare the feature schema (or derive it from the dataset)")
+    datasets = upstream.version_datasets_of(v)
+    problems = [usable(session, d, policy, today).reason for d in datasets
+                if not usable(session, d, policy, today).ok]
+    has_both = bool(v.training_datasets) and bool(v.evaluation_datasets)
+    c.add("datasets", has_both and not problems,
+          "; ".join(problems) if problems
+          else (f"{len(datasets)} dataset(s), all approved" if has_both
+                else "needs at least one training and one evaluation dataset"),
+          "link approved training and evaluation datasets")
+    bad = sorted({a.label for d in datasets for a in d.agreements if m.purpose not in a.purposes})
+    c.add("purpose_permitted", bool(datasets) and not bad,
+          f"every agreement upstream permits {m.purpose!r}" if datasets and not bad
+          else (f"{', '.join(bad)} does not permit {m.purpose!r}" if bad else "no datasets"),
+          "use data whose agreements permit the model's purpose, or amend the agreement")
+    _bias_audit(session, v, policy, today, c)
+    _drift_monitor(session, v, c)
+    c.add("explanation", *versions_check.explanation_status(v, policy))
+    _decision_role(m, policy, c)
+    if v.stage == "pilot":
+        latest = today + timedelta(days=policy.pilot_max_days)
+        ok = (v.pilot_end_date is not None and today <= v.pilot_end_date <= latest
+              and v.pilot_case_cap is not None)
+        c.add("pilot_terms", ok,
+              f"pilot until {v.pilot_end_date}, at most {v.pilot_case_cap} cases" if ok
+              else "a pilot needs an end date (within policy) and a cap on cases scored",
+              f"set pilot_end_date within {policy.pilot_max_days} days and pilot_case_cap")
+
+
+def _bias_audit(session: Session, v: ModelVersion, policy: Policy, today: date,
+                c: _Checklist) -> None:
+    audit = session.scalars(select(BiasAudit).where(BiasAudit.model_version_id == v.id)
+                            .order_by(BiasAudit.id.desc())).first()
+    if audit is None:
+        c.add("bias_audit", False, "no bias audit has been run",
+              "run a bias audit on an evaluation dataset (POST .../bias-audits)")
+        return
+    expires = audit.created_at.date() + timedelta(days=policy.audit_validity_days)
+    same_model = audit.model_sha256 == v.artefact_sha256
+    ok = audit.verdict == "pass" and today <= expires and same_model
+    detail = (f"audit {audit.id} passed, valid until {expires}" if ok
+              else f"audit {audit.id}: " + ("; ".join(audit.reasons) or audit.verdict)
+              if audit.verdict != "pass"
+              else f"audit {audit.id} expired on {expires}" if today > expires
+              else f"audit {audit.id} was of a different artefact")
+    c.add("bias_audit", ok, detail, "fix the disparities or rerun the audit on current data")
+
+
+def _drift_monitor(session: Session, v: ModelVersion, c: _Checklist) -> None:
+    monitor = session.scalars(select(DriftMonitor).where(
+        DriftMonitor.model_version_id == v.id, DriftMonitor.active.is_(True))).first()
+    if monitor is None:
+        c.add("drift_monitor", False, "no drift monitor is configured",
+              "configure a drift monitor (POST .../drift-monitor)")
+    else:
+        c.add("drift_monitor", not monitor.in_breach,
+              f"monitor {monitor.id} in breach: the latest check found drift" if monitor.in_breach
+              else f"monitor {monitor.id} configured (on breach: {monitor.action})",
+              "investigate the drift, then a governance officer reinstates with a rationale")
+
+
+# --- approvals --------------------------------------------------------------------------------
+
+def approver_roles(session: Session, record: Governed, policy: Policy) -> tuple[str, ...]:
+    from .risk import tier
+
+    if isinstance(record, ModelVersion):
+        return tier(session, record.model, policy).approver_roles
+    return policy.record_approver_roles
+
+
+def current_approvals(session: Session, record: Governed) -> list[Decision]:
+    """Approvals given in this round: since the last submission, not superseded."""
+    query = select(Decision).where(
+        Decision.subject_kind == record.kind, Decision.subject_id == record.id,
+        Decision.decision == "approve", Decision.closed.is_(False))
+    return list(session.scalars(query.order_by(Decision.id)).all())
+
+
+def approvals_missing(session: Session, record: Governed, policy: Policy) -> list[str]:
+    """The approver roles this round still needs, one distinct person each."""
+    needed = list(approver_roles(session, record, policy))
+    for d in current_approvals(session, record):
+        if d.actor_role in needed:
+            needed.remove(d.actor_role)
+    return needed
+
+
+def _approvals(session: Session, record: Governed, policy: Policy, c: _Checklist) -> None:
+    needed = approvals_missing(session, record, policy)
+    total = len(approver_roles(session, record, policy))
+    c.add("approvals", not needed,
+          f"{total - len(needed)} of {total} approvals given"
+          + (f"; still needed: {', '.join(needed)}" if needed else ""),
+          f"approval by: {', '.join(needed)} (each a different person, none who built or "
+          "submitted it)")
+
+
+_RULES = {
+    "agreement": _agreement,
+    "dataset": _dataset,
+    "dpia": _dpia,
+    "model": _model,
+    "model_version": _version,
+}

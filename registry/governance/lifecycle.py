@@ -1,0 +1,180 @@
+"""The one state machine every governed record moves through, and the decisions that move it.
+
+draft → submitted → approved | changes_requested | rejected; approved → suspended → approved;
+approved | suspended → retired.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..records import DataSharingAgreement, Decision, Governed, ModelVersion
+from . import ledger
+from .actors import Actor
+from .errors import Conflict, Forbidden, Invalid
+from .gates import approvals_missing, approver_roles, current_approvals, evaluate
+from .permissions import require
+from .policy import Policy
+
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (frozenset({"submitted"}), "approved"),
+    "reject": (frozenset({"submitted"}), "rejected"),
+    "request_changes": (frozenset({"submitted"}), "changes_requested"),
+    "suspend": (frozenset({"approved"}), "suspended"),
+    "reinstate": (frozenset({"suspended"}), "approved"),
+    "retire": (frozenset({"approved", "suspended"}), "retired"),
+}
+
+
+def allowed_decisions(state: str) -> list[str]:
+    return [d for d, (sources, _) in TRANSITIONS.items() if state in sources]
+
+
+def builders(record: Governed) -> set[int]:
+    """The people who made or put forward the record (and, for a version, its model)."""
+    people = {record.created_by_id, record.owner_id, record.submitted_by_id}
+    if isinstance(record, ModelVersion):
+        people |= {record.model.created_by_id, record.model.owner_id}
+    return {p for p in people if p is not None}
+
+
+def check_separation(actor: Actor, record: Governed) -> None:
+    if actor.kind == "user" and actor.user_id in builders(record):
+        raise Forbidden(
+            f"separation of duties: {actor.name} built or submitted {record.label} and cannot "
+            "approve or reinstate it",
+            {"actor": actor.name, "rule": "separation_of_duties"},
+        )
+
+
+def lease_end(record: Governed, policy: Policy, today: date, requested: date | None) -> date:
+    """The last day an approval may run: the policy's validity, the pilot's or agreement's end."""
+    latest = today + timedelta(days=policy.approval_validity_days)
+    if isinstance(record, ModelVersion) and record.stage == "pilot" and record.pilot_end_date:
+        latest = min(latest, record.pilot_end_date)
+    if isinstance(record, DataSharingAgreement) and record.end_date:
+        latest = min(latest, record.end_date)
+    if requested is None:
+        return latest
+    if requested < today:
+        raise Invalid("valid_until is in the past", {"valid_until": [f"on or after {today}"]})
+    if requested > latest:
+        raise Invalid(f"valid_until may be no later than {latest}",
+                      {"valid_until": [f"no later than {latest} under policy {policy.name}"]})
+    return requested
+
+
+def _choose_role(session: Session, actor: Actor, record: Governed, policy: Policy) -> str:
+    given = current_approvals(session, record)
+    if any(d.actor_id == actor.user_id for d in given):
+        raise Forbidden(f"{actor.name} has already approved {record.label}; the next approval "
+                        "must come from someone else", {"rule": "one_approval_per_person"})
+    needed = list(approver_roles(session, record, policy))
+    for d in given:
+        if d.actor_role in needed:
+            needed.remove(d.actor_role)
+    for role in needed:
+        if role in actor.roles:
+            return role
+    raise Forbidden(f"{record.label} still needs approval by {', '.join(needed)}; "
+                    f"{actor.name} holds {', '.join(sorted(actor.roles))}",
+                    {"roles_needed": needed})
+
+
+def decide(
+    session: Session,
+    actor: Actor,
+    record: Governed,
+    policy: Policy,
+    now: datetime,
+    decision: str,
+    rationale: str,
+    conditions: str | None = None,
+    valid_until: date | None = None,
+) -> Decision:
+    if actor.kind != "system":
+        require(actor, "decide")
+    if not rationale.strip():
+        raise Invalid("a decision needs a rationale", {"rationale": ["must not be empty"]})
+    sources, to_state = TRANSITIONS[decision]
+    if record.state not in sources:
+        allowed = allowed_decisions(record.state)
+        raise Conflict(
+            f"{record.label} is {record.state}: it cannot be given {decision!r}; "
+            f"allowed: {', '.join(allowed) or 'none (final state)'}",
+            {"state": record.state, "allowed_decisions": allowed},
+        )
+    today = now.date()
+    role = "system" if actor.kind == "system" else None
+    if decision in ("approve", "reinstate"):
+        check_separation(actor, record)
+        if decision == "reinstate":
+            _acknowledge_breach(session, record)
+        blocking = [r for r in evaluate(session, record, policy, now).unmet if r.id != "approvals"]
+        if blocking:
+            raise Conflict(
+                f"{record.label} cannot be {'approved' if decision == 'approve' else 'reinstated'}"
+                f": {len(blocking)} requirement(s) unmet",
+                {"unmet": [r.as_dict() for r in blocking]},
+            )
+        valid_until = lease_end(record, policy, today, valid_until)
+    elif valid_until is not None:
+        raise Invalid("valid_until applies only to approve and reinstate",
+                      {"valid_until": [f"not used by {decision}"]})
+    if decision == "approve":
+        role = _choose_role(session, actor, record, policy)
+    elif role is None:
+        role = next((r for r in ("governance_officer", "dpo") if r in actor.roles), None)
+
+    gate = evaluate(session, record, policy, now).as_dict()
+    d = Decision(
+        subject_kind=record.kind, subject_id=record.id, decision=decision,
+        from_state=record.state, to_state=to_state, actor_id=actor.user_id, actor_role=role,
+        rationale=rationale.strip(), conditions=conditions, valid_until=valid_until,
+        policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
+        evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate}),
+        created_at=now,
+    )
+    session.add(d)
+    session.flush()
+    if decision == "approve":
+        round_ = current_approvals(session, record)
+        complete = approvals_missing(session, record, policy) == []
+        d.to_state = "approved" if complete else "submitted"
+        if complete:
+            record.approval_id = d.id
+            record.approved_until = min(x.valid_until for x in round_ if x.valid_until)
+    elif decision == "reinstate":
+        record.approval_id, record.approved_until = d.id, valid_until
+    if decision in ("request_changes", "reject", "retire"):
+        close_approvals(session, record)
+    record.state = d.to_state
+    record.updated_at = now
+    ledger.append(session, actor, f"decision:{decision}", record.kind, record.id, {
+        "decision_id": d.id, "from_state": d.from_state, "to_state": d.to_state,
+        "rationale": d.rationale, "valid_until": valid_until, "role": role,
+        "policy": policy.summary(), "evidence_hash": d.evidence_hash,
+    }, now)
+    return d
+
+
+def close_approvals(session: Session, record: Governed) -> None:
+    for d in current_approvals(session, record):
+        d.closed = True
+
+
+def _acknowledge_breach(session: Session, record: Governed) -> None:
+    """Reinstating a version suspended for drift is the officer's acknowledgement of the breach."""
+    if isinstance(record, ModelVersion):
+        from ..records import DriftMonitor
+
+        for monitor in session.query(DriftMonitor).filter_by(model_version_id=record.id):
+            monitor.in_breach = False
+
+
+def snapshot(record: Governed) -> dict[str, Any]:
+    """The record's own columns, as evidence of what the decision was taken on."""
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}  # type: ignore[attr-defined]

@@ -1,0 +1,241 @@
+"""Policies: every threshold and vocabulary, read from `policies/*.toml` and validated at start."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FAIRNESS_BASES = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "precision",
+    "accuracy",
+    "demographic_parity",
+    "equalized_odds",
+)
+RISK_FACTS = ("special_category", "vulnerable_groups", "automated", "large_population", "supplier")
+DRIFT_METHODS = ("psi", "wasserstein", "jensenshannon", "ks", "chisquare", "kl_div", "hellinger")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the file, the key and the problem."""
+
+
+@dataclass(frozen=True)
+class Limit:
+    metric: str
+    min: float | None
+    max: float | None
+
+
+@dataclass(frozen=True)
+class Tier:
+    tier: int
+    approver_roles: tuple[str, ...]  # one distinct person per entry
+
+
+@dataclass(frozen=True)
+class Band:
+    name: str
+    below: float  # scores under this (and at/above the previous band's) fall in this band
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    version: str
+    description: str
+    content_hash: str
+    purposes: tuple[str, ...]
+    legal_bases: tuple[str, ...]
+    art9_conditions: tuple[str, ...]
+    agreement_max_days: int
+    approval_validity_days: int
+    record_approver_roles: tuple[str, ...]
+    dpia_review_max_days: int
+    fairness_limits: tuple[Limit, ...]
+    min_group_size: int
+    audit_validity_days: int
+    proxy_threshold: float
+    fairness_bands: dict[str, tuple[float, ...]]
+    drift_method: str | None
+    drift_column_threshold: float | None
+    drift_share: float
+    drift_action: str
+    drift_every_receipts: int
+    drift_reference_rows: int
+    drift_report_max_bytes: int
+    retain_inputs_days: int
+    max_batch: int
+    explanation_latency_ms: float
+    allow_automated: bool
+    score_bands: tuple[Band, ...]
+    trusted_types: tuple[str, ...]
+    risk_points: dict[str, int]
+    large_population: int
+    tiers: tuple[Tier, ...]
+    pilot_max_days: int
+
+    def tier_rule(self, tier: int) -> Tier:
+        return next(t for t in self.tiers if t.tier == tier)
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "content_hash": self.content_hash}
+
+
+class _Reader:
+    """Reads typed values from nested TOML tables, naming the dotted key in every error."""
+
+    def __init__(self, source: str, data: dict[str, Any]) -> None:
+        self.source, self.data = source, data
+
+    def fail(self, key: str, problem: str) -> PolicyError:
+        return PolicyError(f"{self.source}: {key}: {problem}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if default is ...:
+                    raise self.fail(key, "is missing")
+                return default
+            node = node[part]
+        if isinstance(node, bool) and kind in (int, float, (int, float)):
+            raise self.fail(key, f"must be a number, not {node!r}")
+        if not isinstance(node, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(key, f"must be {names}, not {type(node).__name__} {node!r}")
+        return node
+
+    def positive(self, key: str, kind: type = int) -> Any:
+        value = self.get(key, (int, float) if kind is float else int)
+        if value <= 0:
+            raise self.fail(key, f"must be greater than 0 (got {value})")
+        return value
+
+    def fraction(self, key: str) -> float:
+        value = float(self.get(key, (int, float)))
+        if not 0 <= value <= 1:
+            raise self.fail(key, f"must be between 0 and 1 (got {value})")
+        return value
+
+    def words(self, key: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        value = self.get(key, list)
+        if not value or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "must be a non-empty list of words")
+        if allowed is not None:
+            unknown = [v for v in value if v not in allowed]
+            if unknown:
+                raise self.fail(key, f"unknown value(s) {unknown}; allowed: {list(allowed)}")
+        return tuple(value)
+
+
+def load_policy(path: Path) -> Policy:
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path.name}: not valid TOML: {exc}") from exc
+    r = _Reader(path.name, data)
+    from ..records.agreements import LEGAL_BASES
+    from ..records.people import ROLES
+
+    limits = []
+    for i, item in enumerate(r.get("fairness.limits", list)):
+        key = f"fairness.limits[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("metric"), str):
+            raise r.fail(key, "must be a table with a metric name")
+        base, _, measure = item["metric"].rpartition("_")
+        if base not in FAIRNESS_BASES or measure not in ("difference", "ratio"):
+            raise r.fail(f"{key}.metric", f"unknown fairness metric {item['metric']!r}")
+        lo, hi = item.get("min"), item.get("max")
+        if lo is None and hi is None:
+            raise r.fail(key, "needs a min or a max")
+        limits.append(Limit(item["metric"], lo, hi))
+
+    tiers = []
+    for i, item in enumerate(r.get("risk.tiers", list)):
+        key = f"risk.tiers[{i}]"
+        roles = item.get("approver_roles") if isinstance(item, dict) else None
+        if not isinstance(roles, list) or not roles or any(x not in ROLES for x in roles):
+            raise r.fail(f"{key}.approver_roles", f"must be a non-empty list of roles {ROLES}")
+        tiers.append(Tier(int(item.get("tier", 0)), tuple(roles)))
+    if sorted(t.tier for t in tiers) != [1, 2, 3, 4]:
+        raise r.fail("risk.tiers", "must define tiers 1, 2, 3 and 4 once each")
+
+    bands = []
+    for i, item in enumerate(r.get("serving.bands", list)):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise r.fail(f"serving.bands[{i}]", "must be a table with name and below")
+        bands.append(Band(item["name"], float(item.get("below", 0))))
+    if [b.below for b in bands] != sorted(b.below for b in bands) or bands[-1].below <= 1:
+        raise r.fail("serving.bands", "must rise, and the last band must reach above 1")
+
+    points = r.get("risk.points", dict)
+    unknown = [k for k in points if k not in RISK_FACTS]
+    if unknown:
+        raise r.fail("risk.points", f"unknown fact(s) {unknown}; allowed: {list(RISK_FACTS)}")
+    method = r.get("drift.method", str, "") or None
+    if method is not None and method not in DRIFT_METHODS:
+        raise r.fail("drift.method", f"unknown method {method!r}; allowed: {list(DRIFT_METHODS)}")
+    action = r.get("drift.action_on_breach", str)
+    if action not in ("alert", "suspend"):
+        raise r.fail("drift.action_on_breach", "must be alert or suspend")
+    fairness_bands = {}
+    for column, edges in r.get("fairness.bands", dict, {}).items():
+        if not isinstance(edges, list) or len(edges) < 3 or edges != sorted(edges):
+            raise r.fail(f"fairness.bands.{column}", "must be at least 3 rising band edges")
+        fairness_bands[column] = tuple(float(e) for e in edges)
+
+    return Policy(
+        name=r.get("policy.name", str),
+        version=str(r.get("policy.version", (str, int, float))),
+        description=r.get("policy.description", str, ""),
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        purposes=r.words("vocabulary.purposes"),
+        legal_bases=r.words("vocabulary.legal_bases", LEGAL_BASES),
+        art9_conditions=r.words("vocabulary.art9_conditions"),
+        agreement_max_days=r.positive("agreements.max_length_days"),
+        approval_validity_days=r.positive("approvals.validity_days"),
+        record_approver_roles=r.words("approvals.record_approver_roles", ROLES),
+        dpia_review_max_days=r.positive("dpia.review_within_days"),
+        fairness_limits=tuple(limits),
+        min_group_size=r.positive("fairness.min_group_size"),
+        audit_validity_days=r.positive("fairness.audit_validity_days"),
+        proxy_threshold=r.fraction("fairness.proxy_threshold"),
+        fairness_bands=fairness_bands,
+        drift_method=method,
+        drift_column_threshold=r.get("drift.column_threshold", (int, float), None),
+        drift_share=r.fraction("drift.drift_share"),
+        drift_action=action,
+        drift_every_receipts=r.positive("drift.every_receipts"),
+        drift_reference_rows=r.positive("drift.reference_rows"),
+        drift_report_max_bytes=r.positive("drift.report_max_bytes"),
+        retain_inputs_days=int(r.get("serving.retain_inputs_days", int)),
+        max_batch=r.positive("serving.max_batch"),
+        explanation_latency_ms=float(r.positive("serving.explanation_latency_ms", float)),
+        allow_automated=r.get("serving.allow_automated", bool),
+        score_bands=tuple(bands),
+        trusted_types=tuple(r.get("serving.trusted_types", list, [])),
+        risk_points={k: int(v) for k, v in points.items()},
+        large_population=r.positive("risk.large_population"),
+        tiers=tuple(sorted(tiers, key=lambda t: t.tier)),
+        pilot_max_days=r.positive("approvals.pilot_max_days"),
+    )
+
+
+def load_policies(directory: Path) -> dict[str, Policy]:
+    """Every policy in the folder, by name; a bad file stops the start."""
+    policies: dict[str, Policy] = {}
+    for path in sorted(directory.glob("*.toml")):
+        policy = load_policy(path)
+        if policy.name in policies:
+            raise PolicyError(f"{path.name}: policy.name: {policy.name!r} is used by another file")
+        policies[policy.name] = policy
+    if not policies:
+        raise PolicyError(f"{directory}: no policy files (*.toml) found")
+    return policies

@@ -1,0 +1,65 @@
+"""Approval as a lease: whether a record may be relied on today, computed from the whole chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, UTC
+
+from sqlalchemy.orm import Session
+
+from ..records import DPIA, DataSharingAgreement, Governed, ModelVersion
+from .policy import Policy
+
+STATE_WORDS = {
+    "draft": "still a draft",
+    "submitted": "awaiting approval",
+    "changes_requested": "sent back for changes",
+    "rejected": "rejected",
+    "suspended": "suspended",
+    "retired": "retired",
+}
+
+
+@dataclass(frozen=True)
+class Usability:
+    ok: bool
+    reason: str = ""
+
+
+def usable(session: Session, record: Governed, policy: Policy, today: date) -> Usability:
+    """Usable = approved, its lease unexpired, in force today, and every gate requirement met."""
+    from .gates import evaluate
+
+    label = record.label
+    if record.state != "approved":
+        return Usability(False, f"{label} is {STATE_WORDS.get(record.state, record.state)}")
+    if record.approved_until is not None and record.approved_until < today:
+        return Usability(False, f"the approval of {label} lapsed on "
+                                f"{record.approved_until + timedelta(days=1)}")
+    if isinstance(record, DataSharingAgreement):
+        if record.start_date and record.start_date > today:
+            return Usability(False, f"{label} is not in force until {record.start_date}")
+        if record.end_date and record.end_date < today:
+            return Usability(False, f"{label} expired on {record.end_date + timedelta(days=1)}")
+    if isinstance(record, DPIA) and record.review_date and record.review_date < today:
+        return Usability(False, f"{label} was due for review on {record.review_date}")
+    if (isinstance(record, ModelVersion) and record.stage == "pilot"
+            and record.pilot_end_date and record.pilot_end_date < today):
+        return Usability(False, f"the pilot of {label} ended on {record.pilot_end_date}")
+    moment = datetime.combine(today, time(12), tzinfo=UTC)
+    unmet = evaluate(session, record, policy, moment).unmet
+    if unmet:
+        return Usability(False, f"{label} is not usable: {unmet[0].detail}")
+    return Usability(True)
+
+
+def servability(session: Session, version: ModelVersion, policy: Policy, today: date) -> Usability:
+    """Whether a frontline tool may be served this version, with the reason chain if not."""
+    u = usable(session, version, policy, today)
+    if not u.ok:
+        reason = u.reason.replace(f"{version.label} is not usable: ", "")
+        return Usability(False, f"{version.label} is not servable: {reason}")
+    if version.model.purpose_class != "individual_case_work":
+        return Usability(False, f"{version.label} is not servable: it is approved for "
+                                "aggregate analysis, not for scoring individual cases")
+    return u

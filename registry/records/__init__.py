@@ -1,0 +1,38 @@
+"""SQLAlchemy 2.0 typed models of the governed records, one module per kind."""
+
+from .agreements import DataSharingAgreement, agreement_datasets
+from .base import Base, Governed
+from .datasets import Dataset, DatasetColumn
+from .decisions import Decision, LedgerEntry, LedgerHead
+from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
+from .models import ModelVersion, PredictiveModel, version_datasets
+from .monitoring import BiasAudit, DriftCheck, DriftMonitor
+from .people import ApiClient, Organisation, User
+from .serving import Job, ScoreReceipt
+
+__all__ = [
+    "DPIA",
+    "ApiClient",
+    "Base",
+    "BiasAudit",
+    "DataSharingAgreement",
+    "Dataset",
+    "DatasetColumn",
+    "Decision",
+    "DpiaRisk",
+    "DriftCheck",
+    "DriftMonitor",
+    "Governed",
+    "Job",
+    "LedgerEntry",
+    "LedgerHead",
+    "ModelVersion",
+    "Organisation",
+    "PredictiveModel",
+    "ScoreReceipt",
+    "User",
+    "agreement_datasets",
+    "dpia_datasets",
+    "dpia_models",
+    "version_datasets",
+]

@@ -1,0 +1,64 @@
+"""Decisions on governed records, and the hash-chained ledger of every change."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+DECISIONS = ("approve", "reject", "request_changes", "suspend", "reinstate", "retire")
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_subject", "subject_kind", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int]
+    decision: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system
+    actor_role: Mapped[str | None] = mapped_column(String(24))
+    rationale: Mapped[str] = mapped_column(Text)
+    conditions: Mapped[str | None] = mapped_column(Text)
+    valid_until: Mapped[date | None]
+    # Set on an approval that was superseded (the record left `approved`) so it counts no more.
+    closed: Mapped[bool] = mapped_column(default=False)
+    policy_name: Mapped[str] = mapped_column(String(80))
+    policy_version: Mapped[str] = mapped_column(String(40))
+    policy_hash: Mapped[str] = mapped_column(String(64))
+    evidence_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class LedgerEntry(Base):
+    """One link of the chain: entry_hash covers every field and the previous entry's hash."""
+
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(400))
+    action: Mapped[str] = mapped_column(String(40))
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str] = mapped_column(String(60))
+    change: Mapped[dict[str, Any]]
+    change_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerHead(Base):
+    """A single row naming the last entry; locking it serialises appends across processes."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    entry_hash: Mapped[str] = mapped_column(String(64))

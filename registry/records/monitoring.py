@@ -1,0 +1,72 @@
+"""Bias audits and drift monitors: the evidence that a model treats groups fairly and still fits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+AUDIT_VERDICTS = ("pass", "fail", "insufficient_data")
+BREACH_ACTIONS = ("alert", "suspend")
+
+
+class BiasAudit(Base):
+    __tablename__ = "bias_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    label_column: Mapped[str] = mapped_column(String(120))
+    positive_label: Mapped[str] = mapped_column(String(120))
+    threshold: Mapped[float]
+    sensitive_features: Mapped[list[str]]
+    extra_groupings: Mapped[list[str]]
+    results: Mapped[dict[str, Any]]
+    verdict: Mapped[str] = mapped_column(String(20))
+    reasons: Mapped[list[str]]
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    data_hash: Mapped[str] = mapped_column(String(64))
+    policy_name: Mapped[str] = mapped_column(String(80))
+    policy_version: Mapped[str] = mapped_column(String(40))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class DriftMonitor(Base):
+    __tablename__ = "drift_monitors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    reference_path: Mapped[str] = mapped_column(String(500))
+    reference_hash: Mapped[str] = mapped_column(String(64))
+    reference_rows: Mapped[int]
+    columns: Mapped[dict[str, Any]]  # {"numerical": [...], "categorical": [...]}
+    method: Mapped[str | None] = mapped_column(String(40))
+    column_threshold: Mapped[float | None]
+    drift_share: Mapped[float]
+    every_receipts: Mapped[int | None]
+    daily: Mapped[bool] = mapped_column(default=False)
+    action: Mapped[str] = mapped_column(String(10), default="alert")
+    active: Mapped[bool] = mapped_column(default=True)
+    in_breach: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class DriftCheck(Base):
+    __tablename__ = "drift_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("drift_monitors.id"), index=True)
+    source: Mapped[str] = mapped_column(String(12))  # batch | receipts | schedule
+    rows: Mapped[int]
+    columns: Mapped[list[dict[str, Any]]]
+    share_drifted: Mapped[float]
+    drifted: Mapped[bool]
+    report_path: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

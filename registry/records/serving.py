@@ -1,0 +1,48 @@
+"""Score receipts (one per score served) and background jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class ScoreReceipt(Base):
+    __tablename__ = "score_receipts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    approval_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
+    purpose: Mapped[str] = mapped_column(String(80))
+    inputs_hash: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[dict[str, Any] | None]
+    inputs_expire_at: Mapped[datetime | None]
+    score: Mapped[float]
+    band: Mapped[str | None] = mapped_column(String(40))
+    explanation: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    overrode: Mapped[bool | None]
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12), default="queued")  # queued|running|succeeded|failed
+    params: Mapped[dict[str, Any]]
+    result_kind: Mapped[str | None] = mapped_column(String(40))
+    result_id: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,43 @@
+"""The services one application holds, and the per-request database session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .clock import Clock
+from .governance.policy import Policy
+from .storage import FileStore
+
+
+@dataclass
+class Services:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    policies: dict[str, Policy]
+    policy: Policy
+    store: FileStore
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def services() -> Services:
+    return current_app.extensions["gatehouse"]
+
+
+def db() -> Session:
+    """This request's session; rolled back at teardown unless the view committed."""
+    if "db" not in g:
+        g.db = services().sessions()
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.rollback()
+        session.close()

@@ -1,0 +1,31 @@
+"""Files kept under the data folder: uploaded datasets, model artefacts, references, reports."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class FileStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def write(self, relative: str, data: bytes) -> str:
+        """Write atomically (temp file, then rename) and return the path relative to the root."""
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+        return relative
+
+    def read(self, relative: str) -> bytes:
+        return (self.root / relative).read_bytes()
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def exists(self, relative: str | None) -> bool:
+        return bool(relative) and (self.root / relative).is_file()
