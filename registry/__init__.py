@@ -47,8 +47,9 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     )
     app.teardown_appcontext(close_db)
 
-    from . import api, cli
+    from . import api, cli, web
 
     api.init_app(app)
+    web.init_app(app)
     cli.init_app(app)
     return app

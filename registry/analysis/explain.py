@@ -11,7 +11,8 @@ final estimator                            shap explainer              scale
 =========================================  ==========================  ============
 RandomForest, ExtraTrees, DecisionTree     TreeExplainer, path-dep.    probability
 GradientBoostingClassifier                 TreeExplainer, interv.,     probability
-                                           model_output="probability"
+                                           model_output="probability"  (or log-odds,
+                                           path-dep., if asked)
 HistGradientBoostingClassifier             TreeExplainer, path-dep.    log-odds
 LogisticRegression(CV)                     LinearExplainer, interv.    log-odds
 =========================================  ==========================  ============
@@ -128,6 +129,7 @@ class Explainer:
         *,
         background_size: int = 100,
         random_state: int = 0,
+        boosted_scale: str = "probability",
     ) -> Explainer:
         """Pick the explainer for the pipeline's final estimator and prepare it.
 
@@ -135,7 +137,11 @@ class Explainer:
         ``background_size`` reference rows to the explainer. Raises ``ValueError`` for
         estimators with no explanation method, non-binary classifiers, and transformed
         columns that cannot be attributed to the original features.
+        ``boosted_scale="log-odds"`` explains GradientBoosting in log-odds with
+        path-dependent TreeSHAP: ~10x faster than probability space, but less readable.
         """
+        if boosted_scale not in ("probability", "log-odds"):
+            raise ValueError(f"boosted_scale must be 'probability' or 'log-odds': {boosted_scale}")
         _, estimator = split_pipeline(pipeline)
         kind = type(estimator).__name__
         if estimator is None or kind not in (
@@ -168,7 +174,7 @@ class Explainer:
             if kind in _LINEAR:
                 explainer = shap.LinearExplainer(estimator, xb)
                 method, scale, output = "linear", "log-odds", "linear"
-            elif kind in _TREE_BOOSTED:
+            elif kind in _TREE_BOOSTED and boosted_scale == "probability":
                 explainer = shap.TreeExplainer(
                     estimator,
                     data=xb,
@@ -176,7 +182,7 @@ class Explainer:
                     feature_perturbation="interventional",
                 )
                 method, scale, output = "tree", "probability", "probability"
-            elif kind in _TREE_LOG_ODDS:
+            elif kind in _TREE_LOG_ODDS | _TREE_BOOSTED:
                 explainer = shap.TreeExplainer(estimator)
                 method, scale, output = "tree", "log-odds", "log-odds"
             else:  # forests and single trees: their raw output is the probability

@@ -49,13 +49,15 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from numpy.typing import ArrayLike
 
 from registry.analysis.fairness_charts import metric_chart_svg
+
+if TYPE_CHECKING:  # pandas and fairlearn are imported where used: the web process starts fast
+    import pandas as pd
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "BASE_METRICS",
@@ -171,6 +173,8 @@ def _encode(
     the edges is an error), or into quintiles if ``quintiles`` is set, else rejected. Other
     columns are grouped by their string value, sorted. Missing values get the label "(missing)".
     """
+    import pandas as pd
+
     is_numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if name in bands or (is_numeric and quintiles):
         if not is_numeric:
@@ -223,6 +227,8 @@ def _compress(
     Mixed-radix key + ``np.bincount``; the key is re-densified with ``pd.factorize`` if its range
     would grow too large. Any row with a given key serves as that key's representative.
     """
+    import pandas as pd
+
     n = len(y_true)
     key = np.zeros(n, dtype=np.int64)
     space = 1
@@ -331,7 +337,7 @@ def _disparities(
     """Differences and ratios per base metric from the eligible-groups MetricFrame ``mf``."""
     result: dict[str, dict[str, Any]] = {}
     for metric in BASE_METRICS:
-        column = by_group[metric].dropna() if mf is not None else pd.Series(dtype=float)
+        column = by_group[metric].dropna()
         entry: dict[str, Any] = {
             "difference": None,
             "ratio": None,
@@ -339,7 +345,7 @@ def _disparities(
             "highest": None,
             "groups_compared": len(column),
         }
-        if len(column) >= 2:
+        if mf is not None and len(column) >= 2:
             entry["difference"] = _num(mf.difference()[metric])
             entry["ratio"] = _num(mf.ratio()[metric])
             low, high = column.idxmin(), column.idxmax()
@@ -390,13 +396,15 @@ def _evaluate_limit(
     if low or high:
         result.update(passed=False, status="fail")
         side = f"below the minimum {limit.min:g}" if low else f"above the maximum {limit.max:g}"
-        detail = ""
-        if base != "equalized_odds":
-            lo, hi = disparities[base]["lowest"], disparities[base]["highest"]
-            detail = (
-                f" ({base}: lowest {lo['group']} {_fmt(lo['value'])}, "
-                f"highest {hi['group']} {_fmt(hi['value'])})"
-            )
+        source = base
+        if base == "equalized_odds":  # name the rate that sets the value
+            tpr_value = disparities["true_positive_rate"][kind]
+            source = "true_positive_rate" if value == tpr_value else "false_positive_rate"
+        lo, hi = disparities[source]["lowest"], disparities[source]["highest"]
+        detail = (
+            f" ({source}: lowest {lo['group']} {_fmt(lo['value'])}, "
+            f"highest {hi['group']} {_fmt(hi['value'])})"
+        )
         return result, f"FAIL: {limit.metric} on {grouping} is {value:.3f}, {side}{detail}"
     if gaps:
         reason = (
@@ -529,6 +537,8 @@ def run_audit(
     table, disparities, limit results, verdict and reasons. See the module docstring for the
     maths and the verdict precedence.
     """
+    import pandas as pd
+
     score = np.asarray(y_score, dtype=float)
     if score.ndim != 1 or not np.isfinite(score).all():
         raise ValueError("y_score must be a one-dimensional array of finite numbers")

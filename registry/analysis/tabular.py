@@ -155,3 +155,8 @@ def rules_from(columns: list[Any]) -> list[ColumnRule]:
         )
         for c in columns
     ]
+
+
+def load_stored(data: bytes, fmt: str, rules: list[ColumnRule]) -> pd.DataFrame:
+    """A stored upload, typed by its schema (it was checked when it was uploaded)."""
+    return conform(read_table(data, fmt, rules), rules)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, g, request
 from flask_smorest import Api
 from marshmallow import Schema
 
@@ -64,9 +64,9 @@ def init_app(app: Flask) -> None:
     )
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(
         schema_name_resolver=_schema_name)})
-    from . import governed, ledger, people
+    from . import governed, inference, ledger, people, scoring
 
-    for blueprint in (*governed.blueprints(), ledger.blp, people.blp):
+    for blueprint in (*governed.blueprints(), ledger.blp, people.blp, scoring.blp, inference.blp):
         api.register_blueprint(blueprint)
     app.before_request(_authenticate)
     errors.register(app, wants_json)

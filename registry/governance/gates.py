@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from ..records import (
     DPIA,
     BiasAudit,
-    DataSharingAgreement,
     Dataset,
+    DataSharingAgreement,
     Decision,
     DriftMonitor,
     Governed,

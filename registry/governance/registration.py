@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from ..analysis import tabular
 from ..records import (
     DPIA,
-    DataSharingAgreement,
     Dataset,
     DatasetColumn,
+    DataSharingAgreement,
     DpiaRisk,
     Governed,
     ModelVersion,

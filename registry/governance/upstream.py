@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from ..records import (
     DPIA,
     ApiClient,
-    DataSharingAgreement,
     Dataset,
+    DataSharingAgreement,
     ModelVersion,
     PredictiveModel,
     agreement_datasets,

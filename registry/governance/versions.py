@@ -1,19 +1,24 @@
-"""Registering a model version: store its skops artefact and record its sha256."""
+"""Registering a model version: refuse unsafe artefacts, store it, prove it loads and explains."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from ..records import ModelVersion, PredictiveModel
+from ..records import Dataset, ModelVersion, PredictiveModel
 from ..storage import FileStore
-from . import registration
+from . import ledger, registration
 from .actors import Actor
-from .errors import Invalid
+from .errors import Conflict, Invalid
 from .permissions import require
 from .policy import Policy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SAMPLE_ROWS = 500
 
 
 def register(session: Session, actor: Actor, model: PredictiveModel, metadata: dict[str, Any],
@@ -42,5 +47,69 @@ def register(session: Session, actor: Actor, model: PredictiveModel, metadata: d
         session, actor, "model_version", metadata, now,
         model=model, number=number, artefact_sha256=digest, artefact_size=len(artefact),
     )
+    assert isinstance(version, ModelVersion)
     version.artefact_path = store.write(f"artefacts/{model.name}/{number}-{digest}.skops", artefact)
-    return version  # type: ignore[return-value]
+    ledger.append(session, actor, "store_artefact", "model_version", version.id,
+                  {"sha256": digest, "size": len(artefact)}, now)
+    run_self_check(session, actor, version, store, policy, now)
+    return version
+
+
+def run_self_check(session: Session, actor: Actor, version: ModelVersion, store: FileStore,
+                   policy: Policy, now: datetime) -> dict[str, Any]:
+    """Load the stored artefact (verifying its sha256), then score and explain evaluation rows.
+
+    The outcome is recorded on the version; the gate reads it. A failure is recorded, not raised:
+    the data scientist sees what to fix on the gate.
+    """
+    from ..analysis import artefacts, prepared
+
+    if version.state not in registration.EDITABLE + ("submitted",):
+        raise Conflict(f"{version.label} is {version.state}; the self-check runs before approval",
+                       {"state": version.state})
+    result: dict[str, Any]
+    try:
+        sample = evaluation_sample(version, store)
+        if not version.feature_schema:
+            columns = [_column_dict(c) for c in version.training_datasets[0].columns] \
+                if version.training_datasets else []
+            loaded = artefacts.load_artefact(store.read(version.artefact_path),
+                                             expected_sha256=version.artefact_sha256,
+                                             extra_trusted=list(policy.trusted_types))
+            version.feature_schema = prepared.derive_features(loaded, columns)
+        ready = prepared.prepare(store.read(version.artefact_path),
+                                 sha256=version.artefact_sha256 or "",
+                                 trusted=list(policy.trusted_types),
+                                 features=version.feature_schema, background=sample)
+        result = {**prepared.check(ready, sample), "sha256": version.artefact_sha256}
+        version.explainer = ready.explainer.method
+    except (ValueError, KeyError, TypeError, artefacts.ArtefactRefused) as exc:
+        result = {"error": str(exc), "sha256": None}
+        version.explainer = None
+    version.self_check, version.self_checked_at = result, now
+    ledger.append(session, actor, "self_check", "model_version", version.id, result, now)
+    return result
+
+
+def evaluation_sample(version: ModelVersion, store: FileStore, rows: int = SAMPLE_ROWS
+                      ) -> pd.DataFrame:
+    """Rows of the first evaluation dataset with uploaded data (a fixed sample, for repeatability)."""
+    for dataset in [*version.evaluation_datasets, *version.training_datasets]:
+        if dataset.data_path:
+            frame = read_dataset(dataset, store)
+            return frame.sample(n=min(rows, len(frame)), random_state=0) \
+                if len(frame) > rows else frame
+    raise ValueError("no evaluation or training dataset with uploaded data to check the model on")
+
+
+def read_dataset(dataset: Dataset, store: FileStore) -> pd.DataFrame:
+    from ..analysis import tabular
+
+    rules = tabular.rules_from(dataset.columns)
+    return tabular.load_stored(store.read(dataset.data_path or ""), dataset.data_format or "csv",
+                               rules)
+
+
+def _column_dict(column: Any) -> dict[str, Any]:
+    keys = ("name", "type", "description", "allowed", "minimum", "maximum")
+    return {k: getattr(column, k) for k in keys}

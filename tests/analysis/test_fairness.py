@@ -284,9 +284,9 @@ def test_biased_predictor_fails(
         "FAIL: demographic_parity_ratio on sex is 0.000, below the minimum 0.8 "
         "(selection_rate: lowest female 0.000, highest male 1.000)"
     )
-    assert (
-        sex["reasons"][1]
-        == "FAIL: equalized_odds_difference on sex is 1.000, above the maximum 0.1"
+    assert sex["reasons"][1] == (
+        "FAIL: equalized_odds_difference on sex is 1.000, above the maximum 0.1 "
+        "(true_positive_rate: lowest female 0.000, highest male 1.000)"
     )
     assert result["reasons"] == sex["reasons"]
 

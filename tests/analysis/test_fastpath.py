@@ -104,6 +104,7 @@ def test_missing_values_imputed_like_sklearn(credit, holey) -> None:
     np.testing.assert_allclose(fast(row), expected)
 
 
+@pytest.mark.filterwarnings("ignore:Found unknown categories")
 def test_unseen_categories_are_ignored_like_sklearn(credit) -> None:
     frame, _, numeric, categorical = credit
     ct = plain(numeric, categorical, drop="if_binary").fit(frame)

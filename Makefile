@@ -1,0 +1,36 @@
+# Gatehouse: `make serve` starts the service with demo data; `make test` runs the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN = $(VENV)/bin
+export GATEHOUSE_INSTANCE ?= $(CURDIR)/instance
+
+.PHONY: setup serve demo test test-postgres bench lint
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# Install, migrate, load the demo council (once) and serve on http://127.0.0.1:5000
+serve: setup
+	$(BIN)/gatehouse db upgrade
+	$(BIN)/gatehouse demo
+	$(BIN)/gatehouse run --host 127.0.0.1 --port 5000
+
+# Tests on SQLite; set GATEHOUSE_TEST_DATABASE_URL to run them on PostgreSQL instead.
+# pytest exits 5 when it collects nothing: that is not a failure of the code.
+test: setup
+	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
+
+# The same tests on a fresh PostgreSQL database (local server, trust auth).
+test-postgres: setup
+	bash scripts/test_postgres.sh
+
+bench: setup
+	$(BIN)/python benchmarks/bench_import.py
+
+lint: setup
+	$(BIN)/ruff check .

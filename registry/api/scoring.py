@@ -1,0 +1,119 @@
+"""Scoring for frontline tools, and the receipts they get back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import ValidationError as MarshmallowError
+
+from ..serving import receipts, scoring
+from ..state import db, services
+from . import current_actor
+from .governed import now
+
+blp = Blueprint("scoring", __name__, url_prefix="/api/v1",
+                description="Scores with explanations for frontline tools; receipts and outcomes.")
+
+
+class ScoreIn(Schema):
+    purpose = fields.String(required=True, validate=validate.Length(min=1))
+    features = fields.Dict(metadata={"description": "one case: feature name -> value"})
+    instances = fields.List(fields.Dict(), metadata={"description": "a batch of cases"})
+    version = fields.Integer(metadata={"description": "pin a version; default the approved one"})
+
+    @validates_schema
+    def one_of(self, data: dict[str, Any], **_: Any) -> None:
+        if ("features" in data) == ("instances" in data):
+            raise MarshmallowError("give exactly one of features or instances", "features")
+
+
+class Contribution(Schema):
+    feature = fields.String()
+    value = fields.Raw(allow_none=True)
+    contribution = fields.Float()
+    statement = fields.String()
+
+
+class ExplanationOut(Schema):
+    score = fields.Float()
+    base_value = fields.Float()
+    scale = fields.String()
+    explained_value = fields.Float()
+    contributions = fields.List(fields.Nested(Contribution))
+    notice = fields.String()
+
+
+class ScoreResult(Schema):
+    receipt_id = fields.String()
+    score = fields.Float()
+    band = fields.String()
+    explanation = fields.Nested(ExplanationOut)
+
+
+class ScoreOut(Schema):
+    model = fields.String()
+    version = fields.Integer()
+    approval_id = fields.Integer()
+    valid_until = fields.Date(allow_none=True)
+    purpose = fields.String()
+    results = fields.List(fields.Nested(ScoreResult))
+
+
+class OutcomeIn(Schema):
+    outcome = fields.String(required=True, validate=validate.Length(min=1),
+                            metadata={"description": "what the caseworker finally decided"})
+    overrode = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True, load_default=None)
+
+
+class ReceiptOut(Schema):
+    id = fields.String()
+    model_version_id = fields.Integer()
+    approval_id = fields.Integer()
+    client_id = fields.Integer(allow_none=True)
+    purpose = fields.String()
+    inputs_hash = fields.String()
+    inputs = fields.Dict(allow_none=True)
+    inputs_expire_at = fields.DateTime(allow_none=True)
+    score = fields.Float()
+    band = fields.String(allow_none=True)
+    explanation = fields.Dict(allow_none=True)
+    created_at = fields.DateTime()
+    outcome = fields.String(allow_none=True)
+    overrode = fields.Boolean(allow_none=True)
+    outcome_reason = fields.String(allow_none=True)
+    outcome_at = fields.DateTime(allow_none=True)
+
+
+@blp.route("/models/<name>/score", methods=["POST"])
+@blp.arguments(ScoreIn)
+@blp.response(200, ScoreOut)
+def score(data: dict[str, Any], name: str) -> Any:
+    cases = [data["features"]] if "features" in data else data["instances"]
+    result = scoring.score(db(), current_actor(), name, data["purpose"], cases,
+                           services().policy, services().store, now(), data.get("version"))
+    db().commit()  # the receipts are stored before the answer leaves
+    return result
+
+
+@blp.route("/receipts/<receipt_id>")
+class Receipt(MethodView):
+    @blp.response(200, ReceiptOut)
+    def get(self, receipt_id: str) -> Any:
+        return receipts.get(db(), current_actor(), receipt_id)
+
+
+@blp.route("/receipts/<receipt_id>/outcome", methods=["POST"])
+@blp.arguments(OutcomeIn)
+@blp.response(200, ReceiptOut)
+def outcome(data: dict[str, Any], receipt_id: str) -> Any:
+    receipt = receipts.record_outcome(db(), current_actor(), receipt_id, data["outcome"],
+                                      data["overrode"], data["reason"], now())
+    db().commit()
+    return receipt
+
+
+
