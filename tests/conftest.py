@@ -50,12 +50,45 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
+TEST_POLICY_CHANGES = {
+    # The german_credit model is biased by sex beyond the default limits; the tests that need a
+    # servable model use looser limits, and the tests of failing audits use the default policy.
+    'name = "default"': 'name = "test"',
+    '{ metric = "demographic_parity_ratio", min = 0.8 }':
+        '{ metric = "demographic_parity_ratio", min = 0.6 }',
+    '{ metric = "equalized_odds_difference", max = 0.1 }':
+        '{ metric = "equalized_odds_difference", max = 0.3 }',
+}
+
+
+@pytest.fixture(scope="session")
+def policy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped policies plus a `test` policy derived from the default one."""
+    folder = tmp_path_factory.mktemp("policies")
+    shipped = Path(__file__).parent.parent / "policies"
+    for path in shipped.glob("*.toml"):
+        (folder / path.name).write_text(path.read_text())
+    text_ = (shipped / "default.toml").read_text()
+    for old, new in TEST_POLICY_CHANGES.items():
+        assert old in text_, old
+        text_ = text_.replace(old, new)
+    (folder / "test.toml").write_text(text_)
+    return folder
+
+
 @pytest.fixture
-def app(tmp_path: Path, pg_schema: str | None, clock: FrozenClock) -> Iterator[Flask]:
+def policy_name() -> str:
+    return "test"
+
+
+@pytest.fixture
+def app(tmp_path: Path, pg_schema: str | None, clock: FrozenClock, policy_dir: Path,
+        policy_name: str) -> Iterator[Flask]:
     url = database_url(tmp_path, pg_schema)
     application = create_app(
         {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": url,
-         "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "JOB_WORKERS": 0},
+         "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "JOB_WORKERS": 0,
+         "POLICY_DIR": str(policy_dir), "POLICY": policy_name},
         clock=clock,
     )
     engine = application.extensions["gatehouse"].engine

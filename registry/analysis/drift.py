@@ -131,7 +131,7 @@ def _validate(
     for name, frame in (("reference", reference), ("current", current)):
         if not isinstance(frame, pd.DataFrame):
             raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-        if frame.empty or len(frame) == 0:
+        if len(frame) == 0:
             raise ValueError(f"{name} is empty")
         missing = [c for c in columns if c not in frame.columns]
         if missing:

@@ -110,6 +110,7 @@ class Explainer:
     method: str  # "tree" | "linear"
     scale: str  # "probability" | "log-odds"
     features: list[FeatureSpec]
+    input_columns: list[str]  # the columns the pipeline reads
     fastpath: bool
     fastpath_reason: str
     background_matrix: np.ndarray
@@ -193,6 +194,7 @@ class Explainer:
             method=method,
             scale=scale,
             features=list(features),
+            input_columns=list(columns),
             fastpath=fast is not None,
             fastpath_reason=reason,
             background_matrix=xb,
@@ -203,8 +205,11 @@ class Explainer:
             _aggregate=aggregate,
             _output=output,
         )
-        # the fast tree evaluator must reproduce predict_proba, or we use predict_proba
-        if not np.allclose(self._scores(xb)[0], estimator.predict_proba(xb)[:, 1], atol=1e-9):
+        # the fast score must reproduce predict_proba, or we use predict_proba
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fitted on a DataFrame, given an array
+            reference = estimator.predict_proba(xb)[:, 1]
+        if not np.allclose(self._scores(xb)[0], reference, rtol=0, atol=1e-9):
             self._output = "sklearn-" + output
         return self
 
@@ -214,9 +219,13 @@ class Explainer:
         """(score, explained value) for each transformed row."""
         output = self._output
         if output.startswith("sklearn-"):
-            score = self._estimator.predict_proba(x)[:, 1]
-            log_odds = self.scale == "log-odds"
-            return score, self._estimator.decision_function(x) if log_odds else score
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # fitted on a DataFrame, given an array
+                score = self._estimator.predict_proba(x)[:, 1]
+                log_odds = (
+                    self._estimator.decision_function(x) if self.scale == "log-odds" else None
+                )
+            return score, score if log_odds is None else log_odds
         if output == "linear":
             est = self._estimator
             raw = x @ est.coef_[0] + est.intercept_[0]
@@ -285,8 +294,13 @@ class _SklearnRows:
         if isinstance(rows, Mapping):
             rows = [rows]
         if not isinstance(rows, pd.DataFrame):
-            rows = pd.DataFrame(list(rows), columns=self.columns)
-        return self.transform(rows)
+            rows = list(rows)
+            for row in rows:
+                missing = [c for c in self.columns if c not in row]
+                if missing:
+                    raise KeyError(f"missing input columns: {missing}")
+            rows = pd.DataFrame(rows, columns=self.columns)
+        return self.transform(rows[self.columns])
 
 
 def _aggregation(
@@ -333,11 +347,11 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def format_value(value: Any) -> str:
-    """An input value as a caseworker would write it."""
+def format_value(value: Any, type_: str | None = None) -> str:
+    """An input value as a caseworker would write it (``type_`` from the schema)."""
     if value is None:
         return "missing"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (type_ == "boolean" and value in (0, 1)):
         return "yes" if value else "no"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
@@ -351,7 +365,7 @@ def format_value(value: Any) -> str:
 def statement(spec: FeatureSpec, value: Any, contribution: float, scale: str) -> str:
     """E.g. "Number of previous referrals (3) raised the score by 0.12"."""
     label = (spec.description or spec.name).strip().rstrip(".")
-    subject = f"{label} ({format_value(value)})"
+    subject = f"{label} ({format_value(value, spec.type)})"
     if abs(contribution) < _LITTLE[scale]:
         return f"{subject} made little difference"
     verb = "raised" if contribution > 0 else "lowered"
@@ -372,7 +386,7 @@ def self_check(
     over ``latency_rows`` rows scored one at a time as dicts (the serving path), whose
     per-row score-and-explain latency is reported as p50/p95 in milliseconds.
     """
-    expected = pipeline.predict_proba(sample)[:, 1]
+    expected = pipeline.predict_proba(sample[explainer.input_columns])[:, 1]
     batch = explainer.score_and_explain(sample)
     records = _records(sample.iloc[:latency_rows])
     explainer.score_and_explain(records[0])  # warm-up

@@ -424,12 +424,25 @@ def column_sources(pipeline: Any) -> tuple[list[str], np.ndarray] | None:
         return None
 
 
+def input_columns(pipeline: Any) -> list[str] | None:
+    """The columns the pipeline was fitted on, or None if it was fitted on an array."""
+    pre, estimator = split_pipeline(pipeline)
+    names = getattr(pre[0] if pre else estimator, "feature_names_in_", None)
+    return None if names is None else [str(c) for c in names]
+
+
+def _inputs(frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
+    """``frame`` cut to the fitted columns (sklearn refuses extra ones outside a CT)."""
+    return frame if columns is None else frame[columns]
+
+
 def sklearn_transform(pipeline: Any) -> Callable[[pd.DataFrame], np.ndarray]:
     """The pipeline's own preprocessing as a function returning a dense float matrix."""
     pre, _ = split_pipeline(pipeline)
+    columns = input_columns(pipeline)
 
     def transform(frame: pd.DataFrame) -> np.ndarray:
-        x: Any = frame
+        x: Any = _inputs(frame, columns)
         for step in pre:
             x = step.transform(x)
         if hasattr(x, "toarray"):
@@ -488,7 +501,7 @@ def verify(fast: FastTransform, pipeline: Any, sample: pd.DataFrame, max_rows: i
     _, estimator = split_pipeline(pipeline)
     if estimator is not None:
         got = estimator.predict_proba(fast.transform_frame(sample))
-        if not _close(got, pipeline.predict_proba(sample)):
+        if not _close(got, pipeline.predict_proba(_inputs(sample, fast.input_columns))):
             return "probabilities differ from the pipeline"
     return ""
 

@@ -64,9 +64,10 @@ def init_app(app: Flask) -> None:
     )
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(
         schema_name_resolver=_schema_name)})
-    from . import governed, inference, ledger, people, scoring
+    from . import governed, inference, ledger, monitoring, people, scoring
 
-    for blueprint in (*governed.blueprints(), ledger.blp, people.blp, scoring.blp, inference.blp):
+    for blueprint in (*governed.blueprints(), ledger.blp, people.blp, scoring.blp,
+                      monitoring.blp, inference.blp):
         api.register_blueprint(blueprint)
     app.before_request(_authenticate)
     errors.register(app, wants_json)

@@ -52,16 +52,17 @@ def blueprints() -> list[Blueprint]:
                      description="Model versions: the skops artefact, schema, datasets, stage.")
 
     @vers.route("", methods=["POST"])
-    @vers.arguments(s.VersionUploadIn, location="files")
+    @vers.arguments(s.ArtefactIn, location="files")
+    @vers.arguments(s.VersionMetadataIn, location="form")
     @vers.response(201, s.VersionOut)
     @vers.alt_response(413, description="larger than the upload limit")
-    def upload(_files: Any, name: str) -> Any:
+    def upload(_files: Any, form: dict[str, Any], name: str) -> Any:
         model = registration.get(db(), "model", name)
         artefact = request.files.get("artefact")
         if artefact is None:
             raise Invalid("send the skops file as multipart field 'artefact'",
                           {"artefact": ["missing"]})
-        metadata = _metadata(request.form.get("metadata", "{}"))
+        metadata = _metadata(form["metadata"])
         version = versions.register(db(), current_actor(), model, metadata, artefact.read(),
                                     services().store, services().policy, now())
         db().commit()

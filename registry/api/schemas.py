@@ -232,8 +232,11 @@ class VersionIn(Schema):
     pilot_case_cap = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1))
 
 
-class VersionUploadIn(Schema):
+class ArtefactIn(Schema):
     artefact = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
+
+
+class VersionMetadataIn(Schema):
     metadata = Text(required=True, metadata={"description": "VersionIn as a JSON string"})
 
 

@@ -72,7 +72,8 @@ def create(session: Session, actor: Actor, kind: str, data: dict[str, Any], now:
         updated_at=now,
         **extra,
     )
-    _APPLY[kind](session, record, data)
+    with session.no_autoflush:  # the record joins the session only once it is complete
+        _APPLY[kind](session, record, data)
     session.add(record)
     session.flush()
     if kind == "model_version":

@@ -46,12 +46,13 @@ def _load(session: Session, version: ModelVersion, store: FileStore, policy: Pol
                                 features=version.feature_schema,
                                 background=evaluation_sample(version, store))
     except artefacts.ArtefactRefused as exc:
-        # Record the refusal in its own transaction: the request itself will be rolled back.
-        with Session(bind=session.get_bind()) as audit:
-            ledger.append(audit, SYSTEM, "artefact_refused", "model_version", version.id,
-                          {"reason": str(exc), "expected_sha256": version.artefact_sha256}, now)
-            audit.commit()
-        raise Unavailable(f"{version.label} cannot be served: its artefact failed verification "
+        # Keep the refusal on record although the request fails: nothing else was written yet.
+        label, version_id, expected = version.label, version.id, version.artefact_sha256
+        session.rollback()
+        ledger.append(session, SYSTEM, "artefact_refused", "model_version", version_id,
+                      {"reason": str(exc), "expected_sha256": expected}, now)
+        session.commit()
+        raise Unavailable(f"{label} cannot be served: its artefact failed verification "
                           f"({exc})", {"artefact": [str(exc)]}) from exc
 
 

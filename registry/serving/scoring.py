@@ -28,10 +28,11 @@ def check_client(session: Session, actor: Actor, model: str, purpose: str, now: 
     if client is None or purpose not in client.purposes:
         problems["purpose"] = [f"{actor.name} is not allowed the purpose {purpose!r}"]
     if problems:
-        with Session(bind=session.get_bind()) as audit:  # survives the request's rollback
-            ledger.append(audit, actor, "score_refused", "model", model,
-                          {"purpose": purpose, "problems": problems}, now)
-            audit.commit()
+        # The refusal is kept even though the request is refused: nothing else was written yet.
+        session.rollback()
+        ledger.append(session, actor, "score_refused", "model", model,
+                      {"purpose": purpose, "problems": problems}, now)
+        session.commit()
         raise Forbidden(" and ".join(p[0] for p in problems.values()), problems)
 
 

@@ -222,6 +222,9 @@ def test_extra_columns_are_ignored(credit, shifted):
         (lambda ref, cur: (ref, cur.iloc[0:0]), "current is empty"),
         (lambda ref, cur: (ref, cur.assign(age="old")), "'age'.*dtype"),
         (lambda ref, cur: (ref, cur.assign(housing=None)), "'housing'.*no non-missing"),
+        (lambda ref, cur: (ref.assign(age=np.inf), cur), "'age'.*reference.*no non-missing"),
+        (lambda ref, cur: (ref, pd.DataFrame({"x": [1]})), "'age'.*missing from current"),
+        (lambda ref, cur: (ref, cur["age"]), "current must be a pandas DataFrame"),
     ],
 )
 def test_bad_frames_raise(credit, shifted, change, match):

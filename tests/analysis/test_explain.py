@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -179,6 +180,18 @@ def test_one_dict_row_explains_like_the_frame(fitted, credit) -> None:
     )
 
 
+def test_scores_fall_back_to_predict_proba_identically(fitted, credit) -> None:
+    """When the fast score is not proven at build, predict_proba is used instead."""
+    _, _, explainer, explanations = fitted
+    frame, _ = credit
+    slow = dataclasses.replace(explainer, _output="sklearn-" + explainer._output)
+    again = slow.score_and_explain(frame.iloc[:ROWS])
+    np.testing.assert_allclose([e.score for e in again], [e.score for e in explanations])
+    np.testing.assert_allclose(
+        [e.explained_value for e in again], [e.explained_value for e in explanations], atol=1e-9
+    )
+
+
 def test_self_check_reports_errors_and_latency(fitted, credit) -> None:
     _, pipeline, explainer, _ = fitted
     frame, _ = credit
@@ -214,6 +227,39 @@ def test_gradient_boosting_can_be_explained_in_log_odds(credit, features) -> Non
     assert report["max_additivity_error"] < 1e-6 and report["max_score_error"] < 1e-9
 
 
+def test_bare_estimator_and_extra_columns(credit, features) -> None:
+    """A model fitted straight on numeric columns; the background carries the label too."""
+    frame, y = credit
+    numeric = frame.select_dtypes("number").columns.tolist()
+    model = LogisticRegression(max_iter=5000).fit(frame[numeric], y)
+    with_label = frame.assign(credit=y)
+    explainer = Explainer.build(model, with_label, features)
+    assert explainer.fastpath and explainer.input_columns == numeric
+    (e,) = explainer.score_and_explain(with_label.iloc[0].to_dict())
+    assert e.score == pytest.approx(model.predict_proba(frame[numeric].iloc[[0]])[0, 1])
+    assert len(e.contributions) == len(features)  # unused features are listed, at 0
+    unused = [c for c in e.contributions if c["feature"] not in numeric]
+    assert all(c["contribution"] == 0.0 for c in unused)
+    report = self_check(explainer, with_label.iloc[:100], model, latency_rows=5)
+    assert report["max_score_error"] < 1e-9
+
+
+def test_loaded_skops_artefact_explains_like_the_original(credit, features) -> None:
+    import skops.io as sio
+
+    from registry.analysis.artefacts import DEFAULT_TRUSTED_ESTIMATORS, load_artefact, sha256_bytes
+
+    pipeline = fit(credit, RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0))
+    data = sio.dumps(pipeline)
+    loaded = load_artefact(
+        data, expected_sha256=sha256_bytes(data), extra_trusted=list(DEFAULT_TRUSTED_ESTIMATORS)
+    )
+    frame, _ = credit
+    original = Explainer.build(pipeline, frame, features).score_and_explain(frame.iloc[:20])
+    again = Explainer.build(loaded, frame, features).score_and_explain(frame.iloc[:20])
+    assert [e.to_dict() for e in again] == [e.to_dict() for e in original]
+
+
 def test_unsupported_estimator_is_refused(credit, features) -> None:
     pipeline = fit(credit, KNeighborsClassifier())
     with pytest.raises(ValueError, match="no explanation method for KNeighborsClassifier"):
@@ -244,6 +290,7 @@ def test_statements() -> None:
         statement(FeatureSpec("age", "number"), None, 0.4, "log-odds")
         == "age (missing) raised the score by 0.40 in log-odds"
     )
+    assert format_value(1, "boolean") == "yes" and format_value(0.0, "boolean") == "no"
     assert [format_value(v) for v in (5951.0, 12345, 0.123456, True, 2.5, "own")] == [
         "5951",
         "12,345",

@@ -1,0 +1,270 @@
+"""Bias audits, drift monitors and checks, self-checks, and the jobs that run them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from .. import jobs
+from ..governance import monitoring, registration, versions
+from ..governance.errors import Invalid, NotFound
+from ..governance.permissions import require
+from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, Job, ModelVersion
+from ..state import db, services
+from . import current_actor
+from .datasets import uploaded_file
+from .governed import now
+from .schemas import VersionOut
+
+blp = Blueprint("monitoring", __name__, url_prefix="/api/v1",
+                description="Bias audits (fairlearn), drift monitors (evidently), jobs.")
+VERSION = "/models/<name>/versions/<int:number>"
+
+
+class AuditIn(Schema):
+    dataset_id = fields.Integer(required=True)
+    label_column = fields.String(load_default=None, allow_none=True)
+    positive_label = fields.String(load_default=None, allow_none=True)
+    threshold = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
+    sensitive_features = fields.List(fields.String(), load_default=None, allow_none=True)
+    extra_groupings = fields.List(fields.String(), load_default=list)
+
+
+class AuditOut(Schema):
+    id = fields.Integer()
+    model_version_id = fields.Integer()
+    dataset_id = fields.Integer()
+    label_column = fields.String()
+    positive_label = fields.String()
+    threshold = fields.Float()
+    sensitive_features = fields.List(fields.String())
+    extra_groupings = fields.List(fields.String())
+    verdict = fields.String()
+    reasons = fields.List(fields.String())
+    results = fields.Dict()
+    model_sha256 = fields.String()
+    data_hash = fields.String()
+    policy_name = fields.String()
+    policy_version = fields.String()
+    created_at = fields.DateTime()
+
+
+class JobOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    result_kind = fields.String(allow_none=True)
+    result_id = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class MonitorIn(Schema):
+    dataset_id = fields.Integer(load_default=None, allow_none=True)
+    columns = fields.List(fields.String(), load_default=None, allow_none=True)
+    action = fields.String(load_default=None, allow_none=True,
+                           validate=validate.OneOf(["alert", "suspend"]))
+    every_receipts = fields.Integer(load_default=None, allow_none=True,
+                                    validate=validate.Range(min=1))
+    daily = fields.Boolean(load_default=False)
+
+
+class MonitorOut(Schema):
+    id = fields.Integer()
+    model_version_id = fields.Integer()
+    reference_hash = fields.String()
+    reference_rows = fields.Integer()
+    columns = fields.Dict()
+    method = fields.String(allow_none=True)
+    column_threshold = fields.Float(allow_none=True)
+    drift_share = fields.Float()
+    every_receipts = fields.Integer(allow_none=True)
+    daily = fields.Boolean()
+    action = fields.String()
+    active = fields.Boolean()
+    in_breach = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class CheckOut(Schema):
+    id = fields.Integer()
+    monitor_id = fields.Integer()
+    source = fields.String()
+    rows = fields.Integer()
+    columns = fields.List(fields.Dict())
+    share_drifted = fields.Float()
+    drifted = fields.Boolean()
+    has_report = fields.Function(lambda c: bool(c.report_path))
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class CheckIn(Schema):
+    batch = fields.Raw(metadata={"type": "string", "format": "binary"})
+    source = fields.String(load_default="receipts")
+
+
+def _version(name: str, number: int) -> ModelVersion:
+    require(current_actor(), "read")
+    version = registration.get(db(), "model_version", (name, number))
+    assert isinstance(version, ModelVersion)
+    return version
+
+
+@blp.route(f"{VERSION}/bias-audits")
+class Audits(MethodView):
+    @blp.response(200, AuditOut(many=True))
+    def get(self, name: str, number: int) -> Any:
+        version = _version(name, number)
+        return db().scalars(select(BiasAudit).where(BiasAudit.model_version_id == version.id)
+                            .order_by(BiasAudit.id)).all()
+
+    @blp.arguments(AuditIn)
+    @blp.response(202, JobOut)
+    def post(self, data: dict[str, Any], name: str, number: int) -> Any:
+        actor = current_actor()
+        require(actor, "audit")
+        version = _version(name, number)
+        dataset = db().get(Dataset, data["dataset_id"])
+        if dataset is None:
+            raise Invalid("unknown dataset", {"dataset_id": [f"no dataset {data['dataset_id']}"]})
+        label = data["label_column"] or version.label_column or dataset.label_column
+        positive = data["positive_label"] or version.positive_label
+        missing = {k: ["needed (not set on the version either)"] for k, v in
+                   (("label_column", label), ("positive_label", positive)) if not v}
+        if missing:
+            raise Invalid("the audit needs the label column and positive label", missing)
+        params = {"version_id": version.id, "dataset_id": dataset.id, "label_column": label,
+                  "positive_label": positive,
+                  "threshold": data["threshold"] if data["threshold"] is not None
+                  else version.threshold,
+                  "sensitive_features": data["sensitive_features"],
+                  "extra_groupings": data["extra_groupings"]}
+        return jobs.enqueue(current_app._get_current_object(), db(), actor,  # type: ignore[attr-defined]
+                            "bias_audit", params)
+
+
+@blp.route("/bias-audits/<int:audit_id>")
+class Audit(MethodView):
+    @blp.response(200, AuditOut)
+    def get(self, audit_id: int) -> Any:
+        require(current_actor(), "read")
+        audit = db().get(BiasAudit, audit_id)
+        if audit is None:
+            raise NotFound(f"no bias audit {audit_id}", {"audit_id": [str(audit_id)]})
+        return audit
+
+
+@blp.route("/bias-audits/<int:audit_id>/charts/<grouping>/<metric>.svg")
+@blp.response(200, content_type="image/svg+xml")
+def chart(audit_id: int, grouping: str, metric: str) -> Any:
+    from ..analysis.fairness import metric_chart_svg
+
+    require(current_actor(), "read")
+    audit = db().get(BiasAudit, audit_id)
+    result = (audit.results.get("groupings") or {}).get(grouping) if audit else None
+    if result is None:
+        raise NotFound(f"no grouping {grouping!r} in audit {audit_id}", {"grouping": [grouping]})
+    try:
+        svg = metric_chart_svg(result, metric)
+    except (KeyError, ValueError) as exc:
+        raise Invalid(f"no chart for metric {metric!r}", {"metric": [str(exc)]}) from exc
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@blp.route("/jobs/<job_id>")
+class JobItem(MethodView):
+    @blp.response(200, JobOut)
+    def get(self, job_id: str) -> Any:
+        require(current_actor(), "read")
+        job = db().get(Job, job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id!r}", {"job_id": [job_id]})
+        return job
+
+
+@blp.route(f"{VERSION}/drift-monitor")
+class Monitor(MethodView):
+    @blp.response(200, MonitorOut)
+    def get(self, name: str, number: int) -> Any:
+        version = _version(name, number)
+        monitor = db().scalars(select(DriftMonitor).where(
+            DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))).first()
+        if monitor is None:
+            raise NotFound(f"{version.label} has no drift monitor", {"monitor": ["none"]})
+        return monitor
+
+    @blp.arguments(MonitorIn)
+    @blp.response(201, MonitorOut)
+    def post(self, data: dict[str, Any], name: str, number: int) -> Any:
+        version = _version(name, number)
+        dataset = db().get(Dataset, data["dataset_id"]) if data["dataset_id"] else None
+        if data["dataset_id"] and dataset is None:
+            raise Invalid("unknown dataset", {"dataset_id": [f"no dataset {data['dataset_id']}"]})
+        monitor = monitoring.configure_monitor(
+            db(), current_actor(), version, dataset=dataset, columns=data["columns"],
+            action=data["action"], every_receipts=data["every_receipts"], daily=data["daily"],
+            policy=services().policy, store=services().store, now=now())
+        db().commit()
+        return monitor
+
+
+@blp.route(f"{VERSION}/drift-checks")
+class Checks(MethodView):
+    @blp.response(200, CheckOut(many=True))
+    def get(self, name: str, number: int) -> Any:
+        version = _version(name, number)
+        return db().scalars(
+            select(DriftCheck).join(DriftMonitor)
+            .where(DriftMonitor.model_version_id == version.id).order_by(DriftCheck.id)).all()
+
+    @blp.arguments(CheckIn, location="files")
+    @blp.response(202, JobOut)
+    def post(self, _files: Any, name: str, number: int) -> Any:
+        actor = current_actor()
+        require(actor, "monitor")
+        version = _version(name, number)
+        monitor = db().scalars(select(DriftMonitor).where(
+            DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))).first()
+        if monitor is None:
+            raise Invalid(f"{version.label} has no drift monitor", {"monitor": ["configure one"]})
+        params: dict[str, Any] = {"monitor_id": monitor.id}
+        if "batch" in request.files or request.mimetype in ("text/csv",
+                                                            "application/octet-stream"):
+            _, data = uploaded_file("batch")
+            digest = monitoring.hashlib.sha256(data).hexdigest()
+            params["batch_path"] = services().store.write(f"batches/{monitor.id}/{digest}", data)
+        return jobs.enqueue(current_app._get_current_object(), db(), actor,  # type: ignore[attr-defined]
+                            "drift_check", params)
+
+
+@blp.route("/drift-checks/<int:check_id>/report")
+@blp.response(200, content_type="text/html")
+def report(check_id: int) -> Any:
+    require(current_actor(), "read")
+    check = db().get(DriftCheck, check_id)
+    if check is None or not check.report_path:
+        raise NotFound(f"no report for drift check {check_id}", {"check_id": [str(check_id)]})
+    html = services().store.read(check.report_path)
+    response = Response(html, mimetype="text/html")
+    # The report runs evidently's own scripts; keep it away from Gatehouse's cookies and pages.
+    response.headers["Content-Security-Policy"] = "sandbox allow-scripts"
+    return response
+
+
+@blp.route(f"{VERSION}/self-check", methods=["POST"])
+@blp.response(200, VersionOut)
+def self_check(name: str, number: int) -> Any:
+    actor = current_actor()
+    require(actor, "register")
+    version = _version(name, number)
+    versions.run_self_check(db(), actor, version, services().store, services().policy, now())
+    db().commit()
+    return version

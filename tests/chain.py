@@ -1,0 +1,119 @@
+"""Build a fully approved chain through the API: agreement → dataset → DPIA → model → version,
+with a real gradient-boosting pipeline on german_credit, a bias audit and a drift monitor."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from . import builders as b
+from .conftest import Api
+
+FEATURES = [c for c in b.credit_frame().columns if c not in b.PROTECTED | {"credit"}]
+
+
+@lru_cache(maxsize=4)
+def fitted(kind: str = "gbm") -> tuple[Any, bytes]:
+    """A fitted pipeline and its skops bytes (cached: fitting once per test run)."""
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame = b.credit_frame()
+    numeric = [c for c in FEATURES if c in b.NUMERIC]
+    categorical = [c for c in FEATURES if c not in b.NUMERIC]
+    X = frame[FEATURES].copy()
+    X[numeric] = X[numeric].astype(float)
+    y = (frame["credit"] == "good").astype(int)
+    estimator = {
+        "gbm": GradientBoostingClassifier(n_estimators=50, max_depth=3, random_state=0),
+        "logistic": LogisticRegression(max_iter=1000),
+        "forest": RandomForestClassifier(n_estimators=300, max_depth=None, random_state=0),
+    }[kind]
+    pipeline = Pipeline([
+        ("prep", ColumnTransformer([
+            ("num", StandardScaler(), numeric),
+            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+        ])),
+        ("model", estimator),
+    ]).fit(X, y)
+    return pipeline, sio.dumps(pipeline)
+
+
+@dataclass
+class Chain:
+    agreement: int
+    dataset: int
+    dpia: int
+    model: str
+    version: int
+    client_token: str
+
+    @property
+    def version_url(self) -> str:
+        return f"/api/v1/models/{self.model}/versions/{self.version}"
+
+
+def ok(result: tuple[int, Any], status: int = 200) -> Any:
+    code, body = result
+    assert code == status, body
+    return body
+
+
+def build_chain(api: Api, *, approve_version: bool = True, kind: str = "gbm",
+                name: str = "credit-risk", action: str = "suspend", stage: str = "production",
+                **model_over: Any) -> Chain:
+    agreement = ok(api.post("/api/v1/agreements", json=b.agreement(f"DSA-{name}")), 201)
+    ok(api.post(f"/api/v1/agreements/{agreement['id']}/submit"))
+    b.approve(api, f"/api/v1/agreements/{agreement['id']}")
+    dataset = ok(api.post("/api/v1/datasets", json=b.dataset(
+        f"{name}-data", agreement_ids=[agreement["id"]])), 201)
+    ok(b.upload_csv(api, dataset["id"], b.credit_csv()))
+    ok(api.post("/api/v1/models", json=b.model(name, **model_over)), 201)
+    dpia = ok(api.post("/api/v1/dpias", json=b.dpia(
+        f"DPIA-{name}", dataset_ids=[dataset["id"]], model_names=[name])), 201)
+    ok(api.post(f"/api/v1/dpias/{dpia['id']}/dpo-advice", as_="dee",
+                json={"advice": "Proceed; audit age and foreign-worker groups quarterly."}))
+    ok(api.post(f"/api/v1/dpias/{dpia['id']}/advice-response", as_="olivia",
+                json={"accepted": True, "reason": "Agreed; quarterly audits scheduled."}))
+    ok(api.post(f"/api/v1/dpias/{dpia['id']}/submit"))
+    b.approve(api, f"/api/v1/dpias/{dpia['id']}")
+    ok(api.post(f"/api/v1/datasets/{dataset['id']}/submit"))
+    b.approve(api, f"/api/v1/datasets/{dataset['id']}")
+    ok(api.post(f"/api/v1/models/{name}/submit"))
+    b.approve(api, f"/api/v1/models/{name}")
+    _, artefact = fitted(kind)
+    metadata = {"training_dataset_ids": [dataset["id"]], "evaluation_dataset_ids": [dataset["id"]],
+                "label_column": "credit", "positive_label": "good", "threshold": 0.5,
+                "stage": stage, "summary": "Chance of repaying, 0 to 1."}
+    if stage == "pilot":
+        metadata.update(pilot_end_date=b.date_str(60), pilot_case_cap=5)
+    version = ok(b.upload_version(api, name, artefact, metadata), 201)
+    url = f"/api/v1/models/{name}/versions/{version['number']}"
+    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": dataset["id"],
+                                                  "sensitive_features": ["sex"]}), 202)
+    assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
+    ok(api.post(f"{url}/drift-monitor", json={"action": action}), 201)
+    token = ok(api.post("/api/v1/clients", as_="ada", json={
+        "name": f"{name}-caseworker-app", "models": [name],
+        "purposes": ["credit_risk_research"]}), 201)["token"]
+    api.tokens["app"] = token
+    if approve_version:
+        ok(api.post(f"{url}/submit"))
+        b.approve(api, url)
+    return Chain(agreement["id"], dataset["id"], dpia["id"], name, version["number"], token)
+
+
+def case(row: int = 0) -> dict[str, Any]:
+    """One applicant's features as a frontline tool would send them."""
+    record = b.credit_frame().iloc[row]
+    return {c: (int(record[c]) if c in b.NUMERIC else str(record[c])) for c in FEATURES}
+
+
+def csv_bytes(frame: Any) -> io.BytesIO:
+    return io.BytesIO(frame.to_csv(index=False).encode())
