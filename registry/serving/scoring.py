@@ -15,6 +15,8 @@ from ..governance.permissions import require
 from ..governance.policy import Policy
 from ..records import ApiClient, ModelVersion, ScoreReceipt
 from ..storage import FileStore
+
+NAN = float("nan")
 from . import features, loaded, servability
 
 
@@ -57,7 +59,10 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
                               where if len(cases) == 1 else f"instances.{i}")
             for i, c in enumerate(cases)]
     prepared = loaded.get(session, version, store, policy, now)
-    explanations = prepared.explainer.score_and_explain(rows if len(rows) > 1 else rows[0])
+    # The model sees a missing value as NaN (as in training); the receipt keeps null.
+    model_rows = [{k: NAN if v is None else v for k, v in row.items()} for row in rows]
+    explanations = prepared.explainer.score_and_explain(
+        model_rows if len(model_rows) > 1 else model_rows[0])
     keep_until = now + timedelta(days=policy.retain_inputs_days)
     results = []
     for case, row, explanation in zip(cases, rows, explanations, strict=True):
