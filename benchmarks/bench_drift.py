@@ -1,14 +1,19 @@
 """Benchmark: check_drift against evidently's bare Report on 100k x 20 columns.
 
 Run with ``.venv/bin/python benchmarks/bench_drift.py``. Each measurement runs in its own
-subprocess (alternating the two variants), so peak memory is that process's
-``resource.getrusage(RUSAGE_SELF).ru_maxrss``: the whole process (interpreter, evidently,
-both 100k-row frames), not only the drift run. Target: check_drift within 1.1x of the Report.
+subprocess (alternating the two variants; 2 to 5 rounds, as many as fit in ~170 s), so peak
+memory is that process's ``resource.getrusage(RUSAGE_SELF).ru_maxrss``: the whole process
+(interpreter, evidently, both 100k-row frames), not only the drift run.
+Target: check_drift within 1.1x of the bare Report, judged on the best CPU time of the timed
+run (time.process_time), with BLAS/OpenMP pinned to one thread in both variants: on a shared
+2-core machine wall time swings by +-50% with other load, CPU time by a few per cent. Wall
+times are printed too. Exit status 1 if the target is missed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -20,11 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 ROWS = 100_000
 N_NUM = 10
 N_CAT = 10
-MIN_ROUNDS = 3
+MIN_ROUNDS = 2
 MAX_ROUNDS = 5
 BUDGET_SECONDS = 170  # the whole benchmark must finish in under 3 minutes
 DRIFT_SHARE = 0.3
 TARGET = 1.1
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def make_data(rows: int, seed: int = 0):
@@ -123,6 +129,7 @@ def main() -> int:
                 capture_output=True,
                 text=True,
                 cwd=ROOT,
+                env={**os.environ, **ONE_THREAD},
             )
             row = json.loads(out.stdout.strip().splitlines()[-1])
             results[variant].append(row)
@@ -136,8 +143,8 @@ def main() -> int:
         f"\n{ROWS:,} reference + {ROWS:,} current rows, {N_NUM} numeric + {N_CAT} categorical"
         f" columns; {len(results['report'])} runs of each, each in its own subprocess."
     )
-    print("Times: best (min) and median of the runs; the target is judged on the best wall time,")
-    print("which is least disturbed by other load on the machine.")
+    print("Times: best (min) and median wall time, best CPU time of the timed run. The target")
+    print("is judged on CPU time (one BLAS/OpenMP thread), which other load disturbs least.")
     print(
         "Peak memory: median ru_maxrss of the subprocesses (interpreter + evidently + data + run)."
     )
@@ -154,11 +161,11 @@ def main() -> int:
             f"  cpu {cpu[variant]:6.2f} s  peak RSS {peak:7.1f} MiB"
             f" ({before:.1f} MiB before the timed run)"
         )
-    ratio = best["check_drift"] / best["report"]
+    ratio = cpu["check_drift"] / cpu["report"]
     verdict = "meets" if ratio <= TARGET else "MISSES"
     print(
-        f"ratio check_drift / report: wall {ratio:.3f} ({verdict} the {TARGET}x target),"
-        f" cpu {cpu['check_drift'] / cpu['report']:.3f}"
+        f"ratio check_drift / report: cpu {ratio:.3f} ({verdict} the {TARGET}x target),"
+        f" best wall {best['check_drift'] / best['report']:.3f}"
     )
     print(f"total wall time {time.perf_counter() - total:.0f} s")
     return 0 if ratio <= TARGET else 1

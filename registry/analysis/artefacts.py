@@ -191,11 +191,17 @@ def check_types(data: bytes, extra_trusted: list[str]) -> list[str]:
     :data:`BASE_TRUSTED_TYPES` and ``extra_trusted``; every scikit-learn estimator that
     is not in ``extra_trusted``; and numpy scalar casts skops would perform on stored
     arrays other than plain numeric ones. ``[]`` when the file is safe to load.
+    Raises :class:`ArtefactRefused` if ``data`` is not a skops file at all.
     """
     from skops.io import get_untrusted_types
 
+    sniff_refuse_pickle(data)
     allowed = set(allowed_types(extra_trusted))
-    offending = {name for name in get_untrusted_types(data=data) if name not in allowed}
+    try:
+        untrusted = get_untrusted_types(data=data)
+    except Exception as exc:  # a malformed schema: refuse rather than guess
+        raise ArtefactRefused(f"not a readable skops file ({exc})") from exc
+    offending = {name for name in untrusted if name not in allowed}
     estimators = _sklearn_estimator_names()
     for node in _schema_nodes(_schema(data)):
         name = f"{node['__module__']}.{node['__class__']}"
@@ -218,8 +224,7 @@ def load_artefact(data: bytes, *, expected_sha256: str, extra_trusted: list[str]
         raise ArtefactRefused(
             f"sha256 mismatch: expected {expected_sha256}, the artefact has {actual}"
         )
-    sniff_refuse_pickle(data)
-    offending = check_types(data, extra_trusted)
+    offending = check_types(data, extra_trusted)  # sniffs the format first
     if offending:
         raise ArtefactRefused("the artefact carries types outside the allow-list", offending)
 

@@ -47,7 +47,7 @@ from registry.analysis.fastpath import (
     split_pipeline,
 )
 
-Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+Rows = pd.DataFrame | pd.Series | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 # final-estimator class name -> how it is explained
 _TREE_PROBABILITY = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"}
@@ -119,7 +119,7 @@ class Explainer:
     _shap: Any = field(repr=False)
     _estimator: Any = field(repr=False)
     _aggregate: np.ndarray = field(repr=False)
-    _output: str = field(repr=False)  # how shap's output is read: see _raw_scores
+    _output: str = field(repr=False)  # how scores are computed: see _scores
 
     @classmethod
     def build(
@@ -249,6 +249,8 @@ class Explainer:
 
     def score_and_explain(self, rows: Rows) -> list[Explanation]:
         """One :class:`Explanation` per row (a DataFrame, one dict, or a list of dicts)."""
+        if isinstance(rows, pd.Series):
+            rows = rows.to_dict()
         x = self._transform(rows)
         score, explained = self._scores(x)
         contributions = self._shap_values(x) @ self._aggregate

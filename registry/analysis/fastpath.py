@@ -2,8 +2,9 @@
 
 scikit-learn's ColumnTransformer spends milliseconds validating a one-row DataFrame. At
 load time :func:`compile_pipeline` turns the supported pieces — ``OneHotEncoder``,
-``StandardScaler``, ``SimpleImputer`` (missing value NaN, no indicator), ``passthrough``
-and ``drop``, inside a ``ColumnTransformer`` and/or ``Pipeline`` — into per-block numpy
+``StandardScaler``, ``MinMaxScaler`` (no clip), ``SimpleImputer`` (missing value NaN, no
+indicator), ``passthrough`` and ``drop``, inside a ``ColumnTransformer`` and/or
+``Pipeline`` — into per-block numpy
 operations, then *proves* the result equal to the pipeline on a sample (every row in a
 batch, rows one at a time as dicts, and probe rows with unseen categories and missing
 values; and the final probabilities when the pipeline ends in a classifier). Anything
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+Rows = pd.DataFrame | pd.Series | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 _UNSEEN = "\x00gatehouse-unseen-category"
 
@@ -81,7 +82,7 @@ class _Block:
     onehot: _OneHot | None = None
     float_ops: list[tuple[str, np.ndarray | None, np.ndarray | None]] = field(
         default_factory=list
-    )  # ("fill", values, None) | ("affine", shift, scale)
+    )  # ("fill", values, None) | ("affine", shift, scale) | ("muladd", scale, offset)
     sources: list[int] = field(default_factory=list)  # output column -> index in columns
     start: int = 0
 
@@ -103,15 +104,7 @@ class _Block:
                 raise ValueError(f"unknown category {value!r} in column {self.columns[j]!r}")
 
     def _finish(self, x: np.ndarray) -> np.ndarray:
-        for op, a, b in self.float_ops:
-            if op == "fill":
-                x = np.where(np.isnan(x), a, x)
-            else:
-                if a is not None:
-                    x = x - a
-                if b is not None:
-                    x = x / b
-        return x
+        return _apply_ops(self.float_ops, x)
 
     def row(self, row: Mapping[str, Any], out: np.ndarray) -> None:
         values = [row[c] for c in self.columns]
@@ -149,6 +142,8 @@ class FastTransform:
 
     def __call__(self, rows: Rows) -> np.ndarray:
         """The transformed matrix, shape ``(n_rows, n_out)``."""
+        if isinstance(rows, pd.Series):
+            rows = rows.to_dict()
         if isinstance(rows, Mapping):
             return self.transform_row(rows)[None, :]
         if isinstance(rows, pd.DataFrame):
@@ -187,14 +182,17 @@ class FastTransform:
 
 
 def _apply_ops(ops: list, x: np.ndarray) -> np.ndarray:
+    """Column-wise steps, computed in the same order of operations as scikit-learn."""
     for op, a, b in ops:
-        if op == "fill":
+        if op == "fill":  # SimpleImputer
             x = np.where(np.isnan(x), a, x)
-        else:
+        elif op == "affine":  # StandardScaler: (x - mean) / scale
             if a is not None:
                 x = x - a
             if b is not None:
                 x = x / b
+        else:  # "muladd", MinMaxScaler: x * scale + min
+            x = x * a + b
     return x
 
 
@@ -226,8 +224,12 @@ def split_pipeline(pipeline: Any) -> tuple[list[Any], Any | None]:
 def _float_op(step: Any) -> tuple[str, np.ndarray | None, np.ndarray | None]:
     """A matrix-wide, column-wise step as ("fill", values) or ("affine", shift, scale)."""
     from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
 
+    if isinstance(step, MinMaxScaler):
+        if step.clip:
+            raise Unsupported("MinMaxScaler(clip=True)")
+        return ("muladd", np.asarray(step.scale_), np.asarray(step.min_))
     if isinstance(step, StandardScaler):
         mean = None if step.mean_ is None or not step.with_mean else np.asarray(step.mean_)
         scale = None if step.scale_ is None or not step.with_std else np.asarray(step.scale_)

@@ -171,6 +171,11 @@ def test_zip_that_is_not_skops_is_refused() -> None:
         load(buffer.getvalue())
 
 
+def test_check_types_refuses_what_is_not_skops(gbm) -> None:
+    with pytest.raises(ArtefactRefused, match="pickle"):
+        check_types(pickle.dumps(gbm), TRUSTED)
+
+
 def test_custom_function_is_refused_with_its_name(credit) -> None:
     custom = Pipeline([("sc", StandardScaler()), ("double", FunctionTransformer(_double))])
     pipeline = fit(credit, LogisticRegression(max_iter=2000), custom)

@@ -14,7 +14,12 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MinMaxScaler,
+    OneHotEncoder,
+    StandardScaler,
+)
 
 from registry.analysis import fastpath
 from registry.analysis.fastpath import compile_pipeline, compile_with_reason
@@ -150,6 +155,20 @@ def test_drop_first_remainder_and_nested_pipelines(credit) -> None:
     )
 
 
+def test_min_max_scaler_and_series_rows(credit) -> None:
+    frame, _, numeric, categorical = credit
+    ct = ColumnTransformer(
+        [
+            ("num", MinMaxScaler(), numeric),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
+        ]
+    ).fit(frame)
+    fast = compile_pipeline(ct, frame)
+    expected = dense(ct.transform(frame))
+    assert_equal_everywhere(fast, expected, frame)
+    np.testing.assert_allclose(fast(frame.iloc[7]), expected[[7]], rtol=1e-12)
+
+
 def test_numeric_one_hot_and_model_probabilities(credit) -> None:
     frame, y, numeric, categorical = credit
     ct = ColumnTransformer(
@@ -184,8 +203,9 @@ def test_feature_of_column_maps_one_hot_columns_to_their_feature(credit) -> None
         FunctionTransformer(np.log1p),
         Pipeline([("sc", StandardScaler()), ("pca", PCA(n_components=2))]),
         SimpleImputer(add_indicator=True),
+        MinMaxScaler(clip=True),
     ],
-    ids=["function", "pca", "indicator"],
+    ids=["function", "pca", "indicator", "clip"],
 )
 def test_unsupported_transformer_falls_back(credit, branch) -> None:
     frame, _, numeric, categorical = credit
