@@ -25,11 +25,15 @@ def timed(code: str) -> float:
 def main() -> None:
     baseline = timed("import flask, sqlalchemy.orm")
     app = timed("import wsgi")
-    heavy = timed("import sys, wsgi; assert not {'shap', 'evidently', 'fairlearn.metrics', "
-                  "'sklearn', 'pandas'} & set(sys.modules), 'heavy import at start'")
+    heavy = timed(
+        "import sys, wsgi; assert not {'shap', 'evidently', 'fairlearn.metrics', "
+        "'sklearn', 'pandas'} & set(sys.modules), 'heavy import at start'"
+    )
     print(f"import flask + sqlalchemy (baseline): {baseline:.3f} s (median of {RUNS})")
-    print(f"import wsgi (the whole app):          {app:.3f} s  target < 1.5 s  "
-          f"{'OK' if app < 1.5 else 'OVER'}")
+    print(
+        f"import wsgi (the whole app):          {app:.3f} s  target < 1.5 s  "
+        f"{'OK' if app < 1.5 else 'OVER'}"
+    )
     print(f"ratio app / baseline:                 {app / baseline:.2f}x")
     print(f"no shap/evidently/fairlearn/sklearn/pandas at start: checked ({heavy:.3f} s)")
 

@@ -52,20 +52,28 @@ def users_group() -> None:
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
 @click.option("--name", default="")
 @click.option("--organisation", default="Northmere Borough Council", show_default=True)
-@click.option("--password", envvar="GATEHOUSE_NEW_PASSWORD", default=None,
-              help="Password for signing in to the web pages (or set GATEHOUSE_NEW_PASSWORD).")
+@click.option(
+    "--password",
+    envvar="GATEHOUSE_NEW_PASSWORD",
+    default=None,
+    help="Password for signing in to the web pages (or set GATEHOUSE_NEW_PASSWORD).",
+)
 @with_appcontext
-def users_create(email: str, roles: tuple[str, ...], name: str, organisation: str,
-                 password: str | None) -> None:
+def users_create(
+    email: str, roles: tuple[str, ...], name: str, organisation: str, password: str | None
+) -> None:
     """Create a user; prints the bearer token alone on the last line."""
     now = services().clock.now()
     with _session() as session:
         try:
             org = people.ensure_organisation(session, OPERATOR, organisation, now)
             user, token = people.create_user(
-                session, OPERATOR,
+                session,
+                OPERATOR,
                 {"email": email, "name": name, "roles": list(roles), "organisation_id": org.id},
-                now, password=password)
+                now,
+                password=password,
+            )
             session.commit()
         except GovernanceError as exc:
             _fail(exc)
@@ -84,8 +92,9 @@ def clients_group() -> None:
 @click.option("--purpose", "purposes", multiple=True, required=True)
 @click.option("--organisation", default=None)
 @with_appcontext
-def clients_create(name: str, models: tuple[str, ...], purposes: tuple[str, ...],
-                   organisation: str | None) -> None:
+def clients_create(
+    name: str, models: tuple[str, ...], purposes: tuple[str, ...], organisation: str | None
+) -> None:
     """Create an API client; prints the bearer token alone on the last line."""
     now = services().clock.now()
     with _session() as session:
@@ -94,8 +103,16 @@ def clients_create(name: str, models: tuple[str, ...], purposes: tuple[str, ...]
             if organisation:
                 org_id = people.ensure_organisation(session, OPERATOR, organisation, now).id
             client, token = people.create_client(
-                session, OPERATOR, {"name": name, "models": list(models),
-                                    "purposes": list(purposes), "organisation_id": org_id}, now)
+                session,
+                OPERATOR,
+                {
+                    "name": name,
+                    "models": list(models),
+                    "purposes": list(purposes),
+                    "organisation_id": org_id,
+                },
+                now,
+            )
             session.commit()
         except GovernanceError as exc:
             _fail(exc)
@@ -146,8 +163,9 @@ def dependents_command(reference: str) -> None:
     from .records import DataSharingAgreement
 
     with _session() as session:
-        agreement = session.scalars(select(DataSharingAgreement).where(
-            DataSharingAgreement.reference == reference)).first()
+        agreement = session.scalars(
+            select(DataSharingAgreement).where(DataSharingAgreement.reference == reference)
+        ).first()
         if agreement is None:
             click.echo(f"error: no agreement {reference!r}", err=True)
             sys.exit(2)
@@ -158,6 +176,41 @@ def dependents_command(reference: str) -> None:
             click.echo(f"model version {v.model.name} v{v.number} ({v.state})")
         for c in deps["clients"]:
             click.echo(f"client {c.name}")
+
+
+@click.group("monitors", help="Drift monitors.")
+def monitors_group() -> None:
+    pass
+
+
+@monitors_group.command("run")
+@with_appcontext
+def monitors_run() -> None:
+    """Run the drift checks that are due (N receipts since the last check, or a day)."""
+    from .governance.actors import SYSTEM
+    from .jobs import enqueue
+    from .monitoring_jobs import due_monitors
+
+    with _session() as session:
+        due = due_monitors(session, services())
+        for monitor in due:
+            job = enqueue(
+                current_app._get_current_object(),
+                session,
+                SYSTEM,  # type: ignore[attr-defined]
+                "drift_check",
+                {"monitor_id": monitor.id, "source": "schedule"},
+            )
+            click.echo(f"monitor {monitor.id}: job {job.id} {job.state}")
+    click.echo(f"{len(due)} drift check(s) due")
+
+
+@click.command("worker")
+def worker_command() -> None:
+    """Run a Celery worker for background jobs (needs CELERY_BROKER_URL)."""
+    from .celery_app import celery
+
+    celery.worker_main(["worker", "--loglevel=INFO", "--concurrency=2"])
 
 
 @click.command("demo")
@@ -177,8 +230,17 @@ def demo_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_group, users_group, clients_group, ledger_group, sweep_command,
-                    dependents_command, demo_command):
+    for command in (
+        db_group,
+        users_group,
+        clients_group,
+        ledger_group,
+        sweep_command,
+        dependents_command,
+        demo_command,
+        monitors_group,
+        worker_command,
+    ):
         app.cli.add_command(command)
 
 

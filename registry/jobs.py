@@ -1,12 +1,21 @@
 """Background work: in-process worker threads by default; Celery on Redis when configured.
 
-A job is a row first (so its state can be asked for), then runs in its own session. A failure
-rolls back everything the job wrote and records the message: no half-written audit or check.
+A job is a row first (so its state can be asked for), then runs in its own session:
+queued → running → succeeded | failed. Where it runs:
+
+- ``CELERY_BROKER_URL`` set: sent to Celery (``gatehouse worker`` runs it, on any host);
+- else ``JOB_WORKERS`` > 0: a thread pool in this process;
+- else at once, in the caller's thread (tests, and the CLI when asked).
+
+A failure rolls back everything the job wrote and records the message (and any field-by-field
+details) on the job: no half-written audit or check. A handler may commit only before it has
+written anything (to end a read transaction while it computes).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -17,12 +26,14 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from .governance.actors import SYSTEM, Actor
+from .governance.errors import Unavailable
 from .records import Job, User
 from .state import Services
 
 log = logging.getLogger("gatehouse.jobs")
 Handler = Callable[[Session, Services, Actor, dict[str, Any]], tuple[str, int]]
 HANDLERS: dict[str, Handler] = {}
+FINISHED = ("succeeded", "failed")
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -32,22 +43,41 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def enqueue(app: Flask, session: Session, actor: Actor, kind: str, params: dict[str, Any]) -> Job:
-    """Record the job, commit, and hand it to the worker pool (or run it now if there is none)."""
+def mode(app: Flask) -> str:
+    """Where jobs run: "celery", "threads" or "inline"."""
+    if app.config.get("CELERY_BROKER_URL"):
+        return "celery"
+    return "threads" if app.config.get("JOB_WORKERS", 0) > 0 else "inline"
+
+
+def enqueue(app: Flask, session: Session, actor: Actor, kind: str, params: dict[str, Any],
+            *, inline: bool = False) -> Job:
+    """Record the job, commit, and hand it to Celery or the worker pool (or run it now).
+
+    ``inline`` runs it now in this thread whatever the configuration. The returned job shows
+    the state it had when this returned.
+    """
     services: Services = app.extensions["gatehouse"]
     job = Job(id=str(uuid.uuid4()), kind=kind, state="queued", params=params,
               created_by_id=actor.user_id, created_at=services.clock.now())
     session.add(job)
     session.commit()
-    broker = app.config.get("CELERY_BROKER_URL")
-    if broker:
-        from .celery_app import run_job_task
+    how = "inline" if inline else mode(app)
+    if how == "celery":
+        from .celery_app import dispatch
 
-        run_job_task.delay(job.id)
-    elif app.config.get("JOB_WORKERS", 0) > 0:
+        try:
+            dispatch(app, job.id)
+        except Exception as exc:  # the broker is down: say so, and leave no job waiting forever
+            message = f"the job queue cannot be reached: {type(exc).__name__}: {exc}"
+            job.state, job.error, job.finished_at = "failed", message, services.clock.now()
+            session.commit()
+            raise Unavailable(message, {"job_id": job.id}) from exc
+    elif how == "threads":
         _pool(app).submit(run_job, app, job.id)
     else:
         run_job(app, job.id)
+        session.refresh(job)
     return job
 
 
@@ -58,35 +88,59 @@ def _pool(app: Flask) -> ThreadPoolExecutor:
     return extras["jobs"]
 
 
+def wait(app: Flask, job_id: str, timeout: float = 60.0, poll: float = 0.05) -> Job:
+    """The job once it has finished (or as it is when `timeout` seconds have passed)."""
+    services: Services = app.extensions["gatehouse"]
+    deadline = time.monotonic() + timeout
+    while True:
+        with services.sessions() as session:
+            job = session.get(Job, job_id)
+            assert job is not None, f"no job {job_id}"
+            if job.state in FINISHED or time.monotonic() > deadline:
+                session.expunge(job)
+                return job
+        time.sleep(poll)
+
+
 def run_job(app: Flask, job_id: str) -> None:
+    """Run one queued job to the end, recording success or the failure's message."""
     from . import monitoring_jobs  # noqa: F401  (registers the handlers)
 
     services: Services = app.extensions["gatehouse"]
     with app.app_context(), services.sessions() as session:
         job = session.get(Job, job_id)
         if job is None or job.state != "queued":
+            session.rollback()
             return
         job.state, job.started_at = "running", services.clock.now()
-        session.commit()
+        kind, params = job.kind, dict(job.params)
         actor = SYSTEM
         if job.created_by_id is not None:
             from .governance.people import actor_for_user
 
             user = session.get(User, job.created_by_id)
             actor = actor_for_user(user) if user else SYSTEM
+        session.commit()
+        log.info("job %s (%s) started", job_id, kind)
         try:
-            result_kind, result_id = HANDLERS[job.kind](session, services, actor, job.params)
+            if kind not in HANDLERS:
+                raise LookupError(f"no handler for jobs of kind {kind!r}")
+            result_kind, result_id = HANDLERS[kind](session, services, actor, params)
             job = session.get(Job, job_id)
+            assert job is not None
             job.state, job.result_kind, job.result_id = "succeeded", result_kind, result_id
             job.finished_at = services.clock.now()
             session.commit()
+            log.info("job %s (%s) succeeded: %s %s", job_id, kind, result_kind, result_id)
         except Exception as exc:  # every failure is recorded on the job, never half-applied
             session.rollback()
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            log.warning("job %s (%s) failed: %s\n%s", job_id, job.kind, message,
+            log.warning("job %s (%s) failed: %s\n%s", job_id, kind, message,
                         traceback.format_exc())
             job = session.get(Job, job_id)
+            assert job is not None
             job.state, job.error, job.finished_at = "failed", message, services.clock.now()
-            if hasattr(exc, "details"):
-                job.params = {**job.params, "error_details": exc.details}
+            details = getattr(exc, "details", None)
+            if details:
+                job.params = {**job.params, "error_details": details}
             session.commit()

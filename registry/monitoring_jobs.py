@@ -1,18 +1,25 @@
-"""The job handlers: bias audits and drift checks, run by the in-process pool or Celery."""
+"""The job handlers: bias audits and drift checks, run by the in-process pool or Celery.
+
+Each handler reads and validates (``plan_*``), then commits to end its read transaction before
+the model and the statistics run (``compute_*``: on SQLite the write lock is not held for
+seconds), then records the result (``record_*``). Nothing is written before that last step, so
+a failure anywhere leaves nothing behind but the job's own failed state.
+"""
 
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .governance import monitoring, registration
 from .governance.actors import Actor
-
+from .governance.errors import Invalid
 from .jobs import handler
-from .records import Dataset, DriftCheck, DriftMonitor, ModelVersion, ScoreReceipt
+from .records import Dataset, DriftCheck, DriftMonitor, ModelVersion
 from .state import Services
 
 
@@ -21,48 +28,71 @@ def bias_audit(session: Session, services: Services, actor: Actor, p: dict[str, 
                ) -> tuple[str, int]:
     version = session.get(ModelVersion, p["version_id"])
     dataset = session.get(Dataset, p["dataset_id"])
-    assert version is not None and dataset is not None
-    audit = monitoring.run_bias_audit(
+    if version is None or dataset is None:
+        raise Invalid("the version or the dataset no longer exists",
+                      {"version_id": [str(p["version_id"])], "dataset_id": [str(p["dataset_id"])]})
+    plan = monitoring.plan_bias_audit(
         session, actor, version, dataset, label_column=p["label_column"],
         positive_label=p["positive_label"], threshold=p["threshold"],
-        sensitive_features=p.get("sensitive_features"), extra_groupings=p.get("extra_groupings", []),
-        policy=services.policy, store=services.store, now=services.clock.now())
+        sensitive_features=p.get("sensitive_features"),
+        extra_groupings=p.get("extra_groupings", []), policy=services.policy, store=services.store)
+    session.commit()  # nothing written: ends the read transaction while the audit computes
+    results = monitoring.compute_bias_audit(plan, services.store)
+    audit = monitoring.record_bias_audit(session, actor, plan, results, services.clock.now())
     return "bias_audit", audit.id
+
+
+def read_batch(data: bytes) -> Any:
+    """A posted batch: Parquet, or CSV."""
+    import pandas as pd
+
+    try:
+        return (pd.read_parquet(io.BytesIO(data)) if data[:4] == b"PAR1"
+                else pd.read_csv(io.BytesIO(data)))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise Invalid(f"the batch cannot be read as CSV or Parquet: {exc}",
+                      {"batch": [str(exc)]}) from exc
 
 
 @handler("drift_check")
 def drift_check(session: Session, services: Services, actor: Actor, p: dict[str, Any]
                 ) -> tuple[str, int]:
-    import pandas as pd
-
     monitor = session.get(DriftMonitor, p["monitor_id"])
-    assert monitor is not None
+    if monitor is None:
+        raise Invalid("the drift monitor no longer exists", {"monitor_id": [str(p["monitor_id"])]})
     if p.get("batch_path"):
-        data = services.store.read(p["batch_path"])
-        frame = (pd.read_parquet(io.BytesIO(data)) if data[:4] == b"PAR1"
-                 else pd.read_csv(io.BytesIO(data)))
+        frame = read_batch(services.store.read(p["batch_path"]))
         source = "batch"
     else:
-        frame = monitoring.receipts_batch(session, monitor, p.get("limit") or 1000)
+        limit = p.get("limit") or monitor.every_receipts or services.policy.drift_every_receipts
+        frame = monitoring.receipts_batch(session, monitor, limit)
         source = p.get("source", "receipts")
-    check = monitoring.run_drift_check(session, actor, monitor, frame, source, services.policy,
-                                       services.store, services.clock.now())
+    plan = monitoring.plan_drift_check(session, monitor, frame, source, services.policy,
+                                       services.store)
+    session.commit()  # nothing written: ends the read transaction while evidently runs
+    result = monitoring.compute_drift_check(plan, services.store)
+    check = monitoring.record_drift_check(session, actor, plan, result, services.policy,
+                                          services.store, services.clock.now())
     return "drift_check", check.id
 
 
 def due_monitors(session: Session, services: Services) -> list[DriftMonitor]:
-    """Active monitors whose schedule says a check is due: N receipts since the last, or a day."""
+    """Active monitors whose schedule says a check is due.
+
+    Due when at least ``every_receipts`` receipts (with kept inputs) were scored since the last
+    check (or since the monitor was set up), or, for a ``daily`` monitor, when a day has passed
+    since then and at least one receipt was scored.
+    """
     now = services.clock.now()
     due = []
-    for monitor in session.scalars(select(DriftMonitor).where(DriftMonitor.active.is_(True))):
+    for monitor in session.scalars(select(DriftMonitor).where(DriftMonitor.active.is_(True))
+                                   .order_by(DriftMonitor.id)):
         last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id)
                                .order_by(DriftCheck.id.desc())).first()
         since = last.created_at if last else monitor.created_at
-        fresh = session.scalar(select(func.count()).select_from(ScoreReceipt).where(
-            ScoreReceipt.model_version_id == monitor.model_version_id,
-            ScoreReceipt.created_at > since, ScoreReceipt.inputs.is_not(None))) or 0
+        fresh = monitoring.kept_inputs_since(session, monitor.model_version_id, since)
         if (monitor.every_receipts and fresh >= monitor.every_receipts) or (
-                monitor.daily and fresh and (now - since).total_seconds() >= 86400):
+                monitor.daily and fresh and now - since >= timedelta(days=1)):
             due.append(monitor)
     return due
 
@@ -73,4 +103,4 @@ def version_of(session: Session, name: str, number: int) -> ModelVersion:
     return version
 
 
-__all__ = ["due_monitors", "version_of"]
+__all__ = ["due_monitors", "read_batch", "version_of"]

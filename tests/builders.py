@@ -14,8 +14,15 @@ from .conftest import FIXTURES, START, Api
 
 TODAY = START.date()
 CREDIT = FIXTURES / "german_credit.csv"
-NUMERIC = ["duration", "credit_amount", "installment_rate", "present_residence_since", "age",
-           "number_of_existing_credits", "number_of_people_liable_for"]
+NUMERIC = [
+    "duration",
+    "credit_amount",
+    "installment_rate",
+    "present_residence_since",
+    "age",
+    "number_of_existing_credits",
+    "number_of_people_liable_for",
+]
 PROTECTED = {"sex", "age", "foreign_worker", "status_sex"}
 
 
@@ -68,8 +75,9 @@ def credit_columns() -> list[dict[str, Any]]:
     return columns
 
 
-def dataset(name: str = "german-credit", agreement_ids: list[int] | None = None,
-            **over: Any) -> dict[str, Any]:
+def dataset(
+    name: str = "german-credit", agreement_ids: list[int] | None = None, **over: Any
+) -> dict[str, Any]:
     body = {
         "name": name,
         "title": "German credit applicants (Statlog)",
@@ -90,8 +98,12 @@ def credit_csv(frame: pd.DataFrame | None = None) -> bytes:
     return (credit_frame() if frame is None else frame).to_csv(index=False).encode()
 
 
-def dpia(reference: str = "DPIA-7", dataset_ids: list[int] | None = None,
-         model_names: list[str] | None = None, **over: Any) -> dict[str, Any]:
+def dpia(
+    reference: str = "DPIA-7",
+    dataset_ids: list[int] | None = None,
+    model_names: list[str] | None = None,
+    **over: Any,
+) -> dict[str, Any]:
     body = {
         "reference": reference,
         "title": "Credit-risk research model",
@@ -99,11 +111,17 @@ def dpia(reference: str = "DPIA-7", dataset_ids: list[int] | None = None,
         "processing": "Applicant records are used to fit and audit a model; no one is contacted.",
         "consultation": "Consulted the DPO, the research ethics panel and a residents' panel.",
         "necessity": "Public task; data minimised to the variables needed; pseudonymised.",
-        "risks": [{
-            "description": "Model disadvantages older or foreign applicants",
-            "likelihood": 2, "severity": 3, "measure": "Bias audit before approval and quarterly",
-            "effect": "reduced", "residual_likelihood": 1, "residual_severity": 2,
-        }],
+        "risks": [
+            {
+                "description": "Model disadvantages older or foreign applicants",
+                "likelihood": 2,
+                "severity": 3,
+                "measure": "Bias audit before approval and quarterly",
+                "effect": "reduced",
+                "residual_likelihood": 1,
+                "residual_severity": 2,
+            }
+        ],
         "measures_approved_by": "J. Ellis (SIRO)",
         "residual_risk_approved_by": "J. Ellis (SIRO)",
         "review_date": str(TODAY + timedelta(days=200)),
@@ -141,26 +159,36 @@ def date_str(days: int) -> str:
     return str(TODAY + timedelta(days=days))
 
 
-def upload_csv(api: Api, dataset_id: int, data: bytes, as_: str = "sam",
-               filename: str = "data.csv") -> tuple[int, Any]:
-    return api.put(f"/api/v1/datasets/{dataset_id}/data", as_=as_,
-                   data={"file": (io.BytesIO(data), filename)},
-                   content_type="multipart/form-data")
+def upload_csv(
+    api: Api, dataset_id: int, data: bytes, as_: str = "sam", filename: str = "data.csv"
+) -> tuple[int, Any]:
+    return api.put(
+        f"/api/v1/datasets/{dataset_id}/data",
+        as_=as_,
+        data={"file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
 
 
-def upload_version(api: Api, name: str, artefact: bytes, metadata: dict[str, Any],
-                   as_: str = "sam") -> tuple[int, Any]:
-    return api.post(f"/api/v1/models/{name}/versions", as_=as_,
-                    data={"artefact": (io.BytesIO(artefact), "model.skops"),
-                          "metadata": json.dumps(metadata)},
-                    content_type="multipart/form-data")
+def upload_version(
+    api: Api, name: str, artefact: bytes, metadata: dict[str, Any], as_: str = "sam"
+) -> tuple[int, Any]:
+    return api.post(
+        f"/api/v1/models/{name}/versions",
+        as_=as_,
+        data={"artefact": (io.BytesIO(artefact), "model.skops"), "metadata": json.dumps(metadata)},
+        content_type="multipart/form-data",
+    )
 
 
 def approve(api: Api, url: str, *who: str, **over: Any) -> None:
     """Submit (as its owner) is assumed done; approve by each named person in turn."""
     for person in who or ("olivia",):
-        status, body = api.post(f"{url}/decisions", as_=person,
-                                json={"decision": "approve", "rationale": "Checked", **over})
+        status, body = api.post(
+            f"{url}/decisions",
+            as_=person,
+            json={"decision": "approve", "rationale": "Checked", **over},
+        )
         assert status == 201, body
 
 

@@ -35,13 +35,24 @@ def fitted(kind: str = "gbm") -> tuple[Any, bytes]:
         "logistic": LogisticRegression(max_iter=1000),
         "forest": RandomForestClassifier(n_estimators=300, max_depth=None, random_state=0),
     }[kind]
-    pipeline = Pipeline([
-        ("prep", ColumnTransformer([
-            ("num", StandardScaler(), numeric),
-            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
-        ])),
-        ("model", estimator),
-    ]).fit(X, y)
+    pipeline = Pipeline(
+        [
+            (
+                "prep",
+                ColumnTransformer(
+                    [
+                        ("num", StandardScaler(), numeric),
+                        (
+                            "cat",
+                            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                            categorical,
+                        ),
+                    ]
+                ),
+            ),
+            ("model", estimator),
+        ]
+    ).fit(X, y)
     return pipeline, sio.dumps(pipeline)
 
 
@@ -65,22 +76,48 @@ def ok(result: tuple[int, Any], status: int = 200) -> Any:
     return body
 
 
-def build_chain(api: Api, *, approve_version: bool = True, kind: str = "gbm",
-                name: str = "credit-risk", action: str = "suspend", stage: str = "production",
-                **model_over: Any) -> Chain:
+def build_chain(
+    api: Api,
+    *,
+    approve_version: bool = True,
+    kind: str = "gbm",
+    name: str = "credit-risk",
+    action: str = "suspend",
+    stage: str = "production",
+    **model_over: Any,
+) -> Chain:
     agreement = ok(api.post("/api/v1/agreements", json=b.agreement(f"DSA-{name}")), 201)
     ok(api.post(f"/api/v1/agreements/{agreement['id']}/submit"))
     b.approve(api, f"/api/v1/agreements/{agreement['id']}")
-    dataset = ok(api.post("/api/v1/datasets", json=b.dataset(
-        f"{name}-data", agreement_ids=[agreement["id"]])), 201)
+    dataset = ok(
+        api.post(
+            "/api/v1/datasets", json=b.dataset(f"{name}-data", agreement_ids=[agreement["id"]])
+        ),
+        201,
+    )
     ok(b.upload_csv(api, dataset["id"], b.credit_csv()))
     ok(api.post("/api/v1/models", json=b.model(name, **model_over)), 201)
-    dpia = ok(api.post("/api/v1/dpias", json=b.dpia(
-        f"DPIA-{name}", dataset_ids=[dataset["id"]], model_names=[name])), 201)
-    ok(api.post(f"/api/v1/dpias/{dpia['id']}/dpo-advice", as_="dee",
-                json={"advice": "Proceed; audit age and foreign-worker groups quarterly."}))
-    ok(api.post(f"/api/v1/dpias/{dpia['id']}/advice-response", as_="olivia",
-                json={"accepted": True, "reason": "Agreed; quarterly audits scheduled."}))
+    dpia = ok(
+        api.post(
+            "/api/v1/dpias",
+            json=b.dpia(f"DPIA-{name}", dataset_ids=[dataset["id"]], model_names=[name]),
+        ),
+        201,
+    )
+    ok(
+        api.post(
+            f"/api/v1/dpias/{dpia['id']}/dpo-advice",
+            as_="dee",
+            json={"advice": "Proceed; audit age and foreign-worker groups quarterly."},
+        )
+    )
+    ok(
+        api.post(
+            f"/api/v1/dpias/{dpia['id']}/advice-response",
+            as_="olivia",
+            json={"accepted": True, "reason": "Agreed; quarterly audits scheduled."},
+        )
+    )
     ok(api.post(f"/api/v1/dpias/{dpia['id']}/submit"))
     b.approve(api, f"/api/v1/dpias/{dpia['id']}")
     ok(api.post(f"/api/v1/datasets/{dataset['id']}/submit"))
@@ -88,20 +125,39 @@ def build_chain(api: Api, *, approve_version: bool = True, kind: str = "gbm",
     ok(api.post(f"/api/v1/models/{name}/submit"))
     b.approve(api, f"/api/v1/models/{name}")
     _, artefact = fitted(kind)
-    metadata = {"training_dataset_ids": [dataset["id"]], "evaluation_dataset_ids": [dataset["id"]],
-                "label_column": "credit", "positive_label": "good", "threshold": 0.5,
-                "stage": stage, "summary": "Chance of repaying, 0 to 1."}
+    metadata = {
+        "training_dataset_ids": [dataset["id"]],
+        "evaluation_dataset_ids": [dataset["id"]],
+        "label_column": "credit",
+        "positive_label": "good",
+        "threshold": 0.5,
+        "stage": stage,
+        "summary": "Chance of repaying, 0 to 1.",
+    }
     if stage == "pilot":
         metadata.update(pilot_end_date=b.date_str(60), pilot_case_cap=5)
     version = ok(b.upload_version(api, name, artefact, metadata), 201)
     url = f"/api/v1/models/{name}/versions/{version['number']}"
-    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": dataset["id"],
-                                                  "sensitive_features": ["sex"]}), 202)
+    job = ok(
+        api.post(
+            f"{url}/bias-audits", json={"dataset_id": dataset["id"], "sensitive_features": ["sex"]}
+        ),
+        202,
+    )
     assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
     ok(api.post(f"{url}/drift-monitor", json={"action": action}), 201)
-    token = ok(api.post("/api/v1/clients", as_="ada", json={
-        "name": f"{name}-caseworker-app", "models": [name],
-        "purposes": ["credit_risk_research"]}), 201)["token"]
+    token = ok(
+        api.post(
+            "/api/v1/clients",
+            as_="ada",
+            json={
+                "name": f"{name}-caseworker-app",
+                "models": [name],
+                "purposes": ["credit_risk_research"],
+            },
+        ),
+        201,
+    )["token"]
     api.tokens["app"] = token
     if approve_version:
         ok(api.post(f"{url}/submit"))

@@ -54,10 +54,12 @@ TEST_POLICY_CHANGES = {
     # The german_credit model is biased by sex beyond the default limits; the tests that need a
     # servable model use looser limits, and the tests of failing audits use the default policy.
     'name = "default"': 'name = "test"',
-    '{ metric = "demographic_parity_ratio", min = 0.8 }':
-        '{ metric = "demographic_parity_ratio", min = 0.6 }',
-    '{ metric = "equalized_odds_difference", max = 0.1 }':
-        '{ metric = "equalized_odds_difference", max = 0.3 }',
+    '{ metric = "demographic_parity_ratio", min = 0.8 }': (
+        '{ metric = "demographic_parity_ratio", min = 0.6 }'
+    ),
+    '{ metric = "equalized_odds_difference", max = 0.1 }': (
+        '{ metric = "equalized_odds_difference", max = 0.3 }'
+    ),
 }
 
 
@@ -82,13 +84,21 @@ def policy_name() -> str:
 
 
 @pytest.fixture
-def app(tmp_path: Path, pg_schema: str | None, clock: FrozenClock, policy_dir: Path,
-        policy_name: str) -> Iterator[Flask]:
+def app(
+    tmp_path: Path, pg_schema: str | None, clock: FrozenClock, policy_dir: Path, policy_name: str
+) -> Iterator[Flask]:
     url = database_url(tmp_path, pg_schema)
     application = create_app(
-        {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": url,
-         "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "JOB_WORKERS": 0,
-         "POLICY_DIR": str(policy_dir), "POLICY": policy_name},
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": url,
+            "DATA_DIR": str(tmp_path / "data"),
+            "SECRET_KEY": "test",
+            "JOB_WORKERS": 0,
+            "POLICY_DIR": str(policy_dir),
+            "POLICY": policy_name,
+        },
         clock=clock,
     )
     engine = application.extensions["gatehouse"].engine
@@ -125,11 +135,11 @@ class Api:
 
 
 PEOPLE = {
-    "sam": ["data_scientist"],          # builds models
-    "priya": ["data_scientist"],        # a second data scientist
-    "olivia": ["governance_officer"],   # reviews and approves
-    "gus": ["governance_officer"],      # a second officer
-    "dee": ["dpo"],                     # data protection officer
+    "sam": ["data_scientist"],  # builds models
+    "priya": ["data_scientist"],  # a second data scientist
+    "olivia": ["governance_officer"],  # reviews and approves
+    "gus": ["governance_officer"],  # a second officer
+    "dee": ["dpo"],  # data protection officer
     "audrey": ["auditor"],
     "ada": ["admin"],
 }
@@ -143,13 +153,22 @@ def api(app: Flask) -> Api:
     services = app.extensions["gatehouse"]
     tokens: dict[str, str] = {}
     with services.sessions() as session:
-        org = people.ensure_organisation(session, OPERATOR, "Northmere Borough Council",
-                                         services.clock.now())
+        org = people.ensure_organisation(
+            session, OPERATOR, "Northmere Borough Council", services.clock.now()
+        )
         for name, roles in PEOPLE.items():
             _, tokens[name] = people.create_user(
-                session, OPERATOR, {"email": f"{name}@northmere.gov.uk", "name": name.title(),
-                                    "roles": roles, "organisation_id": org.id},
-                services.clock.now(), password=f"{name}-correct-horse")
+                session,
+                OPERATOR,
+                {
+                    "email": f"{name}@northmere.gov.uk",
+                    "name": name.title(),
+                    "roles": roles,
+                    "organisation_id": org.id,
+                },
+                services.clock.now(),
+                password=f"{name}-correct-horse",
+            )
         session.commit()
     return Api(app.test_client(), tokens)
 
@@ -158,5 +177,7 @@ def table_counts(app: Flask) -> dict[str, int]:
     """Row counts of every table, to prove a refused request stored nothing."""
     engine = app.extensions["gatehouse"].engine
     with engine.connect() as conn:
-        return {t.name: conn.execute(text(f"SELECT COUNT(*) FROM {t.name}")).scalar_one()
-                for t in Base.metadata.sorted_tables}
+        return {
+            t.name: conn.execute(text(f"SELECT COUNT(*) FROM {t.name}")).scalar_one()
+            for t in Base.metadata.sorted_tables
+        }

@@ -17,10 +17,15 @@ GATEHOUSE = str(Path(sys.executable).parent / "gatehouse")
 
 
 def run(tmp_path: Path, *args: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url, "GATEHOUSE_DATA_DIR": str(tmp_path / "data"),
-           "SECRET_KEY": "cli-test"}
-    return subprocess.run([GATEHOUSE, *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "GATEHOUSE_DATA_DIR": str(tmp_path / "data"),
+        "SECRET_KEY": "cli-test",
+    }
+    return subprocess.run(
+        [GATEHOUSE, *args], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
 
 
 def test_db_users_clients_and_ledger_verify(tmp_path: Path) -> None:
@@ -33,13 +38,31 @@ def test_db_users_clients_and_ledger_verify(tmp_path: Path) -> None:
         engine.dispose()
         url = PG_URL + "?options=-csearch_path%3Dclitest"
     assert run(tmp_path, "db", "upgrade", url=url).returncode == 0
-    made = run(tmp_path, "users", "create", "olivia@northmere.gov.uk", "--role",
-               "governance_officer", "--role", "dpo", url=url)
+    made = run(
+        tmp_path,
+        "users",
+        "create",
+        "olivia@northmere.gov.uk",
+        "--role",
+        "governance_officer",
+        "--role",
+        "dpo",
+        url=url,
+    )
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
     assert token.startswith("ghu_") and " " not in token
-    client = run(tmp_path, "clients", "create", "caseworker-app", "--model", "early-help",
-                 "--purpose", "early_help_triage", url=url)
+    client = run(
+        tmp_path,
+        "clients",
+        "create",
+        "caseworker-app",
+        "--model",
+        "early-help",
+        "--purpose",
+        "early_help_triage",
+        url=url,
+    )
     assert client.returncode == 0, client.stderr
     client_token = client.stdout.strip().splitlines()[-1]
     engine = create_engine(url)

@@ -15,8 +15,11 @@ def _fill(api: Api) -> None:
     _, a = api.post("/api/v1/agreements", json=b.agreement())
     api.patch(f"/api/v1/agreements/{a['id']}", json={"title": "Renamed"})
     api.post(f"/api/v1/agreements/{a['id']}/submit")
-    api.post(f"/api/v1/agreements/{a['id']}/decisions", as_="olivia",
-             json={"decision": "approve", "rationale": "All gates met"})
+    api.post(
+        f"/api/v1/agreements/{a['id']}/decisions",
+        as_="olivia",
+        json={"decision": "approve", "rationale": "All gates met"},
+    )
 
 
 def _sql(app, statement: str) -> None:

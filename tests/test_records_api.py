@@ -16,8 +16,9 @@ def test_agreement_round_trip(api: Api) -> None:
     status, got = api.get(f"/api/v1/agreements/{agreement_id}")
     assert status == 200 and got["signatories"][0]["name"] == "R. Khan"
     status, got = api.patch(f"/api/v1/agreements/{agreement_id}", json={"title": "Renamed"})
-    assert status == 200 and got["title"] == "Renamed" and got["purposes"] == [
-        "credit_risk_research"]
+    assert (
+        status == 200 and got["title"] == "Renamed" and got["purposes"] == ["credit_risk_research"]
+    )
     status, got = api.post(f"/api/v1/agreements/{agreement_id}/submit")
     assert status == 200 and got["state"] == "submitted"
     status, err = api.patch(f"/api/v1/agreements/{agreement_id}", json={"title": "Again"})
@@ -74,12 +75,14 @@ def test_missing_and_wrong_typed_fields_name_each_field(app, api: Api) -> None:
     status, err = api.post("/api/v1/agreements", json=bad)
     assert status == 422
     assert {"reference", "special_category", "start_date"} <= set(err["error"]["details"])
-    status, err = api.post("/api/v1/models", json=b.model(purpose_class="guesswork",
-                                                          decision_role="oracle"))
+    status, err = api.post(
+        "/api/v1/models", json=b.model(purpose_class="guesswork", decision_role="oracle")
+    )
     assert status == 422
     assert {"purpose_class", "decision_role"} <= set(err["error"]["details"])
-    status, err = api.post("/api/v1/datasets", json=b.dataset(classification="secret",
-                                                              unknown_field=1))
+    status, err = api.post(
+        "/api/v1/datasets", json=b.dataset(classification="secret", unknown_field=1)
+    )
     assert status == 422 and {"classification", "unknown_field"} <= set(err["error"]["details"])
     status, err = api.post("/api/v1/datasets", json=b.dataset(agreement_ids=[999]))
     assert status == 422 and "agreement_ids" in err["error"]["details"]
@@ -124,8 +127,9 @@ def test_oversize_upload_is_413(app, api: Api) -> None:
 def test_authentication_and_roles(api: Api) -> None:
     status, err = api.get("/api/v1/agreements", as_=None)
     assert status == 401 and err["error"]["code"] == "unauthenticated"
-    status, _ = api.call("GET", "/api/v1/agreements", None,
-                         headers={"Authorization": "Bearer not-a-token"})
+    status, _ = api.call(
+        "GET", "/api/v1/agreements", None, headers={"Authorization": "Bearer not-a-token"}
+    )
     assert status == 401
     status, err = api.post("/api/v1/agreements", as_="audrey", json=b.agreement())
     assert status == 403 and "register" in err["error"]["message"]
@@ -133,11 +137,13 @@ def test_authentication_and_roles(api: Api) -> None:
     assert status == 403
     status, _ = api.get("/api/v1/ledger", as_="audrey")
     assert status == 200
-    status, created = api.post("/api/v1/users", as_="ada",
-                               json={"email": "new@northmere.gov.uk", "roles": ["auditor"]})
+    status, created = api.post(
+        "/api/v1/users", as_="ada", json={"email": "new@northmere.gov.uk", "roles": ["auditor"]}
+    )
     assert status == 201 and created["token"].startswith("ghu_")
-    status, _ = api.post("/api/v1/users", as_="olivia",
-                         json={"email": "x@northmere.gov.uk", "roles": ["admin"]})
+    status, _ = api.post(
+        "/api/v1/users", as_="olivia", json={"email": "x@northmere.gov.uk", "roles": ["admin"]}
+    )
     assert status == 403
 
 

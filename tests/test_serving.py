@@ -28,8 +28,9 @@ def test_score_equals_pipeline_and_shap(app, api: Api) -> None:
     import shap
 
     chain = build_chain(api)
-    status, body = api.post(f"/api/v1/models/{chain.model}/score", as_="app",
-                            json={**SCORE, "features": case(3)})
+    status, body = api.post(
+        f"/api/v1/models/{chain.model}/score", as_="app", json={**SCORE, "features": case(3)}
+    )
     assert status == 200, body
     result = body["results"][0]
     pipeline, _ = fitted("gbm")
@@ -42,22 +43,25 @@ def test_score_equals_pipeline_and_shap(app, api: Api) -> None:
     sizes = [abs(c["contribution"]) for c in explanation["contributions"]]
     assert sizes == sorted(sizes, reverse=True)
     assert "not causes" in explanation["notice"]
-    assert body["approval_id"] and body["valid_until"] and result["band"] in ("low", "medium",
-                                                                              "high")
+    assert (
+        body["approval_id"] and body["valid_until"] and result["band"] in ("low", "medium", "high")
+    )
     # shap computed directly on the transformed row, summed over each feature's one-hot columns
     prep, model = pipeline.named_steps["prep"], pipeline.named_steps["model"]
     names = [n.split("__", 1)[1] for n in prep.get_feature_names_out()]
     x = prep.transform(row)
     if explanation["scale"] == "probability":
         background = prep.transform(typed(b.credit_frame()).sample(100, random_state=0))
-        direct = shap.TreeExplainer(model, background, model_output="probability",
-                                    feature_perturbation="interventional").shap_values(x)[0]
+        direct = shap.TreeExplainer(
+            model, background, model_output="probability", feature_perturbation="interventional"
+        ).shap_values(x)[0]
     else:
         direct = shap.TreeExplainer(model).shap_values(x)[0]
     for feature in FEATURES:
         columns = [i for i, n in enumerate(names) if n == feature or n.startswith(feature + "_")]
-        mine = next(c["contribution"] for c in explanation["contributions"]
-                    if c["feature"] == feature)
+        mine = next(
+            c["contribution"] for c in explanation["contributions"] if c["feature"] == feature
+        )
         if explanation["scale"] == "log-odds":
             assert abs(mine - direct[columns].sum()) < 1e-6, feature
     assert receipts(app) == 1
@@ -67,40 +71,60 @@ def test_bad_features_each_get_their_422(app, api: Api) -> None:
     chain = build_chain(api)
     features = case(0)
     features.pop("duration")
-    features.update(shoe_size=9, credit_amount="lots", purpose="space travel",
-                    installment_rate=1_000_000, number_of_existing_credits=1.5)
-    status, body = api.post(f"/api/v1/models/{chain.model}/score", as_="app",
-                            json={**SCORE, "features": features})
+    features.update(
+        shoe_size=9,
+        credit_amount="lots",
+        purpose="space travel",
+        installment_rate=1_000_000,
+        number_of_existing_credits=1.5,
+    )
+    status, body = api.post(
+        f"/api/v1/models/{chain.model}/score", as_="app", json={**SCORE, "features": features}
+    )
     assert status == 422
     details = body["error"]["details"]
-    for field in ("duration", "shoe_size", "credit_amount", "purpose", "installment_rate",
-                  "number_of_existing_credits"):
+    for field in (
+        "duration",
+        "shoe_size",
+        "credit_amount",
+        "purpose",
+        "installment_rate",
+        "number_of_existing_credits",
+    ):
         assert f"features.{field}" in details, field
     assert details["features.duration"] == ["missing"]
     assert details["features.shoe_size"] == ["unknown feature"]
     assert "unseen category" in details["features.purpose"][0]
     assert "maximum" in details["features.installment_rate"][0]
-    status, body = api.post(f"/api/v1/models/{chain.model}/score", as_="app",
-                            json={**SCORE, "instances": [case(0), {**case(1), "age_x": 1}]})
+    status, body = api.post(
+        f"/api/v1/models/{chain.model}/score",
+        as_="app",
+        json={**SCORE, "instances": [case(0), {**case(1), "age_x": 1}]},
+    )
     assert status == 422 and "instances.1.age_x" in body["error"]["details"]
     assert receipts(app) == 0
 
 
 def test_wrong_purpose_or_caller_is_403_and_logged(app, api: Api) -> None:
     chain = build_chain(api)
-    status, body = api.post(f"/api/v1/models/{chain.model}/score", as_="app",
-                            json={"purpose": "service_planning", "features": case(0)})
+    status, body = api.post(
+        f"/api/v1/models/{chain.model}/score",
+        as_="app",
+        json={"purpose": "service_planning", "features": case(0)},
+    )
     assert status == 403 and "purpose" in body["error"]["details"]
-    status, _ = api.post(f"/api/v1/models/{chain.model}/score", as_="sam",
-                         json={**SCORE, "features": case(0)})
+    status, _ = api.post(
+        f"/api/v1/models/{chain.model}/score", as_="sam", json={**SCORE, "features": case(0)}
+    )
     assert status == 403
     _, ledger = api.get("/api/v1/ledger?subject_kind=model", as_="audrey")
     assert any(e["action"] == "score_refused" for e in ledger["items"])
     assert receipts(app) == 0
 
 
-def test_unapproved_suspended_and_lapsed_models_get_409_with_the_reason(app, api: Api,
-                                                                        clock) -> None:
+def test_unapproved_suspended_and_lapsed_models_get_409_with_the_reason(
+    app, api: Api, clock
+) -> None:
     chain = build_chain(api, approve_version=False)
     url = f"/api/v1/models/{chain.model}/score"
     status, body = api.post(url, as_="app", json={**SCORE, "features": case(0)})
@@ -108,13 +132,19 @@ def test_unapproved_suspended_and_lapsed_models_get_409_with_the_reason(app, api
     api.post(f"{chain.version_url}/submit")
     b.approve(api, chain.version_url)
     assert api.post(url, as_="app", json={**SCORE, "features": case(0)})[0] == 200
-    api.post(f"/api/v1/agreements/{chain.agreement}/decisions", as_="gus",
-             json={"decision": "suspend", "rationale": "Provider withdrew its permission"})
+    api.post(
+        f"/api/v1/agreements/{chain.agreement}/decisions",
+        as_="gus",
+        json={"decision": "suspend", "rationale": "Provider withdrew its permission"},
+    )
     status, body = api.post(url, as_="app", json={**SCORE, "features": case(0)})
     assert status == 409
     assert 'agreement "DSA-credit-risk" is suspended' in body["error"]["message"]
-    status, _ = api.post(f"/api/v1/agreements/{chain.agreement}/decisions", as_="gus",
-                         json={"decision": "reinstate", "rationale": "Provider confirmed"})
+    status, _ = api.post(
+        f"/api/v1/agreements/{chain.agreement}/decisions",
+        as_="gus",
+        json={"decision": "reinstate", "rationale": "Provider confirmed"},
+    )
     assert api.post(url, as_="app", json={**SCORE, "features": case(0)})[0] == 200
     clock.advance(days=400)  # past the one-year lease, with no job run
     status, body = api.post(url, as_="app", json={**SCORE, "features": case(0)})
@@ -124,21 +154,35 @@ def test_unapproved_suspended_and_lapsed_models_get_409_with_the_reason(app, api
 
 def test_batch_receipts_and_outcome(app, api: Api) -> None:
     chain = build_chain(api)
-    status, body = api.post(f"/api/v1/models/{chain.model}/score", as_="app",
-                            json={**SCORE, "instances": [case(i) for i in range(10)]})
+    status, body = api.post(
+        f"/api/v1/models/{chain.model}/score",
+        as_="app",
+        json={**SCORE, "instances": [case(i) for i in range(10)]},
+    )
     assert status == 200 and len(body["results"]) == 10
     pipeline, _ = fitted("gbm")
-    assert np.allclose([r["score"] for r in body["results"]],
-                       pipeline.predict_proba(typed(b.credit_frame().iloc[:10]))[:, 1])
+    assert np.allclose(
+        [r["score"] for r in body["results"]],
+        pipeline.predict_proba(typed(b.credit_frame().iloc[:10]))[:, 1],
+    )
     receipt = body["results"][0]["receipt_id"]
     status, got = api.get(f"/api/v1/receipts/{receipt}", as_="app")
     assert status == 200 and len(got["inputs_hash"]) == 64 and got["inputs"]["duration"] == 6
-    status, err = api.post(f"/api/v1/receipts/{receipt}/outcome", as_="app",
-                           json={"outcome": "referred to panel", "overrode": True})
+    status, err = api.post(
+        f"/api/v1/receipts/{receipt}/outcome",
+        as_="app",
+        json={"outcome": "referred to panel", "overrode": True},
+    )
     assert status == 422 and "reason" in err["error"]["details"]
-    status, got = api.post(f"/api/v1/receipts/{receipt}/outcome", as_="app",
-                           json={"outcome": "referred to panel", "overrode": True,
-                                 "reason": "Recent change of job not in the data"})
+    status, got = api.post(
+        f"/api/v1/receipts/{receipt}/outcome",
+        as_="app",
+        json={
+            "outcome": "referred to panel",
+            "overrode": True,
+            "reason": "Recent change of job not in the data",
+        },
+    )
     assert status == 200 and got["overrode"] is True
     assert api.get(f"/api/v1/receipts/{receipt}", as_="dee")[0] == 200
     assert api.get(f"/api/v1/receipts/{receipt}", as_="sam")[0] == 403
@@ -156,8 +200,9 @@ def test_tampered_artefact_is_refused_at_load(app, api: Api) -> None:
     data = bytearray(path.read_bytes())
     data[-100] ^= 0xFF
     path.write_bytes(bytes(data))
-    status, body = api.post(f"/api/v1/models/{chain.model}/score", as_="app",
-                            json={**SCORE, "features": case(0)})
+    status, body = api.post(
+        f"/api/v1/models/{chain.model}/score", as_="app", json={**SCORE, "features": case(0)}
+    )
     assert status == 503 and "sha256" in body["error"]["message"]
     _, ledger = api.get("/api/v1/ledger?subject_kind=model_version", as_="audrey")
     assert any(e["action"] == "artefact_refused" for e in ledger["items"])

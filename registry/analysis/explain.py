@@ -34,7 +34,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -99,8 +99,16 @@ class Explanation:
     explained_value: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
+        """A JSON-ready dict (the contributions copied: ``asdict``'s deep copy is ~10x slower,
+        which shows on the serving path)."""
+        return {
+            "score": self.score,
+            "base_value": self.base_value,
+            "contributions": [dict(c) for c in self.contributions],
+            "scale": self.scale,
+            "notice": self.notice,
+            "explained_value": self.explained_value,
+        }
 
 
 @dataclass

@@ -39,15 +39,26 @@ def derive_features(pipeline: Any, columns: list[dict[str, Any]]) -> list[dict[s
     by_name = {c["name"]: c for c in columns}
     missing = [n for n in names if n not in by_name]
     if not names or missing:
-        raise ValueError("cannot derive the feature schema: "
-                         + (f"columns {missing} are not in the training dataset" if missing
-                            else "the pipeline does not record its input names"))
+        raise ValueError(
+            "cannot derive the feature schema: "
+            + (
+                f"columns {missing} are not in the training dataset"
+                if missing
+                else "the pipeline does not record its input names"
+            )
+        )
     keys = ("name", "type", "description", "allowed", "minimum", "maximum")
     return [{k: by_name[n].get(k) for k in keys} for n in names]
 
 
-def prepare(artefact: bytes, *, sha256: str, trusted: list[str], features: list[dict[str, Any]],
-            background: pd.DataFrame) -> Prepared:
+def prepare(
+    artefact: bytes,
+    *,
+    sha256: str,
+    trusted: list[str],
+    features: list[dict[str, Any]],
+    background: pd.DataFrame,
+) -> Prepared:
     """Verify and load the artefact, then build its explainer on reference rows."""
     pipeline = artefacts.load_artefact(artefact, expected_sha256=sha256, extra_trusted=trusted)
     specs = [FeatureSpec(f["name"], f["type"], f.get("description")) for f in features]

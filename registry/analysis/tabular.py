@@ -90,15 +90,27 @@ def conform(frame: pd.DataFrame, rules: list[ColumnRule]) -> pd.DataFrame:
             if rule.type == "integer":
                 bad |= typed.notna() & (typed % 1 != 0)
             if bad.any():
-                issues.append(_rows(f"not {'an integer' if rule.type == 'integer' else 'a number'}",
-                                    col, bad))
+                issues.append(
+                    _rows(f"not {'an integer' if rule.type == 'integer' else 'a number'}", col, bad)
+                )
             if rule.minimum is not None and (typed < rule.minimum).any():
-                issues.append(_rows(f"below the minimum {rule.minimum:g}", col, typed < rule.minimum))
+                issues.append(
+                    _rows(f"below the minimum {rule.minimum:g}", col, typed < rule.minimum)
+                )
             if rule.maximum is not None and (typed > rule.maximum).any():
-                issues.append(_rows(f"above the maximum {rule.maximum:g}", col, typed > rule.maximum))
+                issues.append(
+                    _rows(f"above the maximum {rule.maximum:g}", col, typed > rule.maximum)
+                )
         elif rule.type == "boolean":
             lowered = col.astype("string").str.strip().str.lower()
-            mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+            mapping = {
+                "true": True,
+                "false": False,
+                "1": True,
+                "0": False,
+                "yes": True,
+                "no": False,
+            }
             typed = lowered.map(mapping)
             bad = typed.isna() & ~missing
             if bad.any():
@@ -141,6 +153,7 @@ def profile(data: bytes, fmt: str, frame: pd.DataFrame) -> Profile:
 
 def rules_from(columns: list[Any]) -> list[ColumnRule]:
     """ColumnRules from DatasetColumn records or feature-schema dicts."""
+
     def get(c: Any, key: str) -> Any:
         return c.get(key) if isinstance(c, dict) else getattr(c, key, None)
 

@@ -52,22 +52,28 @@ def init_app(app: Flask) -> None:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
-            "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
-            },
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}],
             "info": {
                 "description": "Register, gate, approve and serve the predictive models a "
-                "public body uses. Errors are {\"error\": {\"code\", \"message\", \"details\"}}."
+                'public body uses. Errors are {"error": {"code", "message", "details"}}.'
             },
         },
     )
-    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(
-        schema_name_resolver=_schema_name)})
+    api = Api(
+        app,
+        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)},
+    )
     from . import governed, inference, ledger, monitoring, people, scoring
 
-    for blueprint in (*governed.blueprints(), ledger.blp, people.blp, scoring.blp,
-                      monitoring.blp, inference.blp):
+    for blueprint in (
+        *governed.blueprints(),
+        ledger.blp,
+        people.blp,
+        scoring.blp,
+        monitoring.blp,
+        inference.blp,
+    ):
         api.register_blueprint(blueprint)
     app.before_request(_authenticate)
     errors.register(app, wants_json)

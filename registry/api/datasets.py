@@ -22,15 +22,23 @@ def uploaded_file(field: str) -> tuple[str, bytes]:
     upload = request.files.get(field)
     if upload is not None:
         return upload.filename or "", upload.read()
-    if request.mimetype in ("text/csv", "application/octet-stream", "application/vnd.apache.parquet"):
+    if request.mimetype in (
+        "text/csv",
+        "application/octet-stream",
+        "application/vnd.apache.parquet",
+    ):
         name = "upload.parquet" if "parquet" in request.mimetype else "upload.csv"
         return name, request.get_data()
     raise Invalid(f"send the file as multipart field {field!r}", {field: ["missing"]})
 
 
 def blueprint() -> Blueprint:
-    blp = Blueprint("datasets", __name__, url_prefix="/api/v1/datasets",
-                    description="Datasets: schema, coverage by agreements, uploaded data.")
+    blp = Blueprint(
+        "datasets",
+        __name__,
+        url_prefix="/api/v1/datasets",
+        description="Datasets: schema, coverage by agreements, uploaded data.",
+    )
 
     @blp.route("", methods=["POST"])
     @blp.arguments(s.DatasetIn)
@@ -47,11 +55,19 @@ def blueprint() -> Blueprint:
     def upload(_files: Any, record_id: int) -> Any:
         dataset = registration.get(db(), "dataset", record_id)
         filename, data = uploaded_file("file")
-        registration.upload_data(db(), current_actor(), dataset, filename, data,
-                                 services().store, now())
+        registration.upload_data(
+            db(), current_actor(), dataset, filename, data, services().store, now()
+        )
         db().commit()
         return dataset
 
-    governed_routes(blp, "dataset", "/<int:record_id>", lambda record_id: record_id,
-                    s.DatasetIn, s.DatasetOut, list_query=lambda: select(Dataset))
+    governed_routes(
+        blp,
+        "dataset",
+        "/<int:record_id>",
+        lambda record_id: record_id,
+        s.DatasetIn,
+        s.DatasetOut,
+        list_query=lambda: select(Dataset),
+    )
     return blp

@@ -17,8 +17,12 @@ from .governed import governed_routes, now
 
 
 def blueprint() -> Blueprint:
-    blp = Blueprint("dpias", __name__, url_prefix="/api/v1/dpias",
-                    description="Data protection impact assessments (the ICO's seven steps).")
+    blp = Blueprint(
+        "dpias",
+        __name__,
+        url_prefix="/api/v1/dpias",
+        description="Data protection impact assessments (the ICO's seven steps).",
+    )
 
     @blp.route("", methods=["POST"])
     @blp.arguments(s.DpiaIn)
@@ -42,11 +46,19 @@ def blueprint() -> Blueprint:
     @blp.response(200, s.DpiaOut)
     def respond(data: dict[str, Any], record_id: int) -> Any:
         record = registration.get(db(), "dpia", record_id)
-        dpia_rules.respond_to_advice(db(), current_actor(), record, data["accepted"],
-                                     data["reason"], now())
+        dpia_rules.respond_to_advice(
+            db(), current_actor(), record, data["accepted"], data["reason"], now()
+        )
         db().commit()
         return record
 
-    governed_routes(blp, "dpia", "/<int:record_id>", lambda record_id: record_id,
-                    s.DpiaIn, s.DpiaOut, list_query=lambda: select(DPIA))
+    governed_routes(
+        blp,
+        "dpia",
+        "/<int:record_id>",
+        lambda record_id: record_id,
+        s.DpiaIn,
+        s.DpiaOut,
+        list_query=lambda: select(DPIA),
+    )
     return blp

@@ -12,9 +12,18 @@ from ..governance.errors import GovernanceError
 
 log = logging.getLogger("gatehouse.api")
 
-CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",
-         422: "invalid", 503: "unavailable"}
+CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media",
+    422: "invalid",
+    503: "unavailable",
+}
 
 
 def error_response(status: int, code: str, message: str, details: Any = None):  # type: ignore[no-untyped-def]
@@ -53,8 +62,12 @@ def register(app: Flask, wants_json: Any) -> None:
             return error_response(422, "invalid", f"invalid input: {names}", details)
         if status == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
-            return error_response(413, "too_large", f"the upload is larger than the limit of "
-                                  f"{limit} bytes", {"file": [f"at most {limit} bytes"]})
+            return error_response(
+                413,
+                "too_large",
+                f"the upload is larger than the limit of {limit} bytes",
+                {"file": [f"at most {limit} bytes"]},
+            )
         message = exc.description or exc.name
         return error_response(status, CODES.get(status, "error"), message, details)
 

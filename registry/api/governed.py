@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
-from ..governance import gates, lifecycle, registration
+from ..governance import gates, lifecycle, registration, upstream
 from ..governance.permissions import require
+from ..governance.usability import servability, usable
 from ..records import Decision
 from ..state import db, services
 from . import current_actor
@@ -78,11 +79,15 @@ def governed_routes(
         @blp.response(200, s.DecisionOut(many=True))
         def get(self, **kwargs: Any) -> Any:
             record = load(**kwargs)
-            return db().scalars(
-                select(Decision)
-                .where(Decision.subject_kind == kind, Decision.subject_id == record.id)
-                .order_by(Decision.id)
-            ).all()
+            return (
+                db()
+                .scalars(
+                    select(Decision)
+                    .where(Decision.subject_kind == kind, Decision.subject_id == record.id)
+                    .order_by(Decision.id)
+                )
+                .all()
+            )
 
         @blp.arguments(s.DecisionIn)
         @blp.response(201, s.DecisionOut)
@@ -110,9 +115,9 @@ def governed_routes(
             query = query.where(cls.organisation_id == filters["organisation"])
         total = db().scalar(select(func.count()).select_from(query.subquery()))
         page, per_page = filters["page"], filters["per_page"]
-        items = db().scalars(
-            query.order_by(cls.id).offset((page - 1) * per_page).limit(per_page)
-        ).all()
+        items = (
+            db().scalars(query.order_by(cls.id).offset((page - 1) * per_page).limit(per_page)).all()
+        )
         return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
@@ -124,11 +129,58 @@ def now() -> Any:
     return services().clock.now()
 
 
-def simple_kind(kind: str, plural: str, schema_in: type[Schema],
-                schema_out: type[Schema]) -> Blueprint:
+class DependentsOut(Schema):
+    datasets = fields.List(fields.Dict())
+    model_versions = fields.List(fields.Dict())
+    clients = fields.List(fields.Dict())
+
+
+def agreements_blueprint() -> Blueprint:
+    blp = simple_kind("agreement", "agreements", s.AgreementIn, s.AgreementOut)
+
+    @blp.route("/<int:record_id>/dependents", methods=["GET"])
+    @blp.response(200, DependentsOut)
+    def dependents(record_id: int) -> Any:
+        require(current_actor(), "read")
+        agreement = registration.get(db(), "agreement", record_id)
+        deps = upstream.dependents_of_agreement(db(), agreement)  # type: ignore[arg-type]
+        policy, today = services().policy, now().date()
+        return {
+            "datasets": [
+                {
+                    "id": d.id,
+                    "name": d.name,
+                    "state": d.state,
+                    "usable": usable(db(), d, policy, today).ok,
+                }
+                for d in deps["datasets"]
+            ],
+            "model_versions": [
+                {
+                    "id": v.id,
+                    "model": v.model.name,
+                    "number": v.number,
+                    "state": v.state,
+                    "servable": servability(db(), v, policy, today).ok,
+                }
+                for v in deps["model_versions"]
+            ],
+            "clients": [{"id": c.id, "name": c.name, "models": c.models} for c in deps["clients"]],
+        }
+
+    return blp
+
+
+def simple_kind(
+    kind: str, plural: str, schema_in: type[Schema], schema_out: type[Schema]
+) -> Blueprint:
     """A kind addressed by integer id, created by a JSON POST to its collection."""
-    blp = Blueprint(plural, __name__, url_prefix=f"/api/v1/{plural}",
-                    description=f"{plural.capitalize()}: register, read, update, submit, decide.")
+    blp = Blueprint(
+        plural,
+        __name__,
+        url_prefix=f"/api/v1/{plural}",
+        description=f"{plural.capitalize()}: register, read, update, submit, decide.",
+    )
     cls = registration.KINDS[kind]
 
     @blp.route("", methods=["POST"])
@@ -139,8 +191,15 @@ def simple_kind(kind: str, plural: str, schema_in: type[Schema],
         db().commit()
         return record
 
-    governed_routes(blp, kind, "/<int:record_id>", lambda record_id: record_id, schema_in,
-                    schema_out, list_query=lambda: select(cls))
+    governed_routes(
+        blp,
+        kind,
+        "/<int:record_id>",
+        lambda record_id: record_id,
+        schema_in,
+        schema_out,
+        list_query=lambda: select(cls),
+    )
     return blp
 
 
@@ -148,7 +207,7 @@ def blueprints() -> list[Blueprint]:
     from . import datasets, dpias, models
 
     return [
-        simple_kind("agreement", "agreements", s.AgreementIn, s.AgreementOut),
+        agreements_blueprint(),
         datasets.blueprint(),
         dpias.blueprint(),
         *models.blueprints(),

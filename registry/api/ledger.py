@@ -16,12 +16,20 @@ from ..state import db
 from . import current_actor
 from . import schemas as s
 
-blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger",
-                description="The hash-chained ledger of every change and decision.")
+blp = Blueprint(
+    "ledger",
+    __name__,
+    url_prefix="/api/v1/ledger",
+    description="The hash-chained ledger of every change and decision.",
+)
 
 LedgerPage = Schema.from_dict(
-    {"items": fields.List(fields.Nested(s.LedgerEntryOut)), "page": fields.Integer(),
-     "per_page": fields.Integer(), "total": fields.Integer()},
+    {
+        "items": fields.List(fields.Nested(s.LedgerEntryOut)),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+        "total": fields.Integer(),
+    },
     name="LedgerPage",
 )
 
@@ -43,9 +51,11 @@ class Entries(MethodView):
                 query = query.where(getattr(LedgerEntry, key) == filters[key])
         total = db().scalar(select(func.count()).select_from(query.subquery()))
         page, per_page = filters["page"], filters["per_page"]
-        items = db().scalars(
-            query.order_by(LedgerEntry.seq).offset((page - 1) * per_page).limit(per_page)
-        ).all()
+        items = (
+            db()
+            .scalars(query.order_by(LedgerEntry.seq).offset((page - 1) * per_page).limit(per_page))
+            .all()
+        )
         return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 

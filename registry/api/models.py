@@ -25,17 +25,23 @@ class ModelOut(s.ModelOut):
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:  # type: ignore[override]
         items = obj if many else [obj]
         out = [
-            {**super(ModelOut, self).dump(m),
-             "risk_tier": risk.tier(db(), m, services().policy).tier,
-             "versions": [v.number for v in m.versions]}
+            {
+                **super(ModelOut, self).dump(m),
+                "risk_tier": risk.tier(db(), m, services().policy).tier,
+                "versions": [v.number for v in m.versions],
+            }
             for m in items
         ]
         return out if many else out[0]
 
 
 def blueprints() -> list[Blueprint]:
-    models = Blueprint("models", __name__, url_prefix="/api/v1/models",
-                       description="Predictive models: purpose, owners, decision role.")
+    models = Blueprint(
+        "models",
+        __name__,
+        url_prefix="/api/v1/models",
+        description="Predictive models: purpose, owners, decision role.",
+    )
 
     @models.route("", methods=["POST"])
     @models.arguments(s.ModelIn)
@@ -45,11 +51,22 @@ def blueprints() -> list[Blueprint]:
         db().commit()
         return record
 
-    governed_routes(models, "model", "/<name>", lambda name: name, s.ModelIn, ModelOut,
-                    list_query=lambda: select(PredictiveModel))
+    governed_routes(
+        models,
+        "model",
+        "/<name>",
+        lambda name: name,
+        s.ModelIn,
+        ModelOut,
+        list_query=lambda: select(PredictiveModel),
+    )
 
-    vers = Blueprint("versions", __name__, url_prefix="/api/v1/models/<name>/versions",
-                     description="Model versions: the skops artefact, schema, datasets, stage.")
+    vers = Blueprint(
+        "versions",
+        __name__,
+        url_prefix="/api/v1/models/<name>/versions",
+        description="Model versions: the skops artefact, schema, datasets, stage.",
+    )
 
     @vers.route("", methods=["POST"])
     @vers.arguments(s.ArtefactIn, location="files")
@@ -60,20 +77,35 @@ def blueprints() -> list[Blueprint]:
         model = registration.get(db(), "model", name)
         artefact = request.files.get("artefact")
         if artefact is None:
-            raise Invalid("send the skops file as multipart field 'artefact'",
-                          {"artefact": ["missing"]})
+            raise Invalid(
+                "send the skops file as multipart field 'artefact'", {"artefact": ["missing"]}
+            )
         metadata = _metadata(form["metadata"])
-        version = versions.register(db(), current_actor(), model, metadata, artefact.read(),
-                                    services().store, services().policy, now())
+        version = versions.register(
+            db(),
+            current_actor(),
+            model,
+            metadata,
+            artefact.read(),
+            services().store,
+            services().policy,
+            now(),
+        )
         db().commit()
         return version
 
     def version_query(name: str) -> Any:
         return select(ModelVersion).join(PredictiveModel).where(PredictiveModel.name == name)
 
-    governed_routes(vers, "model_version", "/<int:number>",
-                    lambda name, number: (name, number), s.VersionIn, s.VersionOut,
-                    list_query=version_query)
+    governed_routes(
+        vers,
+        "model_version",
+        "/<int:number>",
+        lambda name, number: (name, number),
+        s.VersionIn,
+        s.VersionOut,
+        list_query=version_query,
+    )
     return [models, vers]
 
 

@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from .. import jobs
-from ..governance import monitoring, registration, versions
-from ..governance.errors import Invalid, NotFound
+from ..governance import monitoring, outcomes, registration, versions
+from ..governance.errors import Conflict, Invalid, NotFound
 from ..governance.permissions import require
 from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, Job, ModelVersion
 from ..state import db, services
@@ -22,7 +22,8 @@ from .governed import now
 from .schemas import VersionOut
 
 blp = Blueprint("monitoring", __name__, url_prefix="/api/v1",
-                description="Bias audits (fairlearn), drift monitors (evidently), jobs.")
+                description="Bias audits (fairlearn), drift monitors (evidently), outcome "
+                            "monitoring of the served population, and the jobs that run them.")
 VERSION = "/models/<name>/versions/<int:number>"
 
 
@@ -61,6 +62,8 @@ class JobOut(Schema):
     result_kind = fields.String(allow_none=True)
     result_id = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
+    details = fields.Function(lambda j: (j.params or {}).get("error_details"), allow_none=True,
+                              metadata={"description": "the failure's field-by-field details"})
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
@@ -107,8 +110,55 @@ class CheckOut(Schema):
 
 
 class CheckIn(Schema):
-    batch = fields.Raw(metadata={"type": "string", "format": "binary"})
-    source = fields.String(load_default="receipts")
+    batch = fields.Raw(metadata={"type": "string", "format": "binary",
+                                 "description": "CSV or Parquet; without it, the inputs kept "
+                                                "from recent score receipts are checked"})
+
+
+class CheckQuery(Schema):
+    limit = fields.Integer(load_default=None, allow_none=True,
+                           validate=validate.Range(min=1, max=100_000),
+                           metadata={"description": "how many recent receipts to check "
+                                                    "(default: the monitor's every_receipts)"})
+
+
+class OutcomesQuery(Schema):
+    window = fields.String(load_default="30d",
+                           metadata={"description": "window length, e.g. 30d or 4w"})
+    windows = fields.Integer(load_default=6, validate=validate.Range(1, outcomes.MAX_WINDOWS),
+                             metadata={"description": "how many consecutive windows, ending now"})
+    positive = fields.List(fields.String(), load_default=None, allow_none=True,
+                           metadata={"description": "outcomes that count as the positive class "
+                                                    "(default: the version's positive label)"})
+
+
+class OutcomeWindow(Schema):
+    start = fields.DateTime()
+    end = fields.DateTime()
+    scored = fields.Integer()
+    with_outcome = fields.Integer()
+    outcome_coverage = fields.Float(allow_none=True)
+    overrides = fields.Integer()
+    override_rate = fields.Float(allow_none=True)
+    positive_outcome_rate = fields.Float(allow_none=True)
+    mean_score = fields.Float(allow_none=True)
+    metrics = fields.Dict(allow_none=True, metadata={
+        "description": "the audit's metrics over the window's receipts with an outcome"})
+    status = fields.String(metadata={"description": "ok | insufficient_data | no_outcomes"})
+    fairness = fields.Dict(allow_none=True, metadata={
+        "description": "per-group audit, when protected attributes are kept in the inputs"})
+
+
+class OutcomesOut(Schema):
+    model = fields.String()
+    version = fields.Integer()
+    threshold = fields.Float()
+    window_days = fields.Integer()
+    label = fields.Dict()
+    groups = fields.Dict()
+    audit_baseline = fields.Dict(allow_none=True)
+    min_group_size = fields.Integer()
+    windows = fields.List(fields.Nested(OutcomeWindow))
 
 
 def _version(name: str, number: int) -> ModelVersion:
@@ -195,8 +245,7 @@ class Monitor(MethodView):
     @blp.response(200, MonitorOut)
     def get(self, name: str, number: int) -> Any:
         version = _version(name, number)
-        monitor = db().scalars(select(DriftMonitor).where(
-            DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))).first()
+        monitor = monitoring.active_monitor(db(), version)
         if monitor is None:
             raise NotFound(f"{version.label} has no drift monitor", {"monitor": ["none"]})
         return monitor
@@ -226,23 +275,40 @@ class Checks(MethodView):
             .where(DriftMonitor.model_version_id == version.id).order_by(DriftCheck.id)).all()
 
     @blp.arguments(CheckIn, location="files")
+    @blp.arguments(CheckQuery, location="query")
     @blp.response(202, JobOut)
-    def post(self, _files: Any, name: str, number: int) -> Any:
+    def post(self, _files: Any, query: dict[str, Any], name: str, number: int) -> Any:
+        """Check a posted batch, or (with no batch) the inputs kept from recent receipts."""
         actor = current_actor()
         require(actor, "monitor")
         version = _version(name, number)
-        monitor = db().scalars(select(DriftMonitor).where(
-            DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))).first()
+        monitor = monitoring.active_monitor(db(), version)
         if monitor is None:
-            raise Invalid(f"{version.label} has no drift monitor", {"monitor": ["configure one"]})
+            raise Conflict(f"{version.label} has no drift monitor: configure one first",
+                           {"monitor": ["configure one (POST .../drift-monitor)"]})
         params: dict[str, Any] = {"monitor_id": monitor.id}
-        if "batch" in request.files or request.mimetype in ("text/csv",
-                                                            "application/octet-stream"):
+        if "batch" in request.files or request.mimetype in (
+                "text/csv", "application/octet-stream", "application/vnd.apache.parquet"):
             _, data = uploaded_file("batch")
+            if not data:
+                raise Invalid("the batch is empty", {"batch": ["empty file"]})
             digest = monitoring.hashlib.sha256(data).hexdigest()
             params["batch_path"] = services().store.write(f"batches/{monitor.id}/{digest}", data)
+        elif query["limit"]:
+            params["limit"] = query["limit"]
         return jobs.enqueue(current_app._get_current_object(), db(), actor,  # type: ignore[attr-defined]
                             "drift_check", params)
+
+
+@blp.route("/drift-checks/<int:check_id>")
+class CheckItem(MethodView):
+    @blp.response(200, CheckOut)
+    def get(self, check_id: int) -> Any:
+        require(current_actor(), "read")
+        check = db().get(DriftCheck, check_id)
+        if check is None:
+            raise NotFound(f"no drift check {check_id}", {"check_id": [str(check_id)]})
+        return check
 
 
 @blp.route("/drift-checks/<int:check_id>/report")
@@ -257,6 +323,20 @@ def report(check_id: int) -> Any:
     # The report runs evidently's own scripts; keep it away from Gatehouse's cookies and pages.
     response.headers["Content-Security-Policy"] = "sandbox allow-scripts"
     return response
+
+
+@blp.route(f"{VERSION}/outcomes")
+class Outcomes(MethodView):
+    @blp.arguments(OutcomesQuery, location="query")
+    @blp.response(200, OutcomesOut)
+    def get(self, query: dict[str, Any], name: str, number: int) -> Any:
+        """Performance and fairness of the served population, window by window, from the
+        outcomes frontline tools report on score receipts (see registry.governance.outcomes)."""
+        version = _version(name, number)
+        return outcomes.outcome_report(
+            db(), current_actor(), version, window_days=outcomes.parse_window(query["window"]),
+            windows=query["windows"], positive=query["positive"], policy=services().policy,
+            now=now())
 
 
 @blp.route(f"{VERSION}/self-check", methods=["POST"])

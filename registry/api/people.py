@@ -16,8 +16,12 @@ from . import current_actor
 from . import schemas as s
 from .governed import now
 
-blp = Blueprint("people", __name__, url_prefix="/api/v1",
-                description="Organisations, users and frontline API clients.")
+blp = Blueprint(
+    "people",
+    __name__,
+    url_prefix="/api/v1",
+    description="Organisations, users and frontline API clients.",
+)
 
 
 @blp.route("/organisations")

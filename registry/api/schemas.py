@@ -1,4 +1,4 @@
-"""Request and response schemas: the same classes validate input and generate the OpenAPI document."""
+"""Request and response schemas: the same classes validate input and make the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from ..records.people import ORGANISATION_KINDS, ROLES
 
 Text = fields.String
 NonEmpty = validate.Length(min=1)
-Slug = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{1,79}$", error="use 2-80 lower-case letters, digits, - or _")
+Slug = validate.Regexp(
+    r"^[a-z0-9][a-z0-9_-]{1,79}$", error="use 2-80 lower-case letters, digits, - or _"
+)
 Scale = validate.Range(min=1, max=3)
 
 
@@ -23,9 +25,19 @@ class Page(Schema):
 
 
 class ListFilters(Page):
-    state = Text(validate=validate.OneOf(
-        ["draft", "submitted", "approved", "changes_requested", "rejected", "suspended", "retired"]
-    ))
+    state = Text(
+        validate=validate.OneOf(
+            [
+                "draft",
+                "submitted",
+                "approved",
+                "changes_requested",
+                "rejected",
+                "suspended",
+                "retired",
+            ]
+        )
+    )
     owner = fields.Integer()
     organisation = fields.Integer()
 
@@ -44,6 +56,7 @@ class GovernedOut(Schema):
 
 
 # --- agreements -------------------------------------------------------------------------------
+
 
 class Signatory(Schema):
     name = Text(required=True, validate=NonEmpty)
@@ -75,6 +88,7 @@ class AgreementOut(AgreementIn, GovernedOut):
 
 
 # --- datasets ---------------------------------------------------------------------------------
+
 
 class ColumnIn(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=120))
@@ -118,6 +132,7 @@ class UploadIn(Schema):
 
 
 # --- DPIAs ------------------------------------------------------------------------------------
+
 
 class RiskIn(Schema):
     description = Text(required=True, validate=NonEmpty)
@@ -169,6 +184,7 @@ class AdviceResponseIn(Schema):
 
 
 # --- models and versions ----------------------------------------------------------------------
+
 
 class ModelIn(Schema):
     name = Text(required=True, validate=Slug)
@@ -229,7 +245,9 @@ class VersionIn(Schema):
     summary = Text(load_default="")
     stage = Text(load_default="pilot", validate=validate.OneOf(STAGES))
     pilot_end_date = fields.Date(allow_none=True, load_default=None)
-    pilot_case_cap = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1))
+    pilot_case_cap = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=1)
+    )
 
 
 class ArtefactIn(Schema):
@@ -251,6 +269,7 @@ class VersionOut(VersionIn, GovernedOut):
 
 
 # --- decisions, gates, ledger -----------------------------------------------------------------
+
 
 class DecisionIn(Schema):
     decision = Text(required=True, validate=validate.OneOf(DECISIONS))
@@ -311,6 +330,7 @@ class VerificationOut(Schema):
 
 
 # --- people -----------------------------------------------------------------------------------
+
 
 class OrganisationIn(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=200))

@@ -14,7 +14,9 @@ class Actor:
 
     @property
     def ledger_name(self) -> str:
-        return f"system:{self.name}" if self.kind == "system" else f"{self.kind}:{self.id}:{self.name}"
+        return (
+            f"system:{self.name}" if self.kind == "system" else f"{self.kind}:{self.id}:{self.name}"
+        )
 
     @property
     def user_id(self) -> int | None:

@@ -102,10 +102,14 @@ def _agreement(session: Session, a: Any, policy: Policy, today: date, c: _Checkl
         c.add("dates", False, "start or end date is missing", "record start_date and end_date")
     else:
         days = (a.end_date - a.start_date).days
-        ok = 0 <= days <= policy.agreement_max_days
-        c.add("dates", ok, f"runs {a.start_date} to {a.end_date} ({days} days)"
-              + ("" if ok else f"; the policy allows 0 to {policy.agreement_max_days} days"),
-              f"set an end date within {policy.agreement_max_days} days of the start")
+        length_ok = 0 <= days <= policy.agreement_max_days
+        ended = a.end_date < today
+        c.add("dates", length_ok and not ended,
+              f"runs {a.start_date} to {a.end_date} ({days} days)"
+              + ("" if length_ok else f"; the policy allows 0 to {policy.agreement_max_days} days")
+              + (f"; it ended on {a.end_date}" if ended else ""),
+              f"set an end date within {policy.agreement_max_days} days of the start"
+              + ("; an ended agreement needs a new one" if ended else ""))
     review_ok = a.review_date is not None and (
         a.start_date is None or a.end_date is None or a.start_date <= a.review_date <= a.end_date)
     c.add("review_date", review_ok,
@@ -132,6 +136,7 @@ def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklis
     c.add("purpose", d.purpose in policy.purposes, f"declared purpose {d.purpose!r}"
           + ("" if d.purpose in policy.purposes else " is not in the policy's vocabulary"),
           f"declare one of: {', '.join(policy.purposes)}")
+    # Every agreement the data came under must hold: if one is revoked, that data may not be used.
     good, problems = [], []
     for a in d.agreements:
         u = usable(session, a, policy, today)
@@ -141,10 +146,10 @@ def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklis
             problems.append(f"{a.label} does not permit the purpose {d.purpose!r}")
         else:
             good.append(a.label)
-    c.add("agreement", bool(good),
-          f"covered by {', '.join(good)}" if good
-          else ("; ".join(problems) if problems else "no agreement covers this dataset"),
-          "link an approved agreement, in force, that permits the dataset's purpose")
+    c.add("agreement", bool(good) and not problems,
+          "; ".join(problems) if problems
+          else (f"covered by {', '.join(good)}" if good else "no agreement covers this dataset"),
+          "every agreement linked must be approved, in force, and permit the dataset's purpose")
     if d.classification in PERSONAL_CLASSIFICATIONS:
         covering = upstream.dpias_covering_dataset(session, d)
         ok_dpias = [p.label for p in covering if usable(session, p, policy, today).ok]

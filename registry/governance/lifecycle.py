@@ -102,9 +102,11 @@ def decide(
     sources, to_state = TRANSITIONS[decision]
     if record.state not in sources:
         allowed = allowed_decisions(record.state)
+        none = ("none until it is submitted" if record.state in ("draft", "changes_requested")
+                else "none (final state)")
         raise Conflict(
             f"{record.label} is {record.state}: it cannot be given {decision!r}; "
-            f"allowed: {', '.join(allowed) or 'none (final state)'}",
+            f"allowed: {', '.join(allowed) or none}",
             {"state": record.state, "allowed_decisions": allowed},
         )
     today = now.date()
@@ -112,6 +114,7 @@ def decide(
     if decision in ("approve", "reinstate"):
         check_separation(actor, record)
         if decision == "reinstate":
+            _require_approver_role(session, actor, record, policy)
             _acknowledge_breach(session, record)
         blocking = [r for r in evaluate(session, record, policy, now).unmet if r.id != "approvals"]
         if blocking:
@@ -159,6 +162,16 @@ def decide(
         "policy": policy.summary(), "evidence_hash": d.evidence_hash,
     }, now)
     return d
+
+
+def _require_approver_role(session: Session, actor: Actor, record: Governed,
+                           policy: Policy) -> None:
+    """Reinstating puts an approval back in force: only someone who could approve it may."""
+    roles = approver_roles(session, record, policy)
+    if actor.kind == "user" and not set(roles) & actor.roles:
+        raise Forbidden(f"{record.label} is approved by {', '.join(sorted(set(roles)))}; "
+                        f"{actor.name} holds {', '.join(sorted(actor.roles))}",
+                        {"roles_needed": sorted(set(roles))})
 
 
 def close_approvals(session: Session, record: Governed) -> None:

@@ -1,13 +1,27 @@
-"""Bias audits and drift monitors: the evidence the gates read, recorded with its inputs' hashes."""
+"""Bias audits and drift monitors: the evidence the gates read, recorded with its inputs' hashes.
+
+An audit or a drift check runs in three steps, so that a background job holds no database
+transaction (on SQLite, the write lock) while the model and the statistics run:
+
+1. ``plan_*`` reads and validates everything it needs from the database and the file store,
+   writing nothing;
+2. ``compute_*`` scores and measures, touching no database;
+3. ``record_*`` writes the result, its ledger entry and (for drift) any breach, all in the
+   caller's transaction: if anything fails the caller rolls back and no half-written audit or
+   check remains (a report file already written is removed).
+
+``run_bias_audit`` and ``run_drift_check`` do the three steps in one go.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, ModelVersion, ScoreReceipt
@@ -21,33 +35,84 @@ from .policy import Policy
 from .versions import read_dataset
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+
+    from ..analysis.drift import DriftResult, DriftRules
+    from ..analysis.fairness import FairnessRules
 
 NUMERIC = ("integer", "number", "boolean")
 
 
-def _scores(version: ModelVersion, frame: pd.DataFrame, store: FileStore, policy: Policy
-            ) -> Any:
-    from ..analysis import artefacts, prepared
+@dataclass(frozen=True)
+class ModelRef:
+    """What scoring rows with a version's artefact needs, without the database."""
 
-    pipeline = artefacts.load_artefact(store.read(version.artefact_path or ""),
-                                       expected_sha256=version.artefact_sha256 or "",
-                                       extra_trusted=list(policy.trusted_types))
-    return pipeline.predict_proba(prepared.model_frame(frame, version.feature_schema))[:, 1]
+    path: str
+    sha256: str
+    features: list[dict[str, Any]]
+    trusted: tuple[str, ...]
+
+    @classmethod
+    def of(cls, version: ModelVersion, policy: Policy) -> ModelRef:
+        return cls(version.artefact_path or "", version.artefact_sha256 or "",
+                   [dict(f) for f in version.feature_schema], tuple(policy.trusted_types))
+
+    def scores(self, frame: pd.DataFrame, store: FileStore) -> np.ndarray:
+        """The positive-class probability of each row (the sha256 is checked before loading)."""
+        from ..analysis import artefacts, prepared
+
+        pipeline = artefacts.load_artefact(store.read(self.path), expected_sha256=self.sha256,
+                                           extra_trusted=list(self.trusted))
+        return pipeline.predict_proba(prepared.model_frame(frame, self.features))[:, 1]
 
 
-def run_bias_audit(session: Session, actor: Actor, version: ModelVersion, dataset: Dataset, *,
-                   label_column: str, positive_label: str, threshold: float,
-                   sensitive_features: list[str] | None, extra_groupings: list[str],
-                   policy: Policy, store: FileStore, now: datetime) -> BiasAudit:
-    """Audit the version's decisions at `threshold` on a labelled dataset, under the policy."""
+def fairness_rules(policy: Policy) -> FairnessRules:
+    """The policy's fairness limits, minimum group size, bands and proxy threshold."""
     from ..analysis import fairness
 
+    return fairness.FairnessRules(
+        limits=tuple(fairness.MetricLimit(lim.metric, lim.min, lim.max)
+                     for lim in policy.fairness_limits),
+        min_group_size=policy.min_group_size, bands=dict(policy.fairness_bands),
+        proxy_threshold=policy.proxy_threshold)
+
+
+# --- bias audits --------------------------------------------------------------------------------
+
+
+@dataclass
+class AuditPlan:
+    """A validated audit request with its data, ready to compute without the database."""
+
+    version_id: int
+    dataset_id: int
+    label_column: str
+    positive_label: str
+    threshold: float
+    sensitive: list[str]
+    extra_groupings: list[str]
+    proxy_candidates: list[str]
+    model: ModelRef
+    data_hash: str
+    frame: pd.DataFrame
+    y_true: np.ndarray
+    rules: FairnessRules
+    policy_name: str
+    policy_version: str
+
+
+def plan_bias_audit(session: Session, actor: Actor, version: ModelVersion, dataset: Dataset, *,
+                    label_column: str, positive_label: str, threshold: float,
+                    sensitive_features: list[str] | None, extra_groupings: list[str],
+                    policy: Policy, store: FileStore) -> AuditPlan:
+    """Check the request field by field and read the data; writes nothing."""
     require(actor, "audit")
     if not dataset.data_path:
         raise Invalid(f"{dataset.label} has no uploaded data", {"dataset_id": ["no data"]})
     columns = {c.name for c in dataset.columns}
-    sensitive = sensitive_features or dataset.protected_attributes
+    sensitive = list(sensitive_features or dataset.protected_attributes)
+    extra_groupings = list(extra_groupings)
     problems: dict[str, list[str]] = {}
     if label_column not in columns:
         problems["label_column"] = [f"{label_column!r} is not a column of {dataset.label}"]
@@ -58,6 +123,9 @@ def run_bias_audit(session: Session, actor: Actor, version: ModelVersion, datase
         unknown = [n for n in names if n not in columns]
         if unknown:
             problems[field] = [f"not columns of {dataset.label}: {', '.join(unknown)}"]
+    both = sorted(set(sensitive) & set(extra_groupings))
+    if both:
+        problems["extra_groupings"] = [f"already sensitive features: {', '.join(both)}"]
     if problems:
         raise Invalid("the audit request has invalid fields", problems)
     frame = read_dataset(dataset, store)
@@ -65,57 +133,112 @@ def run_bias_audit(session: Session, actor: Actor, version: ModelVersion, datase
     if y_true.sum() == 0:
         raise Invalid(f"no row has {label_column} = {positive_label!r}",
                       {"positive_label": ["never occurs in the data"]})
-    rules = fairness.FairnessRules(
-        limits=tuple(fairness.MetricLimit(lim.metric, lim.min, lim.max)
-                     for lim in policy.fairness_limits),
-        min_group_size=policy.min_group_size, bands=dict(policy.fairness_bands),
-        proxy_threshold=policy.proxy_threshold)
+    missing = [f["name"] for f in version.feature_schema if f["name"] not in frame]
+    if missing:
+        raise Invalid(f"{dataset.label} lacks features the model needs: {', '.join(missing)}",
+                      {"dataset_id": [f"missing features: {missing}"]})
+    # Proxies: any model feature or extra grouping strongly associated with a protected attribute.
+    candidates = [f["name"] for f in version.feature_schema if f["name"] not in sensitive]
+    candidates += [c for c in extra_groupings if c not in candidates]
+    return AuditPlan(
+        version_id=version.id, dataset_id=dataset.id, label_column=label_column,
+        positive_label=str(positive_label), threshold=float(threshold), sensitive=sensitive,
+        extra_groupings=extra_groupings, proxy_candidates=candidates,
+        model=ModelRef.of(version, policy), data_hash=dataset.content_hash or "", frame=frame,
+        y_true=y_true, rules=fairness_rules(policy), policy_name=policy.name,
+        policy_version=policy.version)
+
+
+def compute_bias_audit(plan: AuditPlan, store: FileStore) -> dict[str, Any]:
+    """Score the data with the model and audit the decisions (score >= threshold) by group."""
+    from ..analysis import fairness
+
+    frame = plan.frame
+    scores = plan.model.scores(frame, store)
     try:
         results = fairness.run_audit(
-            y_true, _scores(version, frame, store, policy), frame[sensitive].copy(),
-            threshold=threshold, rules=rules,
-            extra_groupings=frame[extra_groupings].copy() if extra_groupings else None)
-        features = [f["name"] for f in version.feature_schema if f["name"] not in sensitive]
+            plan.y_true, scores, frame[plan.sensitive].copy(), threshold=plan.threshold,
+            rules=plan.rules,
+            extra_groupings=frame[plan.extra_groupings].copy() if plan.extra_groupings else None)
         results["proxies"] = fairness.find_proxies(
-            frame, list(sensitive), [c for c in features if c in frame], threshold=rules.proxy_threshold,
-            bands=rules.bands)
+            frame, plan.sensitive, plan.proxy_candidates, threshold=plan.rules.proxy_threshold,
+            bands=plan.rules.bands)
     except ValueError as exc:
         raise Invalid(f"the audit cannot run: {exc}", {"sensitive_features": [str(exc)]}) from exc
+    return results
+
+
+def record_bias_audit(session: Session, actor: Actor, plan: AuditPlan, results: dict[str, Any],
+                      now: datetime) -> BiasAudit:
+    """Store the audit and its ledger entry (with the hashes of model, data and result)."""
     audit = BiasAudit(
-        model_version_id=version.id, dataset_id=dataset.id, label_column=label_column,
-        positive_label=str(positive_label), threshold=threshold, sensitive_features=list(sensitive),
-        extra_groupings=list(extra_groupings), results=results, verdict=results["verdict"],
-        reasons=results["reasons"], model_sha256=version.artefact_sha256 or "",
-        data_hash=dataset.content_hash or "", policy_name=policy.name,
-        policy_version=policy.version, created_by_id=actor.user_id, created_at=now)
+        model_version_id=plan.version_id, dataset_id=plan.dataset_id,
+        label_column=plan.label_column, positive_label=plan.positive_label,
+        threshold=plan.threshold, sensitive_features=plan.sensitive,
+        extra_groupings=plan.extra_groupings, results=results, verdict=results["verdict"],
+        reasons=results["reasons"], model_sha256=plan.model.sha256, data_hash=plan.data_hash,
+        policy_name=plan.policy_name, policy_version=plan.policy_version,
+        created_by_id=actor.user_id, created_at=now)
     session.add(audit)
     session.flush()
-    ledger.append(session, actor, "bias_audit", "model_version", version.id, {
+    ledger.append(session, actor, "bias_audit", "model_version", plan.version_id, {
         "audit_id": audit.id, "verdict": audit.verdict, "reasons": audit.reasons,
-        "model_sha256": audit.model_sha256, "data_hash": audit.data_hash}, now)
+        "model_sha256": audit.model_sha256, "data_hash": audit.data_hash,
+        "results_hash": ledger.sha256(results)}, now)
     return audit
+
+
+def run_bias_audit(session: Session, actor: Actor, version: ModelVersion, dataset: Dataset, *,
+                   label_column: str, positive_label: str, threshold: float,
+                   sensitive_features: list[str] | None, extra_groupings: list[str],
+                   policy: Policy, store: FileStore, now: datetime) -> BiasAudit:
+    """Audit the version's decisions at `threshold` on a labelled dataset, under the policy."""
+    plan = plan_bias_audit(session, actor, version, dataset, label_column=label_column,
+                           positive_label=positive_label, threshold=threshold,
+                           sensitive_features=sensitive_features,
+                           extra_groupings=extra_groupings, policy=policy, store=store)
+    return record_bias_audit(session, actor, plan, compute_bias_audit(plan, store), now)
+
+
+# --- drift monitors -----------------------------------------------------------------------------
+
+
+def active_monitor(session: Session, version: ModelVersion) -> DriftMonitor | None:
+    return session.scalars(select(DriftMonitor).where(
+        DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))
+        .order_by(DriftMonitor.id.desc())).first()
 
 
 def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
                       dataset: Dataset | None, columns: list[str] | None, action: str | None,
                       every_receipts: int | None, daily: bool, policy: Policy, store: FileStore,
                       now: datetime) -> DriftMonitor:
-    """Store a reference sample (with the model's score) and the monitor's settings."""
+    """Store a reference sample (with the model's score) and the monitor's settings.
+
+    Columns default to every feature plus the score; method, thresholds, schedule and action
+    default to the policy's. A new monitor replaces the version's active one.
+    """
     require(actor, "monitor")
-    source = dataset or (version.evaluation_datasets or version.training_datasets or [None])[0]
+    source = dataset or next((d for d in [*version.evaluation_datasets,
+                                          *version.training_datasets] if d.data_path), None)
     if source is None or not source.data_path:
         raise Invalid("the reference needs a dataset with uploaded data", {"dataset_id": ["none"]})
     schema = {f["name"]: f for f in version.feature_schema}
-    chosen = columns or [*schema, "score"]
+    chosen = list(dict.fromkeys(columns or [*schema, "score"]))
     unknown = [c for c in chosen if c not in schema and c != "score"]
     if unknown:
         raise Invalid("unknown monitored columns", {"columns": [f"not features: {unknown}"]})
     frame = read_dataset(source, store)
+    needed = [*schema] if "score" in chosen else [c for c in chosen if c != "score"]
+    absent = [c for c in needed if c not in frame]
+    if absent:
+        raise Invalid(f"{source.label} lacks columns the reference needs",
+                      {"dataset_id": [f"missing: {absent}"]})
     if len(frame) > policy.drift_reference_rows:
         frame = frame.sample(n=policy.drift_reference_rows, random_state=0)
     reference = frame[[c for c in chosen if c != "score"]].copy()
     if "score" in chosen:
-        reference["score"] = _scores(version, frame, store, policy)
+        reference["score"] = ModelRef.of(version, policy).scores(frame, store)
     buffer = io.BytesIO()
     reference.to_parquet(buffer, index=False)
     data = buffer.getvalue()
@@ -131,77 +254,180 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
         columns={"numerical": numerical,
                  "categorical": [c for c in chosen if c not in numerical]},
         method=policy.drift_method, column_threshold=policy.drift_column_threshold,
-        drift_share=policy.drift_share, every_receipts=every_receipts or policy.drift_every_receipts,
-        daily=daily, action=action or policy.drift_action, created_by_id=actor.user_id,
-        created_at=now)
+        drift_share=policy.drift_share,
+        every_receipts=every_receipts or policy.drift_every_receipts, daily=daily,
+        action=action or policy.drift_action, created_by_id=actor.user_id, created_at=now)
     session.add(monitor)
     session.flush()
     ledger.append(session, actor, "drift_monitor", "model_version", version.id, {
-        "monitor_id": monitor.id, "reference_hash": digest, "columns": monitor.columns,
+        "monitor_id": monitor.id, "reference_hash": digest, "reference_dataset_id": source.id,
+        "columns": monitor.columns, "method": monitor.method,
+        "column_threshold": monitor.column_threshold, "drift_share": monitor.drift_share,
+        "every_receipts": monitor.every_receipts, "daily": monitor.daily,
         "action": monitor.action}, now)
     return monitor
 
 
-def run_drift_check(session: Session, actor: Actor, monitor: DriftMonitor,
-                    current: pd.DataFrame, source: str, policy: Policy, store: FileStore,
-                    now: datetime) -> DriftCheck:
-    """Compare a batch with the reference; a breach alerts, or suspends the version at once."""
+@dataclass
+class DriftPlan:
+    """A drift check's inputs, read and typed, ready to compute without the database."""
+
+    monitor_id: int
+    version_id: int
+    source: str
+    reference: pd.DataFrame
+    current: pd.DataFrame
+    numerical: list[str]
+    categorical: list[str]
+    rules: DriftRules
+    model: ModelRef | None  # set when the batch has no score column: the model scores it
+
+
+def _typed(current: pd.DataFrame, numerical: list[str], categorical: list[str]
+           ) -> pd.DataFrame:
+    """Numbers as numbers, categories as text (a CSV batch may read "1" as 1)."""
+    import pandas as pd
+
+    out = current.copy()
+    problems = {}
+    for column in numerical:
+        if column in out:
+            try:
+                out[column] = pd.to_numeric(out[column]).astype(float)
+            except (TypeError, ValueError):
+                problems[column] = ["must hold numbers"]
+    for column in categorical:
+        if column in out:
+            out[column] = out[column].map(lambda v: v if v is None or v != v else str(v))
+    if problems:
+        raise Invalid("the batch has columns of the wrong type", problems)
+    return out
+
+
+def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFrame,
+                     source: str, policy: Policy, store: FileStore) -> DriftPlan:
+    """Read the reference, check the batch has the monitored columns; writes nothing."""
     import pandas as pd
 
     from ..analysis import drift
 
     version = session.get(ModelVersion, monitor.model_version_id)
     assert version is not None
-    reference = pd.read_parquet(io.BytesIO(store.read(monitor.reference_path)))
-    wanted = monitor.columns["numerical"] + monitor.columns["categorical"]
+    numerical, categorical = monitor.columns["numerical"], monitor.columns["categorical"]
+    wanted = [*numerical, *categorical]
+    if len(current) == 0:
+        raise Invalid("the batch has no rows", {"batch": ["empty"]})
     missing = [c for c in wanted if c not in current and c != "score"]
-    if missing:
-        raise Invalid("the batch lacks monitored columns", {"columns": [f"missing: {missing}"]})
-    current = current.copy()
+    model = None
     if "score" in wanted and "score" not in current:
-        current["score"] = _scores(version, current, store, policy)
+        model = ModelRef.of(version, policy)
+        missing += [f["name"] for f in model.features
+                    if f["name"] not in current and f["name"] not in missing]
+    if missing:
+        raise Invalid("the batch lacks monitored columns (or features the model needs to score "
+                      "it)", {"columns": [f"missing: {missing}"]})
+    reference = pd.read_parquet(io.BytesIO(store.read(monitor.reference_path)))
     rules = drift.DriftRules(method=monitor.method, column_threshold=monitor.column_threshold,
                              drift_share=monitor.drift_share,
                              html_max_bytes=policy.drift_report_max_bytes)
+    return DriftPlan(monitor.id, version.id, source, reference,
+                     _typed(current, numerical, categorical), list(numerical),
+                     list(categorical), rules, model)
+
+
+def compute_drift_check(plan: DriftPlan, store: FileStore) -> DriftResult:
+    """Score the batch if needed, then compare it with the reference, column by column."""
+    from ..analysis import drift
+
+    current = plan.current
+    if plan.model is not None:
+        current = current.copy()
+        current["score"] = plan.model.scores(current, store)
     try:
-        result = drift.check_drift(reference, current[wanted], numerical=monitor.columns["numerical"],
-                                   categorical=monitor.columns["categorical"], rules=rules)
+        return drift.check_drift(plan.reference, current[[*plan.numerical, *plan.categorical]],
+                                 numerical=plan.numerical, categorical=plan.categorical,
+                                 rules=plan.rules)
     except ValueError as exc:
         raise Invalid(f"the drift check cannot run: {exc}", {"batch": [str(exc)]}) from exc
-    check = DriftCheck(monitor_id=monitor.id, source=source, rows=len(current),
+
+
+def breach_reason(check: DriftCheck, monitor: DriftMonitor) -> str:
+    drifted = [c["column"] for c in check.columns if c["drifted"]]
+    return (f"drift check {check.id} found data drift in {len(drifted)} of {len(check.columns)} "
+            f"monitored columns ({', '.join(drifted)}): a share of {check.share_drifted:.2f}, "
+            f"at or above the monitor's limit of {monitor.drift_share:g}")
+
+
+def record_drift_check(session: Session, actor: Actor, plan: DriftPlan, result: DriftResult,
+                       policy: Policy, store: FileStore, now: datetime) -> DriftCheck:
+    """Store the check, its report and ledger entry; on a breach alert, or suspend at once."""
+    monitor = session.get(DriftMonitor, plan.monitor_id)
+    version = session.get(ModelVersion, plan.version_id)
+    assert monitor is not None and version is not None
+    check = DriftCheck(monitor_id=monitor.id, source=plan.source, rows=len(plan.current),
                        columns=result.columns, share_drifted=result.share_drifted,
                        drifted=result.drifted, note=result.note, created_at=now)
     session.add(check)
     session.flush()
-    if result.html:
-        check.report_path = store.write(f"reports/{monitor.id}/{check.id}.html",
-                                        result.html.encode())
-    ledger.append(session, actor, "drift_check", "model_version", version.id, {
-        "check_id": check.id, "rows": check.rows, "share_drifted": check.share_drifted,
-        "drifted": check.drifted, "source": source}, now)
-    if result.drifted:
-        drifted = [c["column"] for c in result.columns if c["drifted"]]
-        reason = (f"drift check {check.id} found drift in {len(drifted)} of {len(result.columns)} "
-                  f"monitored columns ({', '.join(drifted)}), at or above the share "
-                  f"{monitor.drift_share:g}")
-        if monitor.action == "suspend":
-            monitor.in_breach = True
-            if version.state == "approved":
-                decide(session, SYSTEM, version, policy, now, "suspend", reason)
-        else:
-            ledger.append(session, SYSTEM, "drift_alert", "model_version", version.id,
-                          {"check_id": check.id, "reason": reason}, now)
+    try:
+        if result.html:
+            check.report_path = store.write(f"reports/{monitor.id}/{check.id}.html",
+                                            result.html.encode())
+        ledger.append(session, actor, "drift_check", "model_version", version.id, {
+            "check_id": check.id, "monitor_id": monitor.id, "rows": check.rows,
+            "share_drifted": check.share_drifted, "drifted": check.drifted,
+            "drifted_columns": [c["column"] for c in check.columns if c["drifted"]],
+            "source": plan.source}, now)
+        if result.drifted:
+            reason = breach_reason(check, monitor)
+            if monitor.action == "suspend":
+                monitor.in_breach = True
+                if version.state == "approved":
+                    decide(session, SYSTEM, version, policy, now, "suspend", reason)
+            else:
+                ledger.append(session, SYSTEM, "drift_alert", "model_version", version.id,
+                              {"check_id": check.id, "reason": reason}, now)
+        session.flush()
+    except BaseException:
+        if check.report_path:
+            store.path(check.report_path).unlink(missing_ok=True)
+        raise
     return check
 
 
+def run_drift_check(session: Session, actor: Actor, monitor: DriftMonitor,
+                    current: pd.DataFrame, source: str, policy: Policy, store: FileStore,
+                    now: datetime) -> DriftCheck:
+    """Compare a batch with the reference; a breach alerts, or suspends the version at once."""
+    plan = plan_drift_check(session, monitor, current, source, policy, store)
+    return record_drift_check(session, actor, plan, compute_drift_check(plan, store), policy,
+                              store, now)
+
+
+def _has_inputs() -> Any:
+    """Receipts whose inputs are kept: neither SQL NULL nor JSON null (an erased value)."""
+    return ScoreReceipt.inputs.is_not(None) & (cast(ScoreReceipt.inputs, Text) != "null")
+
+
+def kept_inputs_since(session: Session, version_id: int, since: datetime) -> int:
+    """How many receipts of the version, scored after `since`, still keep their inputs."""
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(ScoreReceipt).where(
+        ScoreReceipt.model_version_id == version_id, ScoreReceipt.created_at > since,
+        _has_inputs())) or 0
+
+
 def receipts_batch(session: Session, monitor: DriftMonitor, limit: int) -> pd.DataFrame:
-    """The inputs kept from the version's most recent score receipts."""
+    """The inputs kept from the version's `limit` most recent score receipts."""
     import pandas as pd
 
     rows = session.scalars(
         select(ScoreReceipt.inputs).where(ScoreReceipt.model_version_id == monitor.model_version_id,
-                                          ScoreReceipt.inputs.is_not(None))
-        .order_by(ScoreReceipt.created_at.desc()).limit(limit)).all()
+                                          _has_inputs())
+        .order_by(ScoreReceipt.created_at.desc(), ScoreReceipt.id).limit(limit)).all()
+    rows = [r for r in rows if r]
     if not rows:
-        raise Conflict("no kept inputs from score receipts to check", {"receipts": ["none"]})
-    return pd.DataFrame(list(rows))
+        raise Conflict("no kept inputs from score receipts to check (none scored yet, or their "
+                       "inputs were erased after the retention period)", {"receipts": ["none"]})
+    return pd.DataFrame(rows)

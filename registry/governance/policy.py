@@ -19,6 +19,39 @@ FAIRNESS_BASES = (
 )
 RISK_FACTS = ("special_category", "vulnerable_groups", "automated", "large_population", "supplier")
 DRIFT_METHODS = ("psi", "wasserstein", "jensenshannon", "ks", "chisquare", "kl_div", "hellinger")
+# Every key a policy file may hold, by table; anything else is a typo that would be ignored.
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "policy": frozenset({"name", "version", "description"}),
+    "vocabulary": frozenset({"purposes", "legal_bases", "art9_conditions"}),
+    "agreements": frozenset({"max_length_days"}),
+    "approvals": frozenset({"validity_days", "record_approver_roles", "pilot_max_days"}),
+    "dpia": frozenset({"review_within_days"}),
+    "fairness": frozenset(
+        {"min_group_size", "audit_validity_days", "proxy_threshold", "limits", "bands"}
+    ),
+    "drift": frozenset(
+        {
+            "method",
+            "column_threshold",
+            "drift_share",
+            "action_on_breach",
+            "every_receipts",
+            "reference_rows",
+            "report_max_bytes",
+        }
+    ),
+    "serving": frozenset(
+        {
+            "retain_inputs_days",
+            "max_batch",
+            "explanation_latency_ms",
+            "allow_automated",
+            "bands",
+            "trusted_types",
+        }
+    ),
+    "risk": frozenset({"large_population", "tiers", "points"}),
+}
 
 
 class PolicyError(ValueError):
@@ -107,7 +140,9 @@ class _Reader:
         if isinstance(node, bool) and kind in (int, float, (int, float)):
             raise self.fail(key, f"must be a number, not {node!r}")
         if not isinstance(node, kind):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
             raise self.fail(key, f"must be {names}, not {type(node).__name__} {node!r}")
         return node
 
@@ -116,6 +151,25 @@ class _Reader:
         if value <= 0:
             raise self.fail(key, f"must be greater than 0 (got {value})")
         return value
+
+    def number(self, key: str, value: Any) -> float:
+        """A value found inside a list or table (not by `get`), which must be a number."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, f"must be a number, not {value!r}")
+        return float(value)
+
+    def unknown_keys(self) -> None:
+        for table, value in self.data.items():
+            if table not in KNOWN_KEYS:
+                raise self.fail(table, f"unknown table; known: {sorted(KNOWN_KEYS)}")
+            if not isinstance(value, dict):
+                raise self.fail(table, f"must be a table, not {type(value).__name__}")
+            unknown = sorted(set(value) - KNOWN_KEYS[table])
+            if unknown:
+                raise self.fail(
+                    f"{table}.{unknown[0]}",
+                    f"unknown key; [{table}] takes {sorted(KNOWN_KEYS[table])}",
+                )
 
     def fraction(self, key: str) -> float:
         value = float(self.get(key, (int, float)))
@@ -141,8 +195,11 @@ def load_policy(path: Path) -> Policy:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path.name}: not valid TOML: {exc}") from exc
     r = _Reader(path.name, data)
+    r.unknown_keys()
     from ..records.agreements import LEGAL_BASES
-    from ..records.people import ROLES
+    from .permissions import RULES
+
+    approvers = tuple(sorted(RULES["decide"]))  # the roles that may give an approval at all
 
     limits = []
     for i, item in enumerate(r.get("fairness.limits", list)):
@@ -155,15 +212,29 @@ def load_policy(path: Path) -> Policy:
         lo, hi = item.get("min"), item.get("max")
         if lo is None and hi is None:
             raise r.fail(key, "needs a min or a max")
-        limits.append(Limit(item["metric"], lo, hi))
+        limits.append(
+            Limit(
+                item["metric"],
+                None if lo is None else r.number(f"{key}.min", lo),
+                None if hi is None else r.number(f"{key}.max", hi),
+            )
+        )
 
     tiers = []
     for i, item in enumerate(r.get("risk.tiers", list)):
         key = f"risk.tiers[{i}]"
-        roles = item.get("approver_roles") if isinstance(item, dict) else None
-        if not isinstance(roles, list) or not roles or any(x not in ROLES for x in roles):
-            raise r.fail(f"{key}.approver_roles", f"must be a non-empty list of roles {ROLES}")
-        tiers.append(Tier(int(item.get("tier", 0)), tuple(roles)))
+        if not isinstance(item, dict):
+            raise r.fail(key, "must be a table with tier and approver_roles")
+        number = item.get("tier")
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise r.fail(f"{key}.tier", f"must be a whole number from 1 to 4, not {number!r}")
+        roles = item.get("approver_roles")
+        if not isinstance(roles, list) or not roles or any(x not in approvers for x in roles):
+            raise r.fail(
+                f"{key}.approver_roles",
+                f"must be a non-empty list of roles that may approve {approvers}",
+            )
+        tiers.append(Tier(number, tuple(roles)))
     if sorted(t.tier for t in tiers) != [1, 2, 3, 4]:
         raise r.fail("risk.tiers", "must define tiers 1, 2, 3 and 4 once each")
 
@@ -171,14 +242,21 @@ def load_policy(path: Path) -> Policy:
     for i, item in enumerate(r.get("serving.bands", list)):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise r.fail(f"serving.bands[{i}]", "must be a table with name and below")
-        bands.append(Band(item["name"], float(item.get("below", 0))))
-    if [b.below for b in bands] != sorted(b.below for b in bands) or bands[-1].below <= 1:
+        bands.append(Band(item["name"], r.number(f"serving.bands[{i}].below", item.get("below"))))
+    if (
+        not bands
+        or [b.below for b in bands] != sorted(b.below for b in bands)
+        or bands[-1].below <= 1
+    ):
         raise r.fail("serving.bands", "must rise, and the last band must reach above 1")
 
     points = r.get("risk.points", dict)
     unknown = [k for k in points if k not in RISK_FACTS]
     if unknown:
         raise r.fail("risk.points", f"unknown fact(s) {unknown}; allowed: {list(RISK_FACTS)}")
+    for fact, value in points.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise r.fail(f"risk.points.{fact}", f"must be a whole number of points, not {value!r}")
     method = r.get("drift.method", str, "") or None
     if method is not None and method not in DRIFT_METHODS:
         raise r.fail("drift.method", f"unknown method {method!r}; allowed: {list(DRIFT_METHODS)}")
@@ -187,9 +265,19 @@ def load_policy(path: Path) -> Policy:
         raise r.fail("drift.action_on_breach", "must be alert or suspend")
     fairness_bands = {}
     for column, edges in r.get("fairness.bands", dict, {}).items():
-        if not isinstance(edges, list) or len(edges) < 3 or edges != sorted(edges):
-            raise r.fail(f"fairness.bands.{column}", "must be at least 3 rising band edges")
-        fairness_bands[column] = tuple(float(e) for e in edges)
+        key = f"fairness.bands.{column}"
+        if not isinstance(edges, list) or len(edges) < 3:
+            raise r.fail(key, "must be at least 3 rising band edges")
+        numbers = [r.number(key, e) for e in edges]
+        if numbers != sorted(numbers):
+            raise r.fail(key, "must be at least 3 rising band edges")
+        fairness_bands[column] = tuple(numbers)
+    trusted = r.get("serving.trusted_types", list, [])
+    if not all(isinstance(t, str) and t for t in trusted):
+        raise r.fail("serving.trusted_types", "must be a list of dotted type names")
+    retain = r.get("serving.retain_inputs_days", int)
+    if retain < 0:
+        raise r.fail("serving.retain_inputs_days", f"must be 0 or more (got {retain})")
 
     return Policy(
         name=r.get("policy.name", str),
@@ -201,7 +289,7 @@ def load_policy(path: Path) -> Policy:
         art9_conditions=r.words("vocabulary.art9_conditions"),
         agreement_max_days=r.positive("agreements.max_length_days"),
         approval_validity_days=r.positive("approvals.validity_days"),
-        record_approver_roles=r.words("approvals.record_approver_roles", ROLES),
+        record_approver_roles=r.words("approvals.record_approver_roles", approvers),
         dpia_review_max_days=r.positive("dpia.review_within_days"),
         fairness_limits=tuple(limits),
         min_group_size=r.positive("fairness.min_group_size"),
@@ -215,12 +303,12 @@ def load_policy(path: Path) -> Policy:
         drift_every_receipts=r.positive("drift.every_receipts"),
         drift_reference_rows=r.positive("drift.reference_rows"),
         drift_report_max_bytes=r.positive("drift.report_max_bytes"),
-        retain_inputs_days=int(r.get("serving.retain_inputs_days", int)),
+        retain_inputs_days=retain,
         max_batch=r.positive("serving.max_batch"),
         explanation_latency_ms=float(r.positive("serving.explanation_latency_ms", float)),
         allow_automated=r.get("serving.allow_automated", bool),
         score_bands=tuple(bands),
-        trusted_types=tuple(r.get("serving.trusted_types", list, [])),
+        trusted_types=tuple(trusted),
         risk_points={k: int(v) for k, v in points.items()},
         large_population=r.positive("risk.large_population"),
         tiers=tuple(sorted(tiers, key=lambda t: t.tier)),

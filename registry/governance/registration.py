@@ -57,8 +57,9 @@ def get(session: Session, kind: str, key: Any) -> Governed:
     return record
 
 
-def create(session: Session, actor: Actor, kind: str, data: dict[str, Any], now: datetime,
-           **extra: Any) -> Governed:
+def create(
+    session: Session, actor: Actor, kind: str, data: dict[str, Any], now: datetime, **extra: Any
+) -> Governed:
     require(actor, "register")
     user = session.get(User, actor.user_id)
     if user is None or user.organisation_id is None:
@@ -82,8 +83,9 @@ def create(session: Session, actor: Actor, kind: str, data: dict[str, Any], now:
     return record
 
 
-def update(session: Session, actor: Actor, record: Governed, data: dict[str, Any],
-           now: datetime) -> Governed:
+def update(
+    session: Session, actor: Actor, record: Governed, data: dict[str, Any], now: datetime
+) -> Governed:
     require(actor, "register")
     _require_editable(actor, record)
     _APPLY[record.kind](session, record, data)
@@ -104,19 +106,35 @@ def submit(session: Session, actor: Actor, record: Governed, now: datetime) -> G
     close_approvals(session, record)  # a new round of review starts from nothing
     record.state, record.submitted_by_id, record.submitted_at = "submitted", actor.user_id, now
     record.updated_at = now
-    ledger.append(session, actor, "submit", record.kind, record.id,
-                  {"from_state": previous, "to_state": "submitted"}, now)
+    ledger.append(
+        session,
+        actor,
+        "submit",
+        record.kind,
+        record.id,
+        {"from_state": previous, "to_state": "submitted"},
+        now,
+    )
     return record
 
 
-def upload_data(session: Session, actor: Actor, dataset: Dataset, filename: str, data: bytes,
-                store: FileStore, now: datetime) -> Dataset:
+def upload_data(
+    session: Session,
+    actor: Actor,
+    dataset: Dataset,
+    filename: str,
+    data: bytes,
+    store: FileStore,
+    now: datetime,
+) -> Dataset:
     """Check the data against the declared schema, profile it and store it."""
     require(actor, "register")
     _require_editable(actor, dataset)
     if not dataset.columns:
-        raise Invalid("declare the dataset's columns before uploading data",
-                      {"columns": ["no columns declared"]})
+        raise Invalid(
+            "declare the dataset's columns before uploading data",
+            {"columns": ["no columns declared"]},
+        )
     rules = tabular.rules_from(dataset.columns)
     try:
         fmt = tabular.detect_format(filename, data)
@@ -128,9 +146,15 @@ def upload_data(session: Session, actor: Actor, dataset: Dataset, filename: str,
     dataset.data_format, dataset.row_count = fmt, facts.row_count
     dataset.content_hash, dataset.completeness = facts.content_hash, facts.completeness
     dataset.uploaded_at = dataset.updated_at = now
-    ledger.append(session, actor, "upload_data", "dataset", dataset.id,
-                  {"format": fmt, "rows": facts.row_count, "content_hash": facts.content_hash},
-                  now)
+    ledger.append(
+        session,
+        actor,
+        "upload_data",
+        "dataset",
+        dataset.id,
+        {"format": fmt, "rows": facts.row_count, "content_hash": facts.content_hash},
+        now,
+    )
     return dataset
 
 
@@ -144,8 +168,7 @@ def next_version_number(session: Session, model: PredictiveModel) -> int:
 def _require_editable(actor: Actor, record: Governed) -> None:
     if record.state not in EDITABLE:
         raise Conflict(
-            f"{record.label} is {record.state}; it can be changed only in "
-            f"{' or '.join(EDITABLE)}",
+            f"{record.label} is {record.state}; it can be changed only in {' or '.join(EDITABLE)}",
             {"state": record.state, "allowed_states": list(EDITABLE)},
         )
     if actor.user_id not in (record.owner_id, record.created_by_id):
@@ -273,11 +296,17 @@ def _link_version_datasets(session: Session, version: ModelVersion, data: dict[s
         ids = data.get(f"{role}_dataset_ids")
         if ids is None:
             continue
-        session.execute(delete(version_datasets).where(
-            version_datasets.c.version_id == version.id, version_datasets.c.role == role))
+        session.execute(
+            delete(version_datasets).where(
+                version_datasets.c.version_id == version.id, version_datasets.c.role == role
+            )
+        )
         for dataset_id in sorted(set(ids)):
-            session.execute(insert(version_datasets).values(
-                version_id=version.id, dataset_id=dataset_id, role=role))
+            session.execute(
+                insert(version_datasets).values(
+                    version_id=version.id, dataset_id=dataset_id, role=role
+                )
+            )
     session.expire(version, ["training_datasets", "evaluation_datasets"])
 
 

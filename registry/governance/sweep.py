@@ -44,15 +44,27 @@ def sweep(session: Session, policy: Policy, now: datetime) -> SweepReport:
     report = SweepReport()
     today = now.date()
     for cls in KINDS.values():
-        for record in session.scalars(select(cls).where(cls.state.in_(("approved", "suspended")))):
+        query = select(cls).where(cls.state.in_(("approved", "suspended"))).order_by(cls.id)
+        for record in session.scalars(query).all():  # read all first: decide() writes as we go
+            passed = []
             for what, last_day in due_dates(record):
-                if last_day < today and record.state == "approved":
-                    rationale = f"{what} of {record.label} passed on {last_day}"
-                    if isinstance(record, DataSharingAgreement) and what == "agreement end":
-                        decide(session, SYSTEM, record, policy, now, "retire", rationale)
-                    else:
-                        decide(session, SYSTEM, record, policy, now, "suspend", rationale)
-                    report.lapsed.append(rationale)
-                elif today <= last_day <= today + SOON:
+                if last_day < today:
+                    passed.append((what, last_day))
+                elif last_day <= today + SOON:
                     report.expiring.append(f"{what} of {record.label} ends on {last_day}")
+            if not passed:
+                continue
+            rationale = "; ".join(f"{what} of {record.label} passed on {last_day}"
+                                  for what, last_day in passed)
+            # An agreement that has ended cannot come back: retire it, even if already suspended
+            # (its approval, capped at the end date, lapses on the same day and would otherwise
+            # only suspend it). Any other lapse suspends an approved record until reinstated.
+            if isinstance(record, DataSharingAgreement) and any(
+                    what == "agreement end" for what, _ in passed):
+                decide(session, SYSTEM, record, policy, now, "retire", rationale)
+            elif record.state == "approved":
+                decide(session, SYSTEM, record, policy, now, "suspend", rationale)
+            else:
+                continue
+            report.lapsed.append(rationale)
     return report

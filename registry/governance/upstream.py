@@ -21,9 +21,11 @@ from ..records import (
 
 def model_datasets(session: Session, model: PredictiveModel) -> list[Dataset]:
     """Every dataset any version of the model trains or evaluates on."""
-    ids = (select(version_datasets.c.dataset_id)
-           .join(ModelVersion, ModelVersion.id == version_datasets.c.version_id)
-           .where(ModelVersion.model_id == model.id))
+    ids = (
+        select(version_datasets.c.dataset_id)
+        .join(ModelVersion, ModelVersion.id == version_datasets.c.version_id)
+        .where(ModelVersion.model_id == model.id)
+    )
     return list(session.scalars(select(Dataset).where(Dataset.id.in_(ids)).order_by(Dataset.id)))
 
 
@@ -35,30 +37,50 @@ def version_datasets_of(version: ModelVersion) -> list[Dataset]:
 
 
 def dpias_covering_dataset(session: Session, dataset: Dataset) -> list[DPIA]:
-    return list(session.scalars(
-        select(DPIA).join(dpia_datasets).where(dpia_datasets.c.dataset_id == dataset.id)
-        .order_by(DPIA.id)
-    ).all())
+    return list(
+        session.scalars(
+            select(DPIA)
+            .join(dpia_datasets)
+            .where(dpia_datasets.c.dataset_id == dataset.id)
+            .order_by(DPIA.id)
+        ).all()
+    )
 
 
 def dpias_covering_model(session: Session, model: PredictiveModel) -> list[DPIA]:
-    return list(session.scalars(
-        select(DPIA).join(dpia_models).where(dpia_models.c.model_id == model.id).order_by(DPIA.id)
-    ).all())
+    return list(
+        session.scalars(
+            select(DPIA)
+            .join(dpia_models)
+            .where(dpia_models.c.model_id == model.id)
+            .order_by(DPIA.id)
+        ).all()
+    )
 
 
 def dependents_of_agreement(session: Session, agreement: DataSharingAgreement) -> dict[str, list]:
     """Every dataset, model version and API client resting on the agreement."""
-    datasets = list(session.scalars(
-        select(Dataset).join(agreement_datasets)
-        .where(agreement_datasets.c.agreement_id == agreement.id).order_by(Dataset.id)
-    ).all())
+    datasets = list(
+        session.scalars(
+            select(Dataset)
+            .join(agreement_datasets)
+            .where(agreement_datasets.c.agreement_id == agreement.id)
+            .order_by(Dataset.id)
+        ).all()
+    )
     ids = [d.id for d in datasets]
     version_ids = select(version_datasets.c.version_id).where(
-        version_datasets.c.dataset_id.in_(ids))
-    versions = list(session.scalars(
-        select(ModelVersion).where(ModelVersion.id.in_(version_ids)).order_by(ModelVersion.id)))
+        version_datasets.c.dataset_id.in_(ids)
+    )
+    versions = list(
+        session.scalars(
+            select(ModelVersion).where(ModelVersion.id.in_(version_ids)).order_by(ModelVersion.id)
+        )
+    )
     names = {v.model.name for v in versions}
-    clients = [c for c in session.scalars(select(ApiClient).order_by(ApiClient.id)).all()
-               if names & set(c.models)]
+    clients = [
+        c
+        for c in session.scalars(select(ApiClient).order_by(ApiClient.id)).all()
+        if names & set(c.models)
+    ]
     return {"datasets": datasets, "model_versions": versions, "clients": clients}

@@ -33,9 +33,8 @@ def usable(session: Session, record: Governed, policy: Policy, today: date) -> U
     label = record.label
     if record.state != "approved":
         return Usability(False, f"{label} is {STATE_WORDS.get(record.state, record.state)}")
-    if record.approved_until is not None and record.approved_until < today:
-        return Usability(False, f"the approval of {label} lapsed on "
-                                f"{record.approved_until + timedelta(days=1)}")
+    # The record's own dates first: an approval's lease is capped at them, so when both run out
+    # on the same day the specific reason ("expired", "due for review") is the one to give.
     if isinstance(record, DataSharingAgreement):
         if record.start_date and record.start_date > today:
             return Usability(False, f"{label} is not in force until {record.start_date}")
@@ -46,6 +45,9 @@ def usable(session: Session, record: Governed, policy: Policy, today: date) -> U
     if (isinstance(record, ModelVersion) and record.stage == "pilot"
             and record.pilot_end_date and record.pilot_end_date < today):
         return Usability(False, f"the pilot of {label} ended on {record.pilot_end_date}")
+    if record.approved_until is not None and record.approved_until < today:
+        return Usability(False, f"the approval of {label} lapsed on "
+                                f"{record.approved_until + timedelta(days=1)}")
     moment = datetime.combine(today, time(12), tzinfo=UTC)
     unmet = evaluate(session, record, policy, moment).unmet
     if unmet:

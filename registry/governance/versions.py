@@ -21,8 +21,16 @@ if TYPE_CHECKING:
 SAMPLE_ROWS = 500
 
 
-def register(session: Session, actor: Actor, model: PredictiveModel, metadata: dict[str, Any],
-             artefact: bytes, store: FileStore, policy: Policy, now: datetime) -> ModelVersion:
+def register(
+    session: Session,
+    actor: Actor,
+    model: PredictiveModel,
+    metadata: dict[str, Any],
+    artefact: bytes,
+    store: FileStore,
+    policy: Policy,
+    now: datetime,
+) -> ModelVersion:
     """Refuse anything that is not a safe skops file before anything is stored."""
     from ..analysis import artefacts  # numpy and skops load only when a model arrives
 
@@ -33,30 +41,54 @@ def register(session: Session, actor: Actor, model: PredictiveModel, metadata: d
         artefacts.sniff_refuse_pickle(artefact)
         offending = artefacts.check_types(artefact, list(policy.trusted_types))
     except artefacts.ArtefactRefused as exc:
-        raise Invalid(f"artefact refused: {exc}",
-                      {"artefact": [str(exc)], "offending_types": exc.offending_types}) from exc
+        raise Invalid(
+            f"artefact refused: {exc}",
+            {"artefact": [str(exc)], "offending_types": exc.offending_types},
+        ) from exc
     if offending:
         raise Invalid(
             "artefact refused: it contains types outside the allow-list",
-            {"artefact": [f"untrusted types: {', '.join(offending)}"],
-             "offending_types": offending},
+            {
+                "artefact": [f"untrusted types: {', '.join(offending)}"],
+                "offending_types": offending,
+            },
         )
     digest = artefacts.sha256_bytes(artefact)
     number = registration.next_version_number(session, model)
     version = registration.create(
-        session, actor, "model_version", metadata, now,
-        model=model, number=number, artefact_sha256=digest, artefact_size=len(artefact),
+        session,
+        actor,
+        "model_version",
+        metadata,
+        now,
+        model=model,
+        number=number,
+        artefact_sha256=digest,
+        artefact_size=len(artefact),
     )
     assert isinstance(version, ModelVersion)
     version.artefact_path = store.write(f"artefacts/{model.name}/{number}-{digest}.skops", artefact)
-    ledger.append(session, actor, "store_artefact", "model_version", version.id,
-                  {"sha256": digest, "size": len(artefact)}, now)
+    ledger.append(
+        session,
+        actor,
+        "store_artefact",
+        "model_version",
+        version.id,
+        {"sha256": digest, "size": len(artefact)},
+        now,
+    )
     run_self_check(session, actor, version, store, policy, now)
     return version
 
 
-def run_self_check(session: Session, actor: Actor, version: ModelVersion, store: FileStore,
-                   policy: Policy, now: datetime) -> dict[str, Any]:
+def run_self_check(
+    session: Session,
+    actor: Actor,
+    version: ModelVersion,
+    store: FileStore,
+    policy: Policy,
+    now: datetime,
+) -> dict[str, Any]:
     """Load the stored artefact (verifying its sha256), then score and explain evaluation rows.
 
     The outcome is recorded on the version; the gate reads it. A failure is recorded, not raised:
@@ -65,22 +97,32 @@ def run_self_check(session: Session, actor: Actor, version: ModelVersion, store:
     from ..analysis import artefacts, prepared
 
     if version.state not in registration.EDITABLE + ("submitted",):
-        raise Conflict(f"{version.label} is {version.state}; the self-check runs before approval",
-                       {"state": version.state})
+        raise Conflict(
+            f"{version.label} is {version.state}; the self-check runs before approval",
+            {"state": version.state},
+        )
     result: dict[str, Any]
     try:
         sample = evaluation_sample(version, store)
         if not version.feature_schema:
-            columns = [_column_dict(c) for c in version.training_datasets[0].columns] \
-                if version.training_datasets else []
-            loaded = artefacts.load_artefact(store.read(version.artefact_path),
-                                             expected_sha256=version.artefact_sha256,
-                                             extra_trusted=list(policy.trusted_types))
+            columns = (
+                [_column_dict(c) for c in version.training_datasets[0].columns]
+                if version.training_datasets
+                else []
+            )
+            loaded = artefacts.load_artefact(
+                store.read(version.artefact_path),
+                expected_sha256=version.artefact_sha256,
+                extra_trusted=list(policy.trusted_types),
+            )
             version.feature_schema = prepared.derive_features(loaded, columns)
-        ready = prepared.prepare(store.read(version.artefact_path),
-                                 sha256=version.artefact_sha256 or "",
-                                 trusted=list(policy.trusted_types),
-                                 features=version.feature_schema, background=sample)
+        ready = prepared.prepare(
+            store.read(version.artefact_path),
+            sha256=version.artefact_sha256 or "",
+            trusted=list(policy.trusted_types),
+            features=version.feature_schema,
+            background=sample,
+        )
         result = {**prepared.check(ready, sample), "sha256": version.artefact_sha256}
         version.explainer = ready.explainer.method
     except (ValueError, KeyError, TypeError, artefacts.ArtefactRefused) as exc:
@@ -91,14 +133,18 @@ def run_self_check(session: Session, actor: Actor, version: ModelVersion, store:
     return result
 
 
-def evaluation_sample(version: ModelVersion, store: FileStore, rows: int = SAMPLE_ROWS
-                      ) -> pd.DataFrame:
-    """Rows of the first evaluation dataset with uploaded data (a fixed sample, for repeatability)."""
+def evaluation_sample(
+    version: ModelVersion, store: FileStore, rows: int = SAMPLE_ROWS
+) -> pd.DataFrame:
+    """Rows of the first evaluation dataset with data (a fixed sample, for repeatability)."""
     for dataset in [*version.evaluation_datasets, *version.training_datasets]:
         if dataset.data_path:
             frame = read_dataset(dataset, store)
-            return frame.sample(n=min(rows, len(frame)), random_state=0) \
-                if len(frame) > rows else frame
+            return (
+                frame.sample(n=min(rows, len(frame)), random_state=0)
+                if len(frame) > rows
+                else frame
+            )
     raise ValueError("no evaluation or training dataset with uploaded data to check the model on")
 
 
@@ -106,8 +152,9 @@ def read_dataset(dataset: Dataset, store: FileStore) -> pd.DataFrame:
     from ..analysis import tabular
 
     rules = tabular.rules_from(dataset.columns)
-    return tabular.load_stored(store.read(dataset.data_path or ""), dataset.data_format or "csv",
-                               rules)
+    return tabular.load_stored(
+        store.read(dataset.data_path or ""), dataset.data_format or "csv", rules
+    )
 
 
 def _column_dict(column: Any) -> dict[str, Any]:

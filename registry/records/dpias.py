@@ -100,7 +100,7 @@ class DpiaRisk(Base):
 
 
 def risk_level(likelihood: int | None, severity: int | None) -> str | None:
-    """ICO-style level of likelihood × severity on 1-3 scales: low (1-2), medium (3-4), high (6-9)."""
+    """ICO-style level of likelihood × severity (1-3 each): low 1-2, medium 3-4, high 6-9."""
     if likelihood is None or severity is None:
         return None
     score = likelihood * severity

@@ -37,7 +37,9 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    state: Mapped[str] = mapped_column(String(12), default="queued")  # queued|running|succeeded|failed
+    state: Mapped[str] = mapped_column(
+        String(12), default="queued"
+    )  # queued|running|succeeded|failed
     params: Mapped[dict[str, Any]]
     result_kind: Mapped[str | None] = mapped_column(String(40))
     result_id: Mapped[int | None]

@@ -15,39 +15,47 @@ from ..governance.policy import Policy
 from ..governance.versions import evaluation_sample
 from ..records import ModelVersion
 from ..storage import FileStore
+from .servability import Verdict, version_of
 
 _cache: dict[tuple[int, str], Prepared] = {}
 _lock = threading.Lock()
 
 
-def get(session: Session, version: ModelVersion, store: FileStore, policy: Policy,
-        now: datetime) -> Prepared:
-    """The version ready to score; loaded once, verifying the sha256 of the file on disk."""
-    key = (version.id, version.artefact_sha256 or "")
+def get(session: Session, verdict: Verdict, store: FileStore, policy: Policy,
+        now: datetime, *, release: bool = False) -> Prepared:
+    """The version ready to score; loaded once, verifying the sha256 of the file on disk.
+
+    Only a first use reads the version's record and files; later uses touch no database. With
+    ``release`` the session's transaction is committed (it must hold no changes) once those
+    reads are done, so no lock is held while the model loads and its explainer is built.
+    """
+    key = (verdict.version_id, verdict.artefact_sha256)
     prepared = _cache.get(key)
     if prepared is not None:
         return prepared
     with _lock:
         prepared = _cache.get(key)
         if prepared is None:
-            prepared = _load(session, version, store, policy, now)
+            prepared = _load(session, version_of(session, verdict), store, policy, now,
+                             release)
             _cache[key] = prepared
     return prepared
 
 
 def _load(session: Session, version: ModelVersion, store: FileStore, policy: Policy,
-          now: datetime) -> Prepared:
+          now: datetime, release: bool) -> Prepared:
     from ..analysis import artefacts, prepared
 
     data = store.read(version.artefact_path or "")
+    features, background = list(version.feature_schema), evaluation_sample(version, store)
+    label, version_id, expected = version.label, version.id, version.artefact_sha256 or ""
+    if release:
+        session.commit()
     try:
-        return prepared.prepare(data, sha256=version.artefact_sha256 or "",
-                                trusted=list(policy.trusted_types),
-                                features=version.feature_schema,
-                                background=evaluation_sample(version, store))
+        return prepared.prepare(data, sha256=expected, trusted=list(policy.trusted_types),
+                                features=features, background=background)
     except artefacts.ArtefactRefused as exc:
         # Keep the refusal on record although the request fails: nothing else was written yet.
-        label, version_id, expected = version.label, version.id, version.artefact_sha256
         session.rollback()
         ledger.append(session, SYSTEM, "artefact_refused", "model_version", version_id,
                       {"reason": str(exc), "expected_sha256": expected}, now)

@@ -1,4 +1,10 @@
-"""Scoring cases: check the caller, the chain and the features; explain; write the receipt."""
+"""Scoring cases: check the caller, the chain and the features; explain; write the receipt.
+
+A warm request reads three small rows (the caller's token — twice, user then client — and the
+ledger head) and writes one receipt row per case: whether the model may be served and what the
+client may use are cached against the ledger head (see :mod:`.servability`), and the loaded model
+against its artefact's sha256 (see :mod:`.loaded`).
+"""
 
 from __future__ import annotations
 
@@ -13,21 +19,23 @@ from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid
 from ..governance.permissions import require
 from ..governance.policy import Policy
-from ..records import ApiClient, ModelVersion, ScoreReceipt
+from ..records import ScoreReceipt
 from ..storage import FileStore
-
-NAN = float("nan")
 from . import features, loaded, servability
 
+_RECEIPTS = ScoreReceipt.__table__
 
-def check_client(session: Session, actor: Actor, model: str, purpose: str, now: datetime) -> None:
+
+def check_client(session: Session, actor: Actor, model: str, purpose: str, now: datetime,
+                 ledger_head: str | None = None) -> None:
     """Only a client allowed this model and this purpose may score; refusals are recorded."""
     require(actor, "score")
-    client = session.get(ApiClient, actor.id)
+    at = servability.head(session) if ledger_head is None else ledger_head
+    rights = servability.rights(session, actor.id, at)
     problems = {}
-    if client is None or model not in client.models:
+    if rights is None or model not in rights.models:
         problems["model"] = [f"{actor.name} is not allowed to use model {model!r}"]
-    if client is None or purpose not in client.purposes:
+    if rights is None or purpose not in rights.purposes:
         problems["purpose"] = [f"{actor.name} is not allowed the purpose {purpose!r}"]
     if problems:
         # The refusal is kept even though the request is refused: nothing else was written yet.
@@ -38,49 +46,63 @@ def check_client(session: Session, actor: Actor, model: str, purpose: str, now: 
         raise Forbidden(" and ".join(p[0] for p in problems.values()), problems)
 
 
-def band_of(score: float, version: ModelVersion, policy: Policy) -> str:
-    bands = version.bands or [{"name": b.name, "below": b.below} for b in policy.score_bands]
-    return next((b["name"] for b in bands if score < b["below"]), bands[-1]["name"])
+def band_of(score: float, bands: Any, policy: Policy) -> str:
+    """The name of the first band whose upper bound the score is below (the last band if none)."""
+    listed = bands or [{"name": b.name, "below": b.below} for b in policy.score_bands]
+    return next((b["name"] for b in listed if score < b["below"]), listed[-1]["name"])
 
 
 def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[Any],
-          policy: Policy, store: FileStore, now: datetime, number: int | None = None
-          ) -> dict[str, Any]:
+          policy: Policy, store: FileStore, now: datetime, number: int | None = None,
+          *, commit: bool = False) -> dict[str, Any]:
+    """Score and explain the cases, adding one receipt per case to the session.
+
+    With ``commit`` the read transaction ends before the model runs (so SQLite's write lock is
+    not held while explaining) and the receipts are committed before this returns; otherwise
+    the caller commits.
+    """
     if not cases:
         raise Invalid("nothing to score", {"instances": ["give features or instances"]})
     if len(cases) > policy.max_batch:
         raise Invalid(f"at most {policy.max_batch} cases per request",
                       {"instances": [f"{len(cases)} given; the policy allows {policy.max_batch}"]})
-    check_client(session, actor, name, purpose, now)
-    version, verdict = servability.require_servable(session, name, number, policy, now.date(),
-                                                    len(cases))
+    at = servability.head(session)
+    check_client(session, actor, name, purpose, now, at)
+    verdict = servability.require_servable(session, name, number, policy, now.date(),
+                                           len(cases), at)
+    schema = list(verdict.feature_schema)
     where = "features" if len(cases) == 1 else "instances"
-    rows = [features.validate(c, version.feature_schema,
-                              where if len(cases) == 1 else f"instances.{i}")
+    rows = [features.validate(c, schema, where if len(cases) == 1 else f"instances.{i}")
             for i, c in enumerate(cases)]
-    prepared = loaded.get(session, version, store, policy, now)
-    # The model sees a missing value as NaN (as in training); the receipt keeps null.
-    model_rows = [{k: NAN if v is None else v for k, v in row.items()} for row in rows]
-    explanations = prepared.explainer.score_and_explain(
-        model_rows if len(model_rows) > 1 else model_rows[0])
-    keep_until = now + timedelta(days=policy.retain_inputs_days)
-    results = []
+    if commit:
+        session.commit()  # nothing written yet: this only ends the read transaction
+    prepared = loaded.get(session, verdict, store, policy, now, release=commit)
+    explanations = prepared.explainer.score_and_explain(rows if len(rows) > 1 else rows[0])
+    keep = policy.retain_inputs_days > 0
+    keep_until = now + timedelta(days=policy.retain_inputs_days) if keep else None
+    results, receipts = [], []
     for case, row, explanation in zip(cases, rows, explanations, strict=True):
-        band = band_of(explanation.score, version, policy)
-        body = explanation.to_dict()
-        receipt = ScoreReceipt(
-            id=str(uuid.uuid4()), model_version_id=version.id, approval_id=verdict.approval_id,
-            client_id=actor.id, purpose=purpose, inputs_hash=ledger.sha256(case),
-            inputs=row if policy.retain_inputs_days > 0 else None,
-            inputs_expire_at=keep_until if policy.retain_inputs_days > 0 else None,
-            score=explanation.score, band=band,
-            explanation={k: body[k] for k in ("base_value", "contributions", "scale")},
-            created_at=now,
-        )
-        session.add(receipt)
-        results.append({"receipt_id": receipt.id, "score": explanation.score, "band": band,
-                        "explanation": body})
+        band = band_of(explanation.score, verdict.bands, policy)
+        receipt_id = str(uuid.uuid4())
+        receipts.append({
+            "id": receipt_id, "model_version_id": verdict.version_id,
+            "approval_id": verdict.approval_id, "client_id": actor.id, "purpose": purpose,
+            "inputs_hash": ledger.sha256(case), "inputs": row if keep else None,
+            "inputs_expire_at": keep_until, "score": explanation.score, "band": band,
+            "explanation": {"base_value": explanation.base_value,
+                            "contributions": explanation.contributions,
+                            "scale": explanation.scale},
+            "created_at": now, "outcome": None, "overrode": None, "outcome_reason": None,
+            "outcome_at": None,
+        })
+        results.append({"receipt_id": receipt_id, "score": explanation.score, "band": band,
+                        "explanation": explanation.to_dict()})
+    # A Core insert on the session's connection: one statement for the batch, without the
+    # ORM's unit of work (receipts are never changed in this request).
+    session.connection().execute(_RECEIPTS.insert(), receipts)
+    if commit:
+        session.commit()  # the receipts are stored before the answer leaves
     return {
-        "model": name, "version": version.number, "approval_id": verdict.approval_id,
+        "model": name, "version": verdict.number, "approval_id": verdict.approval_id,
         "valid_until": verdict.valid_until, "purpose": purpose, "results": results,
     }

@@ -1,8 +1,14 @@
-"""Which version of a model to serve, and whether it may be served — cached per process.
+"""Which version of a model to serve, whether it may be served, and what a client may use —
+cached per process.
 
-The cache key holds the ledger's head: every decision, audit, drift check or edit appends to the
-ledger, so any such change invalidates every worker's cache on its very next request at the cost
-of one single-row read. The date is in the key too, so expiries bite on their day.
+Every cache key holds the ledger's head: every decision, audit, drift check or edit appends to
+the ledger, so any such change invalidates every worker's cache on its very next request at the
+cost of one single-row read. The head's hash (not only its number) is the key, so two databases
+whose ledgers differ never share an entry; so is the policy's content hash. The date is in the key
+too, so expiries bite on their day.
+
+A cached :class:`Verdict` carries a copy of what serving needs from the version (its feature
+schema, bands, artefact), so a warm request reads nothing else about the model.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,38 +24,81 @@ from sqlalchemy.orm import Session
 from ..governance.errors import Conflict, NotFound
 from ..governance.policy import Policy
 from ..governance.usability import servability
-from ..records import Decision, LedgerHead, ModelVersion, PredictiveModel, ScoreReceipt
+from ..records import ApiClient, LedgerHead, ModelVersion, PredictiveModel, ScoreReceipt
+
+_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """Whether a model (or a pinned version) may be served today; the version's serving facts."""
+
     version_id: int
     ok: bool
     reason: str
     approval_id: int | None
     valid_until: date | None
     pilot_cap: int | None
+    number: int = 0
+    label: str = ""
+    feature_schema: tuple[dict[str, Any], ...] = ()
+    bands: tuple[dict[str, Any], ...] | None = None
+    artefact_sha256: str = ""
 
 
-_cache: dict[tuple[str, int | None, int, date], Verdict] = {}
+@dataclass(frozen=True)
+class Rights:
+    """The models and purposes an API client may use."""
+
+    models: frozenset[str]
+    purposes: frozenset[str]
+
+
+_verdicts: dict[tuple[str, int | None, str, str, date], Verdict] = {}
+_rights: dict[tuple[int, str], Rights | None] = {}
 _lock = threading.Lock()
 
 
-def head(session: Session) -> int:
-    return session.scalar(select(LedgerHead.seq).where(LedgerHead.id == 1)) or 0
+_HEAD = f"SELECT entry_hash FROM {LedgerHead.__tablename__} WHERE id = 1"
 
 
-def verdict(session: Session, name: str, number: int | None, policy: Policy, today: date
-            ) -> Verdict:
-    key = (name, number, head(session), today)
-    cached = _cache.get(key)
+def head(session: Session) -> str:
+    """The hash of the ledger's latest entry: the version of everything governed.
+
+    Plain SQL on the session's connection: it runs on every score request, and building and
+    caching an ORM statement costs more than the query.
+    """
+    return session.connection().exec_driver_sql(_HEAD).scalar() or ""
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    with _lock:
+        if len(cache) > _MAX_ENTRIES:
+            cache.clear()
+        cache[key] = value
+
+
+def verdict(session: Session, name: str, number: int | None, policy: Policy, today: date,
+            ledger_head: str | None = None) -> Verdict:
+    at = head(session) if ledger_head is None else ledger_head
+    key = (name, number, at, policy.content_hash, today)
+    cached = _verdicts.get(key)
     if cached is None:
         cached = _compute(session, name, number, policy, today)
-        with _lock:
-            if len(_cache) > 10_000:
-                _cache.clear()
-            _cache[key] = cached
+        _remember(_verdicts, key, cached)
     return cached
+
+
+def rights(session: Session, client_id: int, ledger_head: str) -> Rights | None:
+    """What the client may use, or None if there is no such client (changes go on the ledger)."""
+    key = (client_id, ledger_head)
+    if key in _rights:
+        return _rights[key]
+    client = session.get(ApiClient, client_id)
+    found = None if client is None else Rights(frozenset(client.models),
+                                                frozenset(client.purposes))
+    _remember(_rights, key, found)
+    return found
 
 
 def _compute(session: Session, name: str, number: int | None, policy: Policy, today: date
@@ -68,28 +118,39 @@ def _compute(session: Session, name: str, number: int | None, policy: Policy, to
                            None, None)
     usable = servability(session, version, policy, today)
     cap = version.pilot_case_cap if version.stage == "pilot" else None
-    return Verdict(version.id, usable.ok, usable.reason, version.approval_id,
-                   version.approved_until, cap)
+    return Verdict(
+        version.id, usable.ok, usable.reason, version.approval_id, version.approved_until, cap,
+        number=version.number, label=version.label,
+        feature_schema=tuple(dict(f) for f in version.feature_schema or []),
+        bands=None if not version.bands else tuple(dict(b) for b in version.bands),
+        artefact_sha256=version.artefact_sha256 or "",
+    )
 
 
 def require_servable(session: Session, name: str, number: int | None, policy: Policy,
-                     today: date, cases: int) -> tuple[ModelVersion, Verdict]:
-    v = verdict(session, name, number, policy, today)
+                     today: date, cases: int, ledger_head: str | None = None) -> Verdict:
+    """The verdict for a servable version; Conflict with the reason otherwise (or past a pilot's
+    cap)."""
+    v = verdict(session, name, number, policy, today, ledger_head)
     if not v.ok:
         raise Conflict(v.reason, {"servable": False, "reason": v.reason})
     if v.pilot_cap is not None:
         served = session.scalar(select(func.count()).select_from(ScoreReceipt)
                                 .where(ScoreReceipt.model_version_id == v.version_id)) or 0
         if served + cases > v.pilot_cap:
-            version = session.get(ModelVersion, v.version_id)
-            label = version.label if version else name
-            raise Conflict(f"{label} is not servable: its pilot cap of {v.pilot_cap} cases is "
+            raise Conflict(f"{v.label} is not servable: its pilot cap of {v.pilot_cap} cases is "
                            f"reached ({served} scored)", {"servable": False})
+    return v
+
+
+def version_of(session: Session, v: Verdict) -> ModelVersion:
     version = session.get(ModelVersion, v.version_id)
-    assert version is not None and session.get(Decision, v.approval_id) is not None
-    return version, v
+    if version is None:  # deleted since the verdict was cached: the head moved, so not reached
+        raise NotFound(f"{v.label} no longer exists", {"version": [str(v.number)]})
+    return version
 
 
 def clear() -> None:
     with _lock:
-        _cache.clear()
+        _verdicts.clear()
+        _rights.clear()

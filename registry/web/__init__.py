@@ -1,0 +1,67 @@
+"""HTML pages for officers, DPOs and data scientists, and the public transparency register.
+
+Thin views over `governance/`: they parse a form, call a governance function, commit, and
+render a template from `templates/` built with the GOV.UK Design System's Jinja macros.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, request
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from werkzeug.exceptions import HTTPException
+
+from . import present
+
+SESSION_HOURS = 8
+
+
+def init_app(app: Flask) -> None:
+    """Register the web blueprints, the GOV.UK templates, sessions and CSRF protection."""
+    _configure_sessions(app)
+    app.jinja_loader = ChoiceLoader([  # type: ignore[assignment]
+        app.jinja_loader,  # templates/
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ])
+    present.register(app)
+
+    from . import auth, dpia, pages, security, transparency
+
+    security.init_app(app)
+    auth.init_app(app)
+    for blueprint in (auth.bp, pages.bp, dpia.bp, transparency.bp):
+        security.protect(blueprint)
+        app.register_blueprint(blueprint)
+    app.register_error_handler(404, _not_found)
+
+
+def _configure_sessions(app: Flask) -> None:
+    """Signed session cookies: HttpOnly, SameSite=Lax, and Secure except in tests or debugging."""
+    insecure = (app.config.get("TESTING") or app.config.get("DEBUG") or app.debug
+                or os.environ.get("GATEHOUSE_INSECURE_COOKIES", "").lower() in ("1", "true", "yes"))
+    app.config.update(
+        SESSION_COOKIE_NAME="gatehouse_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not insecure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+    )
+    # A form stays valid as long as the session it was shown in.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", SESSION_HOURS * 3600)
+    app.config.setdefault("TRANSPARENCY_CONTACT",
+                          os.environ.get("GATEHOUSE_TRANSPARENCY_CONTACT", ""))
+
+
+def _not_found(exc: HTTPException) -> Any:
+    """URLs no route matches: an HTML page, except where the JSON API answers."""
+    from ..api import wants_json
+    from ..api.errors import error_response
+
+    if wants_json():
+        return error_response(404, "not_found", exc.description or "Not Found")
+    from .security import render_error
+
+    return render_error(404, request.path)

@@ -1,0 +1,136 @@
+"""What a signed-in person needs to see first: decisions waiting, dates coming, things stopped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..governance import gates, lifecycle
+from ..governance.actors import Actor
+from ..governance.permissions import allowed
+from ..governance.policy import Policy
+from ..governance.registration import KINDS
+from ..governance.sweep import due_dates
+from ..governance.usability import servability, usable
+from ..records import DataSharingAgreement, Decision, Governed, ModelVersion
+from .present import format_date, role_name
+
+SOON = timedelta(days=30)
+
+
+@dataclass
+class Item:
+    record: Governed
+    note: str = ""
+    detail: str = ""
+    when: date | None = None
+    ready: bool | None = None
+
+
+def records(session: Session, states: tuple[str, ...] | None = None,
+            where: Any = None) -> list[Governed]:
+    found: list[Governed] = []
+    for cls in KINDS.values():
+        query = select(cls)
+        if states:
+            query = query.where(cls.state.in_(states))
+        if where is not None:
+            query = query.where(where(cls))
+        found.extend(session.scalars(query.order_by(cls.id)).all())
+    return found
+
+
+def can_approve(session: Session, actor: Actor, record: Governed, policy: Policy) -> bool:
+    """Whether `actor` could give the approval this record still needs (roles and duties)."""
+    if not allowed(actor, "decide") or actor.user_id in lifecycle.builders(record):
+        return False
+    if any(d.actor_id == actor.user_id for d in gates.current_approvals(session, record)):
+        return False
+    return bool(set(gates.approvals_missing(session, record, policy)) & set(actor.roles))
+
+
+def awaiting_decision(session: Session, actor: Actor, policy: Policy,
+                      now: datetime) -> list[Item]:
+    if not allowed(actor, "decide"):
+        return []
+    items = []
+    for record in records(session, ("submitted",)):
+        if not can_approve(session, actor, record, policy):
+            continue
+        gate = gates.evaluate(session, record, policy, now)
+        unmet = [r for r in gate.unmet if r.id != "approvals"]
+        note = ("Ready for your decision" if gate.ready
+                else f"{len(unmet)} requirement{'s' if len(unmet) != 1 else ''} not met")
+        items.append(Item(record, note=note, when=record.submitted_at and
+                          record.submitted_at.date(), ready=gate.ready))
+    return items
+
+
+def due_soon(session: Session, today: date) -> list[Item]:
+    """Approved or suspended records with a date within 30 days: one line per record."""
+    items = []
+    for record in records(session, ("approved", "suspended")):
+        dates = list(due_dates(record))
+        if isinstance(record, DataSharingAgreement) and record.review_date:
+            dates.append(("agreement review", record.review_date))
+        soon: dict[date, list[str]] = {}
+        for what, last_day in dates:
+            if isinstance(last_day, date) and today <= last_day <= today + SOON:
+                soon.setdefault(last_day, []).append(what)
+        if not soon:
+            continue
+        first = min(soon)
+        days = (first - today).days
+        note = "; ".join(f"{' and '.join(whats)} ({format_date(day)})"
+                         for day, whats in sorted(soon.items()))
+        detail = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        items.append(Item(record, note=note, when=first, detail=detail))
+    return sorted(items, key=lambda i: i.when or today)
+
+
+def stopped(session: Session, policy: Policy, today: date) -> list[Item]:
+    """Suspended records (with the reason given) and approved ones that may not be relied on."""
+    items = []
+    for record in records(session, ("approved", "suspended")):
+        if record.state == "suspended":
+            last = session.scalars(select(Decision).where(
+                Decision.subject_kind == record.kind, Decision.subject_id == record.id,
+                Decision.decision == "suspend").order_by(Decision.id.desc())).first()
+            items.append(Item(record, note="Suspended",
+                              detail=last.rationale if last else "suspended",
+                              when=last.created_at.date() if last else None))
+            continue
+        check = (servability(session, record, policy, today)
+                 if isinstance(record, ModelVersion)
+                 and record.model.purpose_class == "individual_case_work"
+                 else usable(session, record, policy, today))
+        if not check.ok:
+            items.append(Item(record, note="Lapsed", detail=check.reason))
+    return items
+
+
+def my_records(session: Session, actor: Actor, policy: Policy, now: datetime) -> list[Item]:
+    uid = actor.user_id
+    if uid is None:
+        return []
+    mine = records(session, ("draft", "submitted", "changes_requested", "rejected"),
+                   where=lambda cls: or_(cls.owner_id == uid, cls.created_by_id == uid,
+                                         cls.submitted_by_id == uid))
+    items = []
+    for record in mine:
+        gate = gates.evaluate(session, record, policy, now)
+        unmet = [r for r in gate.unmet if r.id != "approvals"]
+        if record.state == "submitted":
+            missing = gates.approvals_missing(session, record, policy)
+            note = ("awaiting approval by " + ", ".join(role_name(r) for r in missing)
+                    if missing else "approved")
+        else:
+            note = ("every requirement met" if gate.ready
+                    else f"{len(unmet)} requirement{'s' if len(unmet) != 1 else ''} not met")
+        items.append(Item(record, note=note, ready=gate.ready,
+                          when=record.updated_at.date() if record.updated_at else None))
+    return items

@@ -1,0 +1,159 @@
+"""Screenshots of the web pages on demo-like data, for docs/screenshots/.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Builds a throw-away SQLite app with the records a council would have part-way through the
+year — a model in pilot with scores and drift checks, one awaiting approval, one suspended, an
+agreement about to expire, a DPIA half written, a draft that the public never sees — starts it
+on 127.0.0.1, and photographs the pages in Debian's headless Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from registry import create_app  # noqa: E402
+from registry.api import schemas as s  # noqa: E402
+from registry.clock import FrozenClock  # noqa: E402
+from registry.governance import lifecycle, people, registration  # noqa: E402
+from registry.governance.actors import OPERATOR  # noqa: E402
+from registry.records import Base, DriftMonitor, ModelVersion  # noqa: E402
+from tests import builders as b  # noqa: E402
+from tests.conftest import PEOPLE  # noqa: E402
+from tests.web import seed  # noqa: E402
+from tests.web.live import LiveServer, chromium, chromium_missing  # noqa: E402
+
+NAMES = {"sam": "Sam Okafor", "priya": "Priya Shah", "olivia": "Olivia Grant",
+         "gus": "Gus Mensah", "dee": "Dee Lawson", "audrey": "Audrey Byrne", "ada": "Ada Cole"}
+
+
+def demo_app(folder: Path):  # type: ignore[no-untyped-def]
+    clock = FrozenClock(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(folder / "instance"),
+                      "DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite3'}",
+                      "DATA_DIR": str(folder / "data"), "SECRET_KEY": "screenshots",
+                      "JOB_WORKERS": 0}, clock=clock)
+    services = app.extensions["gatehouse"]
+    Base.metadata.create_all(services.engine)
+    with services.sessions() as session:
+        org = people.ensure_organisation(session, OPERATOR, "Northmere Borough Council",
+                                         clock.now())
+        for name, roles in PEOPLE.items():
+            people.create_user(session, OPERATOR, {
+                "email": f"{name}@northmere.gov.uk", "name": NAMES[name], "roles": roles,
+                "organisation_id": org.id}, clock.now(), password=seed.PASSWORD.format(name))
+        session.commit()
+
+    seed.build(app, "hardship-loan-review", approve_version=True, receipts=240, drift_checks=8,
+               title="Hardship loan repayment score",
+               summary="Estimates how likely an applicant to the hardship loan scheme is to "
+               "repay, so caseworkers can see which applications need a closer look. It never "
+               "decides: a caseworker reads the application and decides.",
+               people_scored_per_year=1200)
+    seed.build(app, "early-help-triage", title="Early help referral triage",
+               summary="Suggests which referrals to the children's services front door may "
+               "need early help, with the case details that raised the score. Social workers "
+               "decide on every referral.", vulnerable_groups=True)
+    paused = seed.build(app, "rates-review", approve_version=True, receipts=60, drift_checks=5,
+                        stage="production", title="Business rates review",
+                        summary="Points inspection teams to properties that may be paying "
+                        "the wrong business rates.")
+    seed.draft_model(app, "sick-leave-forecast", title="Long-term sick leave forecast")
+    services = app.extensions["gatehouse"]
+    now = services.clock.now()
+    with services.sessions() as session:
+        olivia, sam = seed.person(session, "olivia"), seed.person(session, "sam")
+        v = registration.get(session, "model_version", (paused.model, paused.version))
+        assert isinstance(v, ModelVersion)
+        monitor = session.scalars(select(DriftMonitor).where(
+            DriftMonitor.model_version_id == v.id)).one()
+        monitor.in_breach = True
+        lifecycle.decide(session, olivia, v, services.policy, now, "suspend",
+                         "Drift check of 26 October: 4 of 9 columns drifted (rateable value, "
+                         "property type); suspended until the model is refitted.")
+        # an agreement that ends within the month
+        short = registration.create(session, sam, "agreement", s.AgreementIn().load(b.agreement(
+            "DSA-2026-031", title="Fire service home-safety visits", provider="Northmere Fire "
+            "and Rescue", start_date=str(now.date() - timedelta(days=300)),
+            end_date=str(now.date() + timedelta(days=19)),
+            review_date=str(now.date() + timedelta(days=5)),
+            purposes=["service_planning"], signatories=[
+                {"name": "K. Doyle", "role": "Area Manager", "organisation": "Northmere Fire and "
+                 "Rescue"},
+                {"name": "J. Ellis", "role": "SIRO", "organisation": "Northmere Borough Council"},
+            ])), now)
+        registration.submit(session, sam, short, now)
+        lifecycle.decide(session, olivia, short, services.policy, now, "approve",
+                         "Renewal to be negotiated before it ends.")
+        # a DPIA part-way through its seven steps
+        draft = registration.create(session, sam, "dpia", s.DpiaIn().load(b.dpia(
+            "DPIA-2026-07", title="Early help referral triage: case notes",
+            consultation="", necessity="", measures_approved_by=None,
+            residual_risk_approved_by=None, review_date=None,
+            risks=[{"description": "Families in some wards are scored higher because of where "
+                                   "they live", "likelihood": 2, "severity": 3,
+                    "measure": "Ward is excluded; bias audit by ward each quarter",
+                    "effect": "reduced", "residual_likelihood": 1, "residual_severity": 3},
+                   {"description": "Caseworkers follow the score without reading the case",
+                    "likelihood": 2, "severity": 2}],
+            model_names=["early-help-triage"])), now)
+        session.commit()
+        draft_id = draft.id
+    return app, draft_id
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--width", type=int, default=1280)
+    args = parser.parse_args()
+    reason = chromium_missing()
+    if reason:
+        print(f"cannot take screenshots: {reason}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        app, draft_id = demo_app(Path(tmp))
+        shots = [
+            ("olivia", "/dashboard", "dashboard.png"),
+            ("olivia", "/models/hardship-loan-review", "model.png"),
+            ("sam", f"/dpias/{draft_id}", "dpia.png"),
+            ("sam", f"/dpias/{draft_id}/steps/risks", "dpia-step-risks.png"),
+            ("olivia", "/models/early-help-triage/versions/1", "review.png"),
+            (None, "/transparency", "register.png"),
+            (None, "/transparency/hardship-loan-review", "register-entry.png"),
+        ]
+        with LiveServer(app) as server, chromium() as browser:
+            contexts = {}
+            for who, path, filename in shots:
+                if who not in contexts:
+                    context = browser.new_context(viewport={"width": args.width, "height": 900})
+                    if who:
+                        page = context.new_page()
+                        page.goto(f"{server.url}/sign-in")
+                        page.fill("#email", f"{who}@northmere.gov.uk")
+                        page.fill("#password", seed.PASSWORD.format(who))
+                        page.click("button:has-text('Sign in')")
+                        page.wait_for_url("**/dashboard")
+                        page.close()
+                    contexts[who] = context
+                page = contexts[who].new_page()
+                page.goto(server.url + path)
+                page.screenshot(path=str(out / filename), full_page=True)
+                page.close()
+                print(f"{out / filename}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

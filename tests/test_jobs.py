@@ -1,0 +1,140 @@
+"""The job runner: in-process worker threads, Celery on Redis (an in-thread worker and a real
+`gatehouse worker` process), and failures recorded with their message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from registry import jobs
+from registry.governance.actors import SYSTEM
+from registry.governance.errors import Unavailable
+from registry.records import BiasAudit
+
+from .chain import build_chain, ok
+from .conftest import Api, table_counts
+
+BROKER = os.environ.get("GATEHOUSE_TEST_BROKER_URL", "redis://127.0.0.1:6379/13")
+GATEHOUSE = str(Path(sys.executable).parent / "gatehouse")
+
+
+def redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {BROKER}: {exc}")
+
+
+def audits(app: Flask) -> int:
+    return table_counts(app)[BiasAudit.__tablename__]
+
+
+def post_audit(api: Api, url: str, dataset: int, **over: object) -> dict:
+    body = {"dataset_id": dataset, "sensitive_features": ["sex"], **over}
+    return ok(api.post(f"{url}/bias-audits", json=body), 202)
+
+
+def test_worker_threads_run_jobs_in_the_background(app: Flask, api: Api) -> None:
+    chain = build_chain(api)
+    app.config["JOB_WORKERS"] = 2
+    assert jobs.mode(app) == "threads"
+    try:
+        queued = [post_audit(api, chain.version_url, chain.dataset),
+                  post_audit(api, chain.version_url, chain.dataset,
+                             sensitive_features=["age", "foreign_worker"]),
+                  post_audit(api, chain.version_url, chain.dataset, positive_label="excellent")]
+        assert all(j["state"] in ("queued", "running", "succeeded", "failed") for j in queued)
+        done = [jobs.wait(app, j["id"], timeout=120) for j in queued]
+        assert [j.state for j in done] == ["succeeded", "succeeded", "failed"]
+        assert "never occurs" in str(done[2].params["error_details"])
+        assert ok(api.get(f"/api/v1/jobs/{queued[0]['id']}"))["result_kind"] == "bias_audit"
+        assert audits(app) == 3  # build_chain's and the two that succeeded
+    finally:
+        app.extensions["gatehouse"].extras.pop("jobs").shutdown(wait=True)
+
+
+@pytest.fixture
+def celery_worker(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A Celery worker in this process (solo pool, in a thread), on a queue of its own."""
+    from celery.contrib.testing.worker import start_worker
+
+    from registry import celery_app
+
+    redis_or_skip()
+    queue = f"gatehouse-test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setattr(celery_app, "_app", app)
+    monkeypatch.setitem(celery_app.celery.conf, "broker_url", BROKER)
+    with start_worker(celery_app.celery, pool="solo", perform_ping_check=False, queues=[queue],
+                      loglevel="WARNING", shutdown_timeout=30):
+        yield queue
+
+
+def test_celery_runs_jobs_and_records_failures(app: Flask, api: Api,
+                                              celery_worker: str) -> None:
+    chain = build_chain(api)  # its own audit runs inline, before Celery is switched on
+    app.config.update(CELERY_BROKER_URL=BROKER, CELERY_QUEUE=celery_worker)
+    assert jobs.mode(app) == "celery"
+    job = post_audit(api, chain.version_url, chain.dataset)
+    assert job["state"] == "queued"
+    done = jobs.wait(app, job["id"], timeout=120)
+    assert done.state == "succeeded" and done.result_kind == "bias_audit", done.error
+    audit = ok(api.get(f"/api/v1/bias-audits/{done.result_id}"))
+    assert audit["verdict"] == "pass" and audit["sensitive_features"] == ["sex"]
+
+    before = table_counts(app)
+    failing = post_audit(api, chain.version_url, chain.dataset, positive_label="excellent")
+    done = jobs.wait(app, failing["id"], timeout=120)
+    assert done.state == "failed" and "no row has credit = 'excellent'" in (done.error or "")
+    after = table_counts(app)
+    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {"jobs": 1}
+
+
+def test_an_unreachable_broker_fails_the_job_at_once(app: Flask) -> None:
+    app.config.update(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    services = app.extensions["gatehouse"]
+    with services.sessions() as session, pytest.raises(Unavailable) as refused:
+        jobs.enqueue(app, session, SYSTEM, "drift_check", {"monitor_id": 1})
+    assert "job queue cannot be reached" in refused.value.message
+    job = jobs.wait(app, refused.value.details["job_id"], timeout=1)
+    assert job.state == "failed" and "cannot be reached" in (job.error or "")
+
+
+def test_gatehouse_worker_process(app: Flask, api: Api, tmp_path: Path) -> None:
+    """`gatehouse worker`, configured from the environment like a deployment, runs the job."""
+    redis_or_skip()
+    chain = build_chain(api)
+    queue = f"gatehouse-test-{uuid.uuid4().hex[:12]}"
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"],
+           "GATEHOUSE_DATA_DIR": app.config["DATA_DIR"],
+           "GATEHOUSE_POLICY_DIR": app.config["POLICY_DIR"], "GATEHOUSE_POLICY": "test",
+           "SECRET_KEY": "worker-test", "CELERY_BROKER_URL": BROKER,
+           "GATEHOUSE_CELERY_QUEUE": queue}
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen([GATEHOUSE, "worker"], env=env, cwd=tmp_path, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        app.config.update(CELERY_BROKER_URL=BROKER, CELERY_QUEUE=queue)
+        job = post_audit(api, chain.version_url, chain.dataset,
+                         sensitive_features=["foreign_worker"])
+        done = jobs.wait(app, job["id"], timeout=180)
+        output = (tmp_path / "worker.log").read_text()
+        assert done.state == "succeeded", f"{done.state} {done.error}\n{output[-3000:]}"
+        audit = ok(api.get(f"/api/v1/bias-audits/{done.result_id}"))
+        assert audit["sensitive_features"] == ["foreign_worker"]
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()

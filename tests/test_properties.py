@@ -1,0 +1,480 @@
+"""Property: random people take random decisions, submit, sweep and let time pass on a real chain
+(agreement → dataset → DPIA → model → version, plus an agreement an officer built), through the
+API. After every step:
+
+- the version is servable (the score endpoint answers 200, not 409) exactly when every
+  requirement along its chain holds, walked here from the records' facts, not by asking
+  `usability.servability`;
+- nobody's approval counts on a record they built or submitted, nor twice in one round;
+- every state change has its ledger entry (folding the ledger gives every record's state);
+- each answer (201/200, 403, 409) is the one the rules predict, and leases are as predicted.
+
+The chain is built once per test; each example starts from a snapshot of every table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import Engine, select
+
+from registry.governance import registration, risk
+from registry.records import Base, BiasAudit, DriftMonitor, ModelVersion
+from registry.serving import servability
+
+from . import builders as b
+from .chain import build_chain, case, ok
+from .conftest import PEOPLE, START, Api
+
+DECIDERS = {"governance_officer", "dpo"}
+OFFICERS = [p for p, roles in PEOPLE.items() if DECIDERS & set(roles)]
+REGISTRARS = {"data_scientist", "governance_officer", "dpo"}
+SOURCES = {
+    "approve": {"submitted"}, "reject": {"submitted"}, "request_changes": {"submitted"},
+    "suspend": {"approved"}, "reinstate": {"suspended"}, "retire": {"approved", "suspended"},
+}
+TO = {"approve": "approved", "reject": "rejected", "request_changes": "changes_requested",
+      "suspend": "suspended", "reinstate": "approved", "retire": "retired"}
+VALIDITY = timedelta(days=365)      # approvals.validity_days in the test policy
+AUDIT_VALIDITY = timedelta(days=180)  # fairness.audit_validity_days
+KEYS = ("agreement", "dataset", "dpia", "model", "version", "side")
+TOTAL_STATS: Counter[str] = Counter()
+
+
+@dataclass
+class Rec:
+    """What the rules say a record's state is: the reference the API is held to."""
+
+    key: str
+    kind: str            # the ledger's subject kind
+    subject_id: str
+    url: str
+    builders: set[str]   # people who built or submitted it
+    approvers: tuple[str, ...]  # roles, one distinct person each
+    state: str
+    approved_until: date | None
+    end_date: date | None = None      # agreements
+    review_date: date | None = None   # DPIAs
+    round: list[tuple[str, str, date]] = field(default_factory=list)  # person, role, lease
+
+
+def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    with engine.connect() as conn:
+        return {t.name: [dict(r) for r in conn.execute(t.select()).mappings()]
+                for t in Base.metadata.sorted_tables}
+
+
+def restore(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        for table in Base.metadata.sorted_tables:
+            if rows[table.name]:
+                conn.execute(table.insert(), rows[table.name])
+
+
+class World:
+    """The chain built once per test, and everything needed to reset to it."""
+
+    def __init__(self, app: Any, api: Api, clock: Any) -> None:
+        self.app, self.api, self.clock = app, api, clock
+        self.chain = build_chain(api, approve_version=False, name="early-help",
+                                 vulnerable_groups=True, people_scored_per_year=20_000)
+        side = ok(api.post("/api/v1/agreements", as_="gus", json=b.agreement("DSA-side")), 201)
+        self.side = side["id"]
+        self.services = app.extensions["gatehouse"]
+        self.engine = self.services.engine
+        with self.services.sessions() as session:
+            model = registration.get(session, "model", self.chain.model)
+            assert risk.tier(session, model, self.services.policy).tier == 3
+            assert model.purpose_class == "individual_case_work"  # type: ignore[attr-defined]
+            self.model_id = model.id  # type: ignore[attr-defined]
+        self.version_id = ok(api.get(self.chain.version_url))["id"]
+        self.rows = snapshot(self.engine)
+
+    def reset(self) -> None:
+        restore(self.engine, self.rows)
+        servability.clear()  # keyed on the ledger's head, which the reset moves back
+        self.clock.at = START
+
+    def subjects(self) -> dict[str, tuple[str, int, str]]:
+        """Each record of the world: (kind, id, url)."""
+        c = self.chain
+        return {
+            "agreement": ("agreement", c.agreement, f"/api/v1/agreements/{c.agreement}"),
+            "dataset": ("dataset", c.dataset, f"/api/v1/datasets/{c.dataset}"),
+            "dpia": ("dpia", c.dpia, f"/api/v1/dpias/{c.dpia}"),
+            "model": ("model", self.model_id, f"/api/v1/models/{c.model}"),
+            "version": ("model_version", self.version_id, c.version_url),
+            "side": ("agreement", self.side, f"/api/v1/agreements/{self.side}"),
+        }
+
+    def facts(self) -> dict[str, dict[str, Any]]:
+        """The recorded facts the chain's requirements read, straight from the database."""
+        out = {}
+        with self.services.sessions() as session:
+            for key, (kind, record_id, _) in self.subjects().items():
+                record = session.get(registration.KINDS[kind], record_id)
+                assert record is not None
+                out[key] = {name: getattr(record, name, None) for name in (
+                    "state", "approved_until", "start_date", "end_date", "review_date")}
+            version = session.get(ModelVersion, self.version_id)
+            assert version is not None
+            audit = session.scalars(select(BiasAudit).where(
+                BiasAudit.model_version_id == version.id).order_by(BiasAudit.id.desc())).first()
+            out["audit"] = {"day": audit.created_at.date(), "verdict": audit.verdict,
+                            "same_model": audit.model_sha256 == version.artefact_sha256
+                            } if audit else {}
+            monitors = session.scalars(select(DriftMonitor).where(
+                DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))).all()
+            out["monitor"] = {"configured": bool(monitors),
+                              "in_breach": any(m.in_breach for m in monitors)}
+        return out
+
+    def records(self) -> dict[str, Rec]:
+        out = {}
+        facts = self.facts()
+        for key, (kind, record_id, url) in self.subjects().items():
+            fact = facts[key]
+            rec = Rec(key, kind, str(record_id), url,
+                      builders={"gus"} if key == "side" else {"sam"},
+                      approvers=("governance_officer", "dpo") if key == "version"
+                      else ("governance_officer",),
+                      state=fact["state"], approved_until=fact["approved_until"],
+                      end_date=fact["end_date"] if kind == "agreement" else None,
+                      review_date=fact["review_date"] if kind == "dpia" else None)
+            if rec.state == "approved":  # build_chain approved it, by olivia
+                rec.round = [("olivia", "governance_officer", fact["approved_until"])]
+            out[key] = rec
+        return out
+
+
+# --- the requirements along the chain, walked from the records' facts -------------------------
+
+def own_dates_hold(key: str, r: dict[str, Any], today: date) -> bool:
+    """The dates a record's own gate and lease check: an agreement in force, a DPIA reviewed."""
+    if key in ("agreement", "side"):
+        return r["start_date"] <= today <= r["end_date"]
+    if key == "dpia":
+        return today <= r["review_date"] <= today + timedelta(days=365)
+    return True
+
+
+def upstream_holds(key: str, facts: dict[str, dict[str, Any]], today: date) -> bool:
+    """What a record's gate asks of the records it rests on (the rest of its gate is fixed)."""
+    if key == "dataset":
+        return usable("agreement", facts, today) and usable("dpia", facts, today)
+    if key == "model":
+        return usable("dpia", facts, today)
+    if key == "version":
+        audit, monitor = facts["audit"], facts["monitor"]
+        audit_ok = (audit.get("verdict") == "pass" and audit["same_model"]
+                    and today <= audit["day"] + AUDIT_VALIDITY)
+        monitor_ok = monitor["configured"] and not monitor["in_breach"]
+        return (usable("model", facts, today) and usable("dataset", facts, today)
+                and audit_ok and monitor_ok)
+    return True
+
+
+def gate_holds(key: str, facts: dict[str, dict[str, Any]], today: date) -> bool:
+    """Every gate requirement but the approvals themselves."""
+    r = facts[key]
+    if key in ("agreement", "side"):
+        dates_ok = today <= r["end_date"]  # an ended agreement cannot be approved
+    elif key == "dpia":
+        dates_ok = today <= r["review_date"] <= today + timedelta(days=365)
+    else:
+        dates_ok = True
+    return dates_ok and upstream_holds(key, facts, today)
+
+
+def usable(key: str, facts: dict[str, dict[str, Any]], today: date) -> bool:
+    r = facts[key]
+    lease = r["approved_until"]
+    return (r["state"] == "approved" and lease is not None and today <= lease
+            and own_dates_hold(key, r, today) and upstream_holds(key, facts, today))
+
+
+# --- the machine ------------------------------------------------------------------------------
+
+def make_machine(world: World) -> type[RuleBasedStateMachine]:
+    api = world.api
+
+    class Governance(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            world.reset()
+            self.recs = world.records()
+            self.stats: Counter[str] = Counter()
+            self._facts: dict[str, dict[str, Any]] | None = None
+
+        @property
+        def today(self) -> date:
+            return world.clock.now().date()
+
+        def lease(self, rec: Rec) -> date:
+            end = self.today + VALIDITY
+            return min(end, rec.end_date) if rec.end_date else end
+
+        def facts(self) -> dict[str, dict[str, Any]]:
+            """The records' facts; read again after anything was written."""
+            if self._facts is None:
+                self._facts = world.facts()
+            return self._facts
+
+        # -- what the rules predict --------------------------------------------------------
+
+        def predict_decision(self, rec: Rec, person: str, decision: str,
+                             facts: dict[str, dict[str, Any]]) -> tuple[int, str | None]:
+            roles = set(PEOPLE[person])
+            if not roles & DECIDERS:
+                return 403, "may not decide"
+            if rec.state not in SOURCES[decision]:
+                return 409, "state"
+            if decision in ("approve", "reinstate"):
+                if person in rec.builders:
+                    return 403, "separation_of_duties"
+                if decision == "reinstate" and not roles & set(rec.approvers):
+                    return 403, "roles_needed"
+                if not gate_holds(rec.key, facts, self.today):
+                    return 409, "unmet"
+            if decision == "approve":
+                if any(p == person for p, _, _ in rec.round):
+                    return 403, "one_approval_per_person"
+                if self.role_for(rec, roles) is None:
+                    return 403, "roles_needed"
+            return 201, None
+
+        @staticmethod
+        def needed(rec: Rec) -> list[str]:
+            needed = list(rec.approvers)
+            for _, role, _ in rec.round:
+                if role in needed:
+                    needed.remove(role)
+            return needed
+
+        def role_for(self, rec: Rec, roles: set[str]) -> str | None:
+            return next((r for r in self.needed(rec) if r in roles), None)
+
+        def apply(self, rec: Rec, person: str | None, decision: str) -> None:
+            self._facts = None
+            if decision == "approve":
+                assert person is not None
+                role = self.role_for(rec, set(PEOPLE[person]))
+                assert role is not None
+                rec.round.append((person, role, self.lease(rec)))
+                if not self.needed(rec):
+                    rec.state = "approved"
+                    rec.approved_until = min(lease for _, _, lease in rec.round)
+                return
+            rec.state = TO[decision]
+            if decision == "reinstate":
+                rec.approved_until = self.lease(rec)
+            if decision in ("reject", "request_changes", "retire"):
+                rec.round = []
+
+        # -- operations --------------------------------------------------------------------
+
+        @initialize(start=st.sampled_from(["approved", "submitted", "draft"]))
+        def start(self, start: str) -> None:
+            if start != "draft":
+                self.submit("version", "sam")
+            if start == "approved":
+                self.decide("version", "olivia", "approve")
+                self.decide("version", "dee", "approve")
+                assert self.recs["version"].state == "approved"
+
+        @rule(key=st.sampled_from(KEYS), person=st.sampled_from(list(PEOPLE)),
+              decision=st.sampled_from(list(SOURCES)))
+        def decide(self, key: str, person: str, decision: str) -> None:
+            rec = self.recs[key]
+            facts = self.facts()
+            expected, why = self.predict_decision(rec, person, decision, facts)
+            status, body = api.post(f"{rec.url}/decisions", as_=person, json={
+                "decision": decision, "rationale": f"{person} decides {decision}"})
+            assert status == expected, (key, person, decision, rec.state, body)
+            self.stats[f"decide {status}"] += 1
+            if status == 201:
+                self.apply(rec, person, decision)
+                assert body["to_state"] == rec.state
+                assert body["actor_role"] in PEOPLE[person]
+                assert body["policy_name"] == "test"
+                self.stats[f"{decision} ok"] += 1
+                return
+            details = body["error"]["details"]
+            if why == "state":
+                assert details == {"state": rec.state,
+                                   "allowed_decisions": [d for d, s in SOURCES.items()
+                                                         if rec.state in s]}
+            elif why == "unmet":
+                assert details["unmet"] and all(not r["met"] for r in details["unmet"])
+            elif why in ("separation_of_duties", "one_approval_per_person"):
+                assert details["rule"] == why
+            elif why == "roles_needed":
+                assert "roles_needed" in details
+            else:
+                assert why in body["error"]["message"]
+
+        @rule(key=st.sampled_from(KEYS), person=st.sampled_from(OFFICERS),
+              pick=st.integers(min_value=0, max_value=9))
+        def officer_moves(self, key: str, person: str, pick: int) -> None:
+            """An officer takes a decision the record's state allows: mostly the one that keeps
+            it going (approve, suspend, reinstate), sometimes a final or sending-back one."""
+            allowed = [d for d, sources in SOURCES.items() if self.recs[key].state in sources]
+            if not allowed:
+                decision = "approve"
+            elif pick < 7 or len(allowed) == 1:
+                decision = allowed[0]
+            else:
+                decision = allowed[1 + pick % (len(allowed) - 1)]
+            self.decide(key, person, decision)
+
+        @rule(key=st.sampled_from(KEYS), person=st.sampled_from(list(PEOPLE)))
+        def submit(self, key: str, person: str) -> None:
+            rec = self.recs[key]
+            status, body = api.post(f"{rec.url}/submit", as_=person)
+            if not set(PEOPLE[person]) & REGISTRARS:
+                expected = 403
+            elif rec.state not in ("draft", "changes_requested"):
+                expected = 409
+            elif person not in rec.builders:
+                expected = 403
+            else:
+                expected = 200
+            assert status == expected, (key, person, rec.state, body)
+            self.stats[f"submit {status}"] += 1
+            if status == 200:
+                rec.state, rec.round = "submitted", []
+                self._facts = None
+
+        @rule(key=st.sampled_from(KEYS))
+        def owner_submits(self, key: str) -> None:
+            self.submit(key, next(iter(self.recs[key].builders)))
+
+        @rule(days=st.sampled_from([1, 3, 10, 30, 60, 120, 200]))
+        def advance(self, days: int) -> None:
+            world.clock.advance(days=days)
+
+        @precondition(lambda self: self.today - self.facts()["audit"]["day"] > timedelta(90))
+        @rule()
+        def rerun_audit(self) -> None:
+            """A data scientist renews the bias audit before (or after) it runs out."""
+            job = ok(api.post(f"{world.chain.version_url}/bias-audits", json={
+                "dataset_id": world.chain.dataset, "sensitive_features": ["sex"]}), 202)
+            assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
+            self._facts = None
+            self.stats["audit"] += 1
+
+        @rule()
+        def sweep(self) -> None:
+            result = world.app.test_cli_runner().invoke(args=["sweep"])
+            assert result.exit_code == 0, result.output
+            self._facts = None
+            today = self.today
+            lapsed = 0
+            for rec in self.recs.values():
+                if rec.state not in ("approved", "suspended"):
+                    continue
+                dates = [("approval", rec.approved_until)]
+                if rec.end_date:
+                    dates.append(("agreement end", rec.end_date))
+                if rec.review_date:
+                    dates.append(("DPIA review", rec.review_date))
+                passed = [what for what, last in dates if last and last < today]
+                if rec.end_date and "agreement end" in passed:
+                    self.apply(rec, None, "retire")
+                elif passed and rec.state == "approved":
+                    self.apply(rec, None, "suspend")
+                else:
+                    continue
+                lapsed += 1
+            assert f"{lapsed} lapsed," in result.output, result.output
+            self.stats["sweep"] += 1
+
+        # -- what must hold after every step -----------------------------------------------
+
+        @invariant()
+        def check(self) -> None:
+            today = self.today
+            facts = self.facts()
+            for key, rec in self.recs.items():  # the API agrees with the rules
+                assert facts[key]["state"] == rec.state, (key, facts[key]["state"], rec)
+                if rec.state in ("approved", "suspended"):
+                    assert facts[key]["approved_until"] == rec.approved_until, key
+            servable = usable("version", facts, today)
+            status, body = api.post(f"/api/v1/models/{world.chain.model}/score", as_="app",
+                                    json={"purpose": "credit_risk_research",
+                                          "features": case(0)})
+            assert status == (200 if servable else 409), (today, facts, body)
+            if status == 409:
+                assert "is not servable" in body["error"]["message"]
+            self.stats["servable" if servable else "not servable"] += 1
+            if facts["version"]["state"] == "approved":  # which links broke, for the tally
+                for key in ("agreement", "dataset", "dpia", "model", "version"):
+                    if not usable(key, facts, today):
+                        self.stats[f"approved version, {key} unusable"] += 1
+            self.check_ledger()
+
+        def check_ledger(self) -> None:
+            page = ok(api.get("/api/v1/ledger?per_page=500", as_="audrey"))
+            assert page["total"] <= 500
+            by_subject = {(r.kind, r.subject_id): r for r in self.recs.values()}
+            folded = {k: "draft" for k in by_subject}
+            rounds: dict[tuple[str, str], list[tuple[str, str]]] = {k: [] for k in by_subject}
+            for entry in page["items"]:
+                subject = (entry["subject_kind"], entry["subject_id"])
+                if subject not in by_subject:
+                    continue
+                rec, change, action = by_subject[subject], entry["change"], entry["action"]
+                person = entry["actor"].split(":")[-1].lower()
+                if "to_state" in change:  # every state change, in order, with no gap
+                    assert change["from_state"] == folded[subject], (rec.key, entry)
+                    folded[subject] = change["to_state"]
+                if action in ("decision:approve", "decision:reinstate"):
+                    assert person not in rec.builders, (rec.key, entry)
+                if action == "submit":
+                    rounds[subject] = []
+                elif action == "decision:approve":
+                    assert person not in [p for p, _ in rounds[subject]], (rec.key, entry)
+                    rounds[subject].append((person, change["role"]))
+                elif action in ("decision:request_changes", "decision:reject", "decision:retire"):
+                    rounds[subject] = []
+            for subject, rec in by_subject.items():
+                assert folded[subject] == rec.state, (rec.key, folded[subject], rec.state)
+                if rec.state == "approved":  # its approvals: distinct people, the roles needed
+                    given = Counter(role for _, role in rounds[subject])
+                    assert not Counter(rec.approvers) - given, (rec.key, rounds[subject])
+                    assert not {p for p, _ in rounds[subject]} & rec.builders
+
+        def teardown(self) -> None:
+            verified = ok(api.get("/api/v1/ledger/verify", as_="audrey"))
+            assert verified["ok"], verified
+            TOTAL_STATS.update(self.stats)
+
+    return Governance
+
+
+def test_servable_exactly_when_the_chain_holds(app, api: Api, clock) -> None:
+    world = World(app, api, clock)
+    TOTAL_STATS.clear()
+    run_state_machine_as_test(make_machine(world), settings=settings(
+        max_examples=25, stateful_step_count=12, deadline=None, database=None,
+        suppress_health_check=list(HealthCheck)))
+    print(dict(TOTAL_STATS))
+    # the walk met both answers, and approvals, refusals and lapses all happened
+    assert TOTAL_STATS["servable"] and TOTAL_STATS["not servable"], TOTAL_STATS
+    assert TOTAL_STATS["decide 201"] and TOTAL_STATS["decide 403"] and \
+        TOTAL_STATS["decide 409"], TOTAL_STATS

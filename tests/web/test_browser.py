@@ -1,0 +1,142 @@
+"""End to end in real headless Chromium (Debian's package) against a real server on 127.0.0.1.
+
+Skipped, with the reason, where /usr/bin/chromium is absent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from registry.records import ModelVersion
+
+from . import seed
+from .live import LiveServer, chromium, chromium_missing
+
+pytestmark = pytest.mark.skipif(chromium_missing() is not None,
+                                reason=chromium_missing() or "")
+
+
+@pytest.fixture(scope="module")
+def chrome() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def server(app: Flask, chain: seed.Chain) -> Iterator[LiveServer]:
+    with LiveServer(app) as live:
+        yield live
+
+
+@pytest.fixture
+def context(chrome: Any) -> Iterator[Any]:
+    ctx = chrome.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+def sign_in(page: Any, server: LiveServer, who: str) -> None:
+    page.goto(f"{server.url}/dashboard")
+    assert "/sign-in" in page.url  # signed out: sent to sign in
+    page.get_by_label("Email address").fill(f"{who}@northmere.gov.uk")
+    page.get_by_label("Password", exact=True).fill(seed.PASSWORD.format(who))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/dashboard$"))
+
+
+def version_state(app: Flask) -> str:
+    with app.extensions["gatehouse"].sessions() as session:
+        return session.scalars(select(ModelVersion)).one().state
+
+
+def test_an_officer_reviews_approves_and_the_model_reaches_the_public_register(
+        app: Flask, server: LiveServer, context: Any) -> None:
+    public = context.browser.new_page()
+    public.goto(f"{server.url}/transparency")
+    assert public.get_by_role("link", name="Credit risk research score").is_visible()
+    row = public.locator("tr", has=public.get_by_role("link", name="Credit risk research score"))
+    assert "Planned" in row.inner_text()
+
+    page = context.new_page()
+    sign_in(page, server, "olivia")
+    awaiting = page.locator("#awaiting + table, #awaiting ~ div table").first
+    assert "Ready for your decision" in awaiting.inner_text()
+    page.get_by_role("link", name="Credit risk research score, version 1").click()
+    page.wait_for_url(re.compile(r".*/models/credit-risk/versions/1$"))
+
+    checklist = page.locator("#checklist ~ table").first
+    for requirement in ("Bias audit", "Drift monitor", "Explanations", "Pilot terms"):
+        assert "Met" in checklist.locator("tr", has_text=requirement).inner_text()
+    assert "Not met" in checklist.locator("tr", has_text="Approvals").inner_text()
+
+    page.get_by_label("Rationale").fill("Checklist complete; bias audit passed on sex.")
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url(re.compile(r".*/models/credit-risk/versions/1$"))
+    banner = page.locator(".govuk-notification-banner--success")
+    assert "approved" in banner.inner_text()
+    assert page.locator("h1 + p .govuk-tag").inner_text().strip() == "Approved"
+    assert version_state(app) == "approved"
+
+    public.goto(f"{server.url}/transparency")
+    row = public.locator("tr", has=public.get_by_role("link", name="Credit risk research score"))
+    assert "In pilot" in row.inner_text()
+    public.get_by_role("link", name="Credit risk research score").click()
+    assert public.locator("h1").inner_text() == "Credit risk research score"
+    assert "Checklist complete" not in public.content()  # the rationale stays internal
+
+
+def test_a_data_scientist_has_no_approve_button_and_a_forged_post_is_refused(
+        app: Flask, server: LiveServer, context: Any) -> None:
+    page = context.new_page()
+    sign_in(page, server, "sam")
+    page.goto(f"{server.url}/models/credit-risk/versions/1")
+    assert page.get_by_role("heading", name="Gate checklist").is_visible()
+    assert page.get_by_role("button", name="Approve").count() == 0
+    assert page.locator("form[action$='/decisions']").count() == 0
+
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    forged = page.request.post(
+        f"{server.url}/models/credit-risk/versions/1/decisions",
+        form={"csrf_token": token, "decision": "approve", "rationale": "I built it; it is fine"},
+        max_redirects=0)
+    assert forged.status == 403
+    assert "may not decide" in forged.text()
+    assert version_state(app) == "submitted"
+
+
+def test_a_form_sent_without_its_csrf_token_is_refused(app: Flask, server: LiveServer,
+                                                      context: Any) -> None:
+    page = context.new_page()
+    sign_in(page, server, "olivia")
+    page.goto(f"{server.url}/models/credit-risk/versions/1")
+    page.get_by_label("Rationale").fill("Approving without a token")
+    page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "The form could not be accepted"
+    assert version_state(app) == "submitted"
+
+
+def test_keyboard_users_can_skip_to_the_content_and_reach_the_form(
+        server: LiveServer, context: Any) -> None:
+    page = context.new_page()
+    page.goto(f"{server.url}/sign-in")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to main content"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "email"
+    page.get_by_role("button", name="Sign in").click()
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('govuk-error-summary')")
+    page.get_by_role("link", name="Enter your email address").click()
+    assert page.evaluate("document.activeElement.id") == "email"
