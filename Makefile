@@ -4,9 +4,17 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 export GATEHOUSE_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: setup serve demo test test-postgres bench lint
+.PHONY: setup assets serve demo test test-postgres bench lint
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed static/app.css
+
+# The GOV.UK Design System's assets come from the npm registry (govuk-frontend), compiled once.
+static/app.css: package.json package-lock.json registry/web/assets/app.scss
+	@if command -v npm >/dev/null 2>&1; then bash scripts/build_assets.sh; \
+	else echo "npm not found: the web pages will be served without the GOV.UK styles"; fi
+
+assets:
+	bash scripts/build_assets.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
