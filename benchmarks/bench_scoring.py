@@ -149,6 +149,21 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, worker_class: s
     raise RuntimeError("gunicorn did not start")
 
 
+def cpu_seconds(master: int) -> float:
+    """User + system CPU seconds of the gunicorn master and its workers (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        if pid == master or int(fields[1]) == master:  # fields[1] is the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 # --- the load ------------------------------------------------------------------------------
 
 class Load:
@@ -270,17 +285,18 @@ def profile(env: dict[str, str], model: str, token: str, n: int = 300) -> None:
     url = f"/api/v1/models/{model}/score"
     for body in bodies[:20]:  # load the model and warm the caches
         client.post(url, json=body, headers=headers)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for body in bodies:
         client.post(url, json=body, headers=headers)
     plain = (time.perf_counter() - start) / n * 1000.0
-    profiler = cProfile.Profile()
+    cpu = (time.process_time() - cpu) / n * 1000.0
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     for body in bodies:
         client.post(url, json=body, headers=headers)
     profiler.disable()
     print(f"\nprofile: {n} requests through app.test_client() in process (no HTTP server): "
-          f"{plain:.2f} ms each without the profiler")
+          f"{plain:.2f} ms each ({cpu:.2f} ms CPU) without the profiler")
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(30)
@@ -325,13 +341,22 @@ def main() -> None:
               + f"; one-row score + explanation + receipt; {args.requests} different rows")
         results = []
         for r in range(args.rounds):
+            server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             ms, wall = load.run(bodies, args.clients)
+            server_cpu = (cpu_seconds(server.pid) - server_cpu) / len(ms) * 1000
+            client_cpu = (time.process_time() - client_cpu) / len(ms) * 1000
             results.append((ms, wall))
             print(f"  {args.clients} clients, round {r + 1}: {percentiles(ms)}   "
-                  f"{len(ms) / wall:6.1f} requests/s")
+                  f"{len(ms) / wall:6.1f} requests/s   CPU a request: server {server_cpu:.2f} "
+                  f"ms, clients {client_cpu:.2f} ms (room for "
+                  f"{(os.cpu_count() or 1) * 1000 / (server_cpu + client_cpu):.0f} requests/s "
+                  f"on {os.cpu_count()} idle CPUs)")
+        server_cpu = cpu_seconds(server.pid)
         ms, wall = load.run(bodies, 1)
+        server_cpu = (cpu_seconds(server.pid) - server_cpu) / len(ms) * 1000
         single_p50 = float(np.median(ms))
-        print(f"  1 client:                {percentiles(ms)}   {len(ms) / wall:6.1f} requests/s")
+        print(f"  1 client:                {percentiles(ms)}   {len(ms) / wall:6.1f} requests/s"
+              f"   CPU a request: server {server_cpu:.2f} ms")
 
         batch_body = json.dumps({"purpose": PURPOSE, "instances": cases(args.batch)}).encode()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)

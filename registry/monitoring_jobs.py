@@ -61,7 +61,11 @@ def drift_check(session: Session, services: Services, actor: Actor, p: dict[str,
     if monitor is None:
         raise Invalid("the drift monitor no longer exists", {"monitor_id": [str(p["monitor_id"])]})
     if p.get("batch_path"):
-        frame = read_batch(services.store.read(p["batch_path"]))
+        path = services.store.path(p["batch_path"])
+        try:
+            frame = read_batch(path.read_bytes())
+        finally:  # the batch may hold personal data: it is not kept once read
+            path.unlink(missing_ok=True)
         source = "batch"
     else:
         limit = p.get("limit") or monitor.every_receipts or services.policy.drift_every_receipts

@@ -1,11 +1,12 @@
-"""Property: random people take random decisions, submit, sweep and let time pass on a real chain
-(agreement → dataset → DPIA → model → version, plus an agreement an officer built), through the
-API. After every step:
+"""Property: random people take random decisions, submit, sweep, renew the bias audit and let time
+pass on a real chain (agreement → dataset, DPIA → model → version, plus an agreement an officer
+built), through the API. After every step:
 
 - the version is servable (the score endpoint answers 200, not 409) exactly when every
-  requirement along its chain holds, walked here from the records' facts, not by asking
+  requirement along its chain holds, walked here from the recorded facts, never by asking
   `usability.servability`;
-- nobody's approval counts on a record they built or submitted, nor twice in one round;
+- nobody's approval counts on a record they built or submitted, nor twice in one round, and an
+  approved record's round holds the roles it needs;
 - every state change has its ledger entry (folding the ledger gives every record's state);
 - each answer (201/200, 403, 409) is the one the rules predict, and leases are as predicted.
 
@@ -32,7 +33,15 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, select
 
 from registry.governance import registration, risk
-from registry.records import Base, BiasAudit, DriftMonitor, ModelVersion
+from registry.records import (
+    Base,
+    BiasAudit,
+    Decision,
+    DriftMonitor,
+    LedgerEntry,
+    ModelVersion,
+    User,
+)
 from registry.serving import servability
 
 from . import builders as b
@@ -40,18 +49,21 @@ from .chain import build_chain, case, ok
 from .conftest import PEOPLE, START, Api
 
 DECIDERS = {"governance_officer", "dpo"}
-OFFICERS = [p for p, roles in PEOPLE.items() if DECIDERS & set(roles)]
 REGISTRARS = {"data_scientist", "governance_officer", "dpo"}
+OFFICERS = [p for p, roles in PEOPLE.items() if DECIDERS & set(roles)]
 SOURCES = {
     "approve": {"submitted"}, "reject": {"submitted"}, "request_changes": {"submitted"},
     "suspend": {"approved"}, "reinstate": {"suspended"}, "retire": {"approved", "suspended"},
 }
 TO = {"approve": "approved", "reject": "rejected", "request_changes": "changes_requested",
       "suspend": "suspended", "reinstate": "approved", "retire": "retired"}
-VALIDITY = timedelta(days=365)      # approvals.validity_days in the test policy
+VALIDITY = timedelta(days=365)        # approvals.validity_days in the test policy
 AUDIT_VALIDITY = timedelta(days=180)  # fairness.audit_validity_days
+DPIA_REVIEW_WITHIN = timedelta(days=365)  # dpia.review_within_days
 KEYS = ("agreement", "dataset", "dpia", "model", "version", "side")
 TOTAL_STATS: Counter[str] = Counter()
+
+Facts = dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -87,26 +99,32 @@ def restore(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
 
 
 class World:
-    """The chain built once per test, and everything needed to reset to it."""
+    """The chain built once per test, and snapshots to start each example from."""
 
     def __init__(self, app: Any, api: Api, clock: Any) -> None:
         self.app, self.api, self.clock = app, api, clock
-        self.chain = build_chain(api, approve_version=False, name="early-help",
-                                 vulnerable_groups=True, people_scored_per_year=20_000)
-        side = ok(api.post("/api/v1/agreements", as_="gus", json=b.agreement("DSA-side")), 201)
-        self.side = side["id"]
         self.services = app.extensions["gatehouse"]
         self.engine = self.services.engine
+        # tier 3 (vulnerable groups, a large population): a governance officer and the DPO
+        self.chain = build_chain(api, approve_version=False, name="early-help",
+                                 vulnerable_groups=True, people_scored_per_year=20_000)
+        self.side = ok(api.post("/api/v1/agreements", as_="gus",
+                                json=b.agreement("DSA-side")), 201)["id"]
         with self.services.sessions() as session:
             model = registration.get(session, "model", self.chain.model)
             assert risk.tier(session, model, self.services.policy).tier == 3
             assert model.purpose_class == "individual_case_work"  # type: ignore[attr-defined]
             self.model_id = model.id  # type: ignore[attr-defined]
+            self.names = {u.id: u.name.lower() for u in session.scalars(select(User))}
         self.version_id = ok(api.get(self.chain.version_url))["id"]
-        self.rows = snapshot(self.engine)
+        self.snapshots = {"draft": snapshot(self.engine)}
+        ok(api.post(f"{self.chain.version_url}/submit"))
+        self.snapshots["submitted"] = snapshot(self.engine)
+        b.approve(api, self.chain.version_url, "olivia", "dee")
+        self.snapshots["approved"] = snapshot(self.engine)
 
-    def reset(self) -> None:
-        restore(self.engine, self.rows)
+    def reset(self, start: str) -> None:
+        restore(self.engine, self.snapshots[start])
         servability.clear()  # keyed on the ledger's head, which the reset moves back
         self.clock.at = START
 
@@ -122,7 +140,7 @@ class World:
             "side": ("agreement", self.side, f"/api/v1/agreements/{self.side}"),
         }
 
-    def facts(self) -> dict[str, dict[str, Any]]:
+    def facts(self) -> Facts:
         """The recorded facts the chain's requirements read, straight from the database."""
         out = {}
         with self.services.sessions() as session:
@@ -135,9 +153,9 @@ class World:
             assert version is not None
             audit = session.scalars(select(BiasAudit).where(
                 BiasAudit.model_version_id == version.id).order_by(BiasAudit.id.desc())).first()
+            assert audit is not None
             out["audit"] = {"day": audit.created_at.date(), "verdict": audit.verdict,
-                            "same_model": audit.model_sha256 == version.artefact_sha256
-                            } if audit else {}
+                            "same_model": audit.model_sha256 == version.artefact_sha256}
             monitors = session.scalars(select(DriftMonitor).where(
                 DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))).all()
             out["monitor"] = {"configured": bool(monitors),
@@ -145,43 +163,47 @@ class World:
         return out
 
     def records(self) -> dict[str, Rec]:
-        out = {}
-        facts = self.facts()
-        for key, (kind, record_id, url) in self.subjects().items():
-            fact = facts[key]
-            rec = Rec(key, kind, str(record_id), url,
-                      builders={"gus"} if key == "side" else {"sam"},
-                      approvers=("governance_officer", "dpo") if key == "version"
-                      else ("governance_officer",),
-                      state=fact["state"], approved_until=fact["approved_until"],
-                      end_date=fact["end_date"] if kind == "agreement" else None,
-                      review_date=fact["review_date"] if kind == "dpia" else None)
-            if rec.state == "approved":  # build_chain approved it, by olivia
-                rec.round = [("olivia", "governance_officer", fact["approved_until"])]
-            out[key] = rec
+        """The reference state at the start of an example, from the snapshot's records."""
+        facts, out = self.facts(), {}
+        with self.services.sessions() as session:
+            for key, (kind, record_id, url) in self.subjects().items():
+                fact = facts[key]
+                rec = Rec(key, kind, str(record_id), url,
+                          builders={"gus"} if key == "side" else {"sam"},
+                          approvers=("governance_officer", "dpo") if key == "version"
+                          else ("governance_officer",),
+                          state=fact["state"], approved_until=fact["approved_until"],
+                          end_date=fact["end_date"] if kind == "agreement" else None,
+                          review_date=fact["review_date"] if kind == "dpia" else None)
+                rec.round = [(self.names[d.actor_id], d.actor_role, d.valid_until)
+                             for d in session.scalars(select(Decision).where(
+                                 Decision.subject_kind == kind, Decision.subject_id == record_id,
+                                 Decision.decision == "approve", Decision.closed.is_(False))
+                                 .order_by(Decision.id))]
+                out[key] = rec
         return out
 
 
-# --- the requirements along the chain, walked from the records' facts -------------------------
+# --- the requirements along the chain, walked from the recorded facts -------------------------
 
 def own_dates_hold(key: str, r: dict[str, Any], today: date) -> bool:
-    """The dates a record's own gate and lease check: an agreement in force, a DPIA reviewed."""
+    """The dates a record's own lease depends on: an agreement in force, a DPIA not overdue."""
     if key in ("agreement", "side"):
         return r["start_date"] <= today <= r["end_date"]
     if key == "dpia":
-        return today <= r["review_date"] <= today + timedelta(days=365)
+        return today <= r["review_date"] <= today + DPIA_REVIEW_WITHIN
     return True
 
 
-def upstream_holds(key: str, facts: dict[str, dict[str, Any]], today: date) -> bool:
-    """What a record's gate asks of the records it rests on (the rest of its gate is fixed)."""
+def upstream_holds(key: str, facts: Facts, today: date) -> bool:
+    """What a record's gate asks of what it rests on (the rest of its gate never changes here)."""
     if key == "dataset":
         return usable("agreement", facts, today) and usable("dpia", facts, today)
     if key == "model":
         return usable("dpia", facts, today)
     if key == "version":
         audit, monitor = facts["audit"], facts["monitor"]
-        audit_ok = (audit.get("verdict") == "pass" and audit["same_model"]
+        audit_ok = (audit["verdict"] == "pass" and audit["same_model"]
                     and today <= audit["day"] + AUDIT_VALIDITY)
         monitor_ok = monitor["configured"] and not monitor["in_breach"]
         return (usable("model", facts, today) and usable("dataset", facts, today)
@@ -189,19 +211,19 @@ def upstream_holds(key: str, facts: dict[str, dict[str, Any]], today: date) -> b
     return True
 
 
-def gate_holds(key: str, facts: dict[str, dict[str, Any]], today: date) -> bool:
-    """Every gate requirement but the approvals themselves."""
+def gate_holds(key: str, facts: Facts, today: date) -> bool:
+    """Every gate requirement but the approvals themselves: what approve and reinstate need."""
     r = facts[key]
     if key in ("agreement", "side"):
         dates_ok = today <= r["end_date"]  # an ended agreement cannot be approved
     elif key == "dpia":
-        dates_ok = today <= r["review_date"] <= today + timedelta(days=365)
+        dates_ok = today <= r["review_date"] <= today + DPIA_REVIEW_WITHIN
     else:
         dates_ok = True
     return dates_ok and upstream_holds(key, facts, today)
 
 
-def usable(key: str, facts: dict[str, dict[str, Any]], today: date) -> bool:
+def usable(key: str, facts: Facts, today: date) -> bool:
     r = facts[key]
     lease = r["approved_until"]
     return (r["state"] == "approved" and lease is not None and today <= lease
@@ -216,10 +238,14 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
     class Governance(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            world.reset()
-            self.recs = world.records()
+            self.recs: dict[str, Rec] = {}
             self.stats: Counter[str] = Counter()
-            self._facts: dict[str, dict[str, Any]] | None = None
+            self._facts: Facts | None = None
+            self.swept: date | None = None
+            # the ledger, folded as it grows: state and open approvals per subject
+            self.seq = 0
+            self.folded: dict[tuple[str, str], str] = {}
+            self.rounds: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
         @property
         def today(self) -> date:
@@ -229,16 +255,19 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             end = self.today + VALIDITY
             return min(end, rec.end_date) if rec.end_date else end
 
-        def facts(self) -> dict[str, dict[str, Any]]:
-            """The records' facts; read again after anything was written."""
+        def facts(self) -> Facts:
+            """The recorded facts; read again after anything was written."""
             if self._facts is None:
                 self._facts = world.facts()
             return self._facts
 
+        def in_state(self, *states: str) -> list[str]:
+            return [key for key, rec in self.recs.items() if rec.state in states]
+
         # -- what the rules predict --------------------------------------------------------
 
-        def predict_decision(self, rec: Rec, person: str, decision: str,
-                             facts: dict[str, dict[str, Any]]) -> tuple[int, str | None]:
+        def predict_decision(self, rec: Rec, person: str, decision: str
+                             ) -> tuple[int, str | None]:
             roles = set(PEOPLE[person])
             if not roles & DECIDERS:
                 return 403, "may not decide"
@@ -249,7 +278,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                     return 403, "separation_of_duties"
                 if decision == "reinstate" and not roles & set(rec.approvers):
                     return 403, "roles_needed"
-                if not gate_holds(rec.key, facts, self.today):
+                if not gate_holds(rec.key, self.facts(), self.today):
                     return 409, "unmet"
             if decision == "approve":
                 if any(p == person for p, _, _ in rec.round):
@@ -288,24 +317,21 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
 
         # -- operations --------------------------------------------------------------------
 
-        @initialize(start=st.sampled_from(["approved", "submitted", "draft"]))
-        def start(self, start: str) -> None:
-            if start != "draft":
-                self.submit("version", "sam")
-            if start == "approved":
-                self.decide("version", "olivia", "approve")
-                self.decide("version", "dee", "approve")
-                assert self.recs["version"].state == "approved"
+        @initialize(pick=st.integers(min_value=0, max_value=9))
+        def start(self, pick: int) -> None:
+            """Mostly from a served version; sometimes from one submitted, or still a draft."""
+            start = "approved" if pick < 5 else "submitted" if pick < 8 else "draft"
+            world.reset(start)
+            self.recs = world.records()
+            assert self.recs["version"].state == start
+            self.stats[f"start {start}"] += 1
 
-        @rule(key=st.sampled_from(KEYS), person=st.sampled_from(list(PEOPLE)),
-              decision=st.sampled_from(list(SOURCES)))
         def decide(self, key: str, person: str, decision: str) -> None:
             rec = self.recs[key]
-            facts = self.facts()
-            expected, why = self.predict_decision(rec, person, decision, facts)
+            expected, why = self.predict_decision(rec, person, decision)
             status, body = api.post(f"{rec.url}/decisions", as_=person, json={
                 "decision": decision, "rationale": f"{person} decides {decision}"})
-            assert status == expected, (key, person, decision, rec.state, body)
+            assert status == expected, (key, person, decision, rec.state, self.today, body)
             self.stats[f"decide {status}"] += 1
             if status == 201:
                 self.apply(rec, person, decision)
@@ -328,21 +354,6 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             else:
                 assert why in body["error"]["message"]
 
-        @rule(key=st.sampled_from(KEYS), person=st.sampled_from(OFFICERS),
-              pick=st.integers(min_value=0, max_value=9))
-        def officer_moves(self, key: str, person: str, pick: int) -> None:
-            """An officer takes a decision the record's state allows: mostly the one that keeps
-            it going (approve, suspend, reinstate), sometimes a final or sending-back one."""
-            allowed = [d for d, sources in SOURCES.items() if self.recs[key].state in sources]
-            if not allowed:
-                decision = "approve"
-            elif pick < 7 or len(allowed) == 1:
-                decision = allowed[0]
-            else:
-                decision = allowed[1 + pick % (len(allowed) - 1)]
-            self.decide(key, person, decision)
-
-        @rule(key=st.sampled_from(KEYS), person=st.sampled_from(list(PEOPLE)))
         def submit(self, key: str, person: str) -> None:
             rec = self.recs[key]
             status, body = api.post(f"{rec.url}/submit", as_=person)
@@ -360,41 +371,73 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 rec.state, rec.round = "submitted", []
                 self._facts = None
 
-        @rule(key=st.sampled_from(KEYS))
-        def owner_submits(self, key: str) -> None:
-            self.submit(key, next(iter(self.recs[key].builders)))
+        @rule(key=st.sampled_from(KEYS), person=st.sampled_from(list(PEOPLE)),
+              action=st.sampled_from([*SOURCES, "submit"]))
+        def anyone_tries(self, key: str, person: str, action: str) -> None:
+            """Anyone tries any decision, or a submission, on anything: mostly refused, each
+            refusal for its own reason."""
+            if action == "submit":
+                self.submit(key, person)
+            else:
+                self.decide(key, person, action)
+
+        @rule(person=st.sampled_from(OFFICERS), pick=st.integers(min_value=0, max_value=99),
+              aim=st.sampled_from(["break", "mend", "review"]))
+        def officer_acts(self, person: str, pick: int, aim: str) -> None:
+            """An officer suspends (now and then retires) something approved, reinstates
+            something suspended, or approves what is submitted (now and then sends it back)."""
+            choices = {"mend": self.in_state("suspended"), "review": self.in_state("submitted"),
+                       "break": self.in_state("approved")}  # the fallbacks, in this order
+            if not choices[aim]:
+                aim = next((a for a, keys in choices.items() if keys), "")
+            if not aim:
+                return
+            keys = choices[aim]
+            key = keys[pick % len(keys)]
+            if aim == "break":
+                decision = "retire" if pick >= 90 else "suspend"
+            elif aim == "mend":
+                decision = "reinstate"
+            else:
+                decision = "approve" if pick < 80 else "request_changes" if pick < 95 else "reject"
+            self.decide(key, person, decision)
+
+        @precondition(lambda self: self.in_state("draft", "changes_requested"))
+        @rule(pick=st.integers(min_value=0, max_value=99))
+        def owner_submits(self, pick: int) -> None:
+            keys = self.in_state("draft", "changes_requested")
+            key = keys[pick % len(keys)]
+            self.submit(key, sorted(self.recs[key].builders)[0])
 
         @rule(days=st.sampled_from([1, 3, 10, 30, 60, 120, 200]))
         def advance(self, days: int) -> None:
             world.clock.advance(days=days)
 
-        @precondition(lambda self: self.today - self.facts()["audit"]["day"] > timedelta(90))
+        @precondition(lambda self: self.today - self.facts()["audit"]["day"] > timedelta(150))
         @rule()
         def rerun_audit(self) -> None:
-            """A data scientist renews the bias audit before (or after) it runs out."""
+            """A data scientist renews the bias audit as it runs out (or after)."""
             job = ok(api.post(f"{world.chain.version_url}/bias-audits", json={
                 "dataset_id": world.chain.dataset, "sensitive_features": ["sex"]}), 202)
             assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
             self._facts = None
             self.stats["audit"] += 1
 
+        @precondition(lambda self: self.swept != self.today)  # once a day is enough
         @rule()
         def sweep(self) -> None:
+            self.swept = self.today
             result = world.app.test_cli_runner().invoke(args=["sweep"])
             assert result.exit_code == 0, result.output
             self._facts = None
-            today = self.today
             lapsed = 0
             for rec in self.recs.values():
                 if rec.state not in ("approved", "suspended"):
                     continue
-                dates = [("approval", rec.approved_until)]
-                if rec.end_date:
-                    dates.append(("agreement end", rec.end_date))
-                if rec.review_date:
-                    dates.append(("DPIA review", rec.review_date))
-                passed = [what for what, last in dates if last and last < today]
-                if rec.end_date and "agreement end" in passed:
+                dates = [("approval", rec.approved_until), ("agreement end", rec.end_date),
+                         ("DPIA review", rec.review_date)]
+                passed = [what for what, last in dates if last and last < self.today]
+                if "agreement end" in passed:
                     self.apply(rec, None, "retire")
                 elif passed and rec.state == "approved":
                     self.apply(rec, None, "suspend")
@@ -408,12 +451,11 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
 
         @invariant()
         def check(self) -> None:
-            today = self.today
-            facts = self.facts()
-            for key, rec in self.recs.items():  # the API agrees with the rules
+            today, facts = self.today, self.facts()
+            for key, rec in self.recs.items():  # the API keeps to the rules
                 assert facts[key]["state"] == rec.state, (key, facts[key]["state"], rec)
                 if rec.state in ("approved", "suspended"):
-                    assert facts[key]["approved_until"] == rec.approved_until, key
+                    assert facts[key]["approved_until"] == rec.approved_until, (key, rec)
             servable = usable("version", facts, today)
             status, body = api.post(f"/api/v1/models/{world.chain.model}/score", as_="app",
                                     json={"purpose": "credit_risk_research",
@@ -423,45 +465,47 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 assert "is not servable" in body["error"]["message"]
             self.stats["servable" if servable else "not servable"] += 1
             if facts["version"]["state"] == "approved":  # which links broke, for the tally
-                for key in ("agreement", "dataset", "dpia", "model", "version"):
-                    if not usable(key, facts, today):
-                        self.stats[f"approved version, {key} unusable"] += 1
+                self.stats.update(f"approved version, {key} unusable" for key in
+                                  ("agreement", "dataset", "dpia", "model", "version")
+                                  if not usable(key, facts, today))
             self.check_ledger()
 
         def check_ledger(self) -> None:
-            page = ok(api.get("/api/v1/ledger?per_page=500", as_="audrey"))
-            assert page["total"] <= 500
             by_subject = {(r.kind, r.subject_id): r for r in self.recs.values()}
-            folded = {k: "draft" for k in by_subject}
-            rounds: dict[tuple[str, str], list[tuple[str, str]]] = {k: [] for k in by_subject}
-            for entry in page["items"]:
-                subject = (entry["subject_kind"], entry["subject_id"])
-                if subject not in by_subject:
-                    continue
-                rec, change, action = by_subject[subject], entry["change"], entry["action"]
-                person = entry["actor"].split(":")[-1].lower()
-                if "to_state" in change:  # every state change, in order, with no gap
-                    assert change["from_state"] == folded[subject], (rec.key, entry)
-                    folded[subject] = change["to_state"]
-                if action in ("decision:approve", "decision:reinstate"):
-                    assert person not in rec.builders, (rec.key, entry)
-                if action == "submit":
-                    rounds[subject] = []
-                elif action == "decision:approve":
-                    assert person not in [p for p, _ in rounds[subject]], (rec.key, entry)
-                    rounds[subject].append((person, change["role"]))
-                elif action in ("decision:request_changes", "decision:reject", "decision:retire"):
-                    rounds[subject] = []
+            with world.services.sessions() as session:
+                entries = session.scalars(select(LedgerEntry).where(LedgerEntry.seq > self.seq)
+                                          .order_by(LedgerEntry.seq)).all()
+                for entry in entries:
+                    assert entry.seq == self.seq + 1  # no gaps
+                    self.seq = entry.seq
+                    subject = (entry.subject_kind, entry.subject_id)
+                    if subject not in by_subject:
+                        continue
+                    rec, change, action = by_subject[subject], entry.change, entry.action
+                    person = entry.actor.split(":")[-1].lower()
+                    rounds = self.rounds.setdefault(subject, [])
+                    if "to_state" in change:  # every state change, in order, with no gap
+                        assert change["from_state"] == self.folded.get(subject, "draft"), entry
+                        self.folded[subject] = change["to_state"]
+                    if action in ("decision:approve", "decision:reinstate"):
+                        assert person not in rec.builders, (rec.key, change)
+                    if action == "submit" or action in (
+                            "decision:request_changes", "decision:reject", "decision:retire"):
+                        rounds.clear()
+                    elif action == "decision:approve":
+                        assert person not in [p for p, _ in rounds], (rec.key, change)
+                        rounds.append((person, change["role"]))
             for subject, rec in by_subject.items():
-                assert folded[subject] == rec.state, (rec.key, folded[subject], rec.state)
+                assert self.folded.get(subject, "draft") == rec.state, (rec.key, rec.state)
                 if rec.state == "approved":  # its approvals: distinct people, the roles needed
-                    given = Counter(role for _, role in rounds[subject])
-                    assert not Counter(rec.approvers) - given, (rec.key, rounds[subject])
-                    assert not {p for p, _ in rounds[subject]} & rec.builders
+                    given = self.rounds.get(subject, [])
+                    assert not Counter(rec.approvers) - Counter(role for _, role in given)
+                    assert not {p for p, _ in given} & rec.builders
 
         def teardown(self) -> None:
-            verified = ok(api.get("/api/v1/ledger/verify", as_="audrey"))
-            assert verified["ok"], verified
+            if self.recs:
+                verified = ok(api.get("/api/v1/ledger/verify", as_="audrey"))
+                assert verified["ok"], verified
             TOTAL_STATS.update(self.stats)
 
     return Governance
@@ -471,10 +515,10 @@ def test_servable_exactly_when_the_chain_holds(app, api: Api, clock) -> None:
     world = World(app, api, clock)
     TOTAL_STATS.clear()
     run_state_machine_as_test(make_machine(world), settings=settings(
-        max_examples=25, stateful_step_count=12, deadline=None, database=None,
+        max_examples=20, stateful_step_count=10, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))
-    print(dict(TOTAL_STATS))
-    # the walk met both answers, and approvals, refusals and lapses all happened
+    print(dict(TOTAL_STATS))  # shown with -s: how often each kind of step happened
+    # the walk met both answers; approvals, refusals and broken links all happened
     assert TOTAL_STATS["servable"] and TOTAL_STATS["not servable"], TOTAL_STATS
-    assert TOTAL_STATS["decide 201"] and TOTAL_STATS["decide 403"] and \
-        TOTAL_STATS["decide 409"], TOTAL_STATS
+    assert TOTAL_STATS["decide 201"] and TOTAL_STATS["decide 403"], TOTAL_STATS
+    assert TOTAL_STATS["decide 409"], TOTAL_STATS

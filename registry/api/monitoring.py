@@ -187,14 +187,15 @@ class Audits(MethodView):
             raise Invalid("unknown dataset", {"dataset_id": [f"no dataset {data['dataset_id']}"]})
         label = data["label_column"] or version.label_column or dataset.label_column
         positive = data["positive_label"] or version.positive_label
+        threshold = data["threshold"] if data["threshold"] is not None else version.threshold
         missing = {k: ["needed (not set on the version either)"] for k, v in
-                   (("label_column", label), ("positive_label", positive)) if not v}
+                   (("label_column", label), ("positive_label", positive),
+                    ("threshold", threshold)) if v is None or v == ""}
         if missing:
-            raise Invalid("the audit needs the label column and positive label", missing)
+            raise Invalid("the audit needs the label column, positive label and threshold",
+                          missing)
         params = {"version_id": version.id, "dataset_id": dataset.id, "label_column": label,
-                  "positive_label": positive,
-                  "threshold": data["threshold"] if data["threshold"] is not None
-                  else version.threshold,
+                  "positive_label": positive, "threshold": threshold,
                   "sensitive_features": data["sensitive_features"],
                   "extra_groupings": data["extra_groupings"]}
         return jobs.enqueue(current_app._get_current_object(), db(), actor,  # type: ignore[attr-defined]

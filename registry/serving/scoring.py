@@ -23,7 +23,7 @@ from ..records import ScoreReceipt
 from ..storage import FileStore
 from . import features, loaded, servability
 
-_RECEIPTS = ScoreReceipt.__table__
+_INSERT_RECEIPTS = ScoreReceipt.__table__.insert()
 
 
 def check_client(session: Session, actor: Actor, model: str, purpose: str, now: datetime,
@@ -58,8 +58,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     """Score and explain the cases, adding one receipt per case to the session.
 
     With ``commit`` the read transaction ends before the model runs (so SQLite's write lock is
-    not held while explaining) and the receipts are committed before this returns; otherwise
-    the caller commits.
+    not held while explaining, nor while a model loads) and the receipts are committed in a
+    short transaction of their own before this returns; otherwise the caller commits.
     """
     if not cases:
         raise Invalid("nothing to score", {"instances": ["give features or instances"]})
@@ -97,11 +97,15 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
         })
         results.append({"receipt_id": receipt_id, "score": explanation.score, "band": band,
                         "explanation": explanation.to_dict()})
-    # A Core insert on the session's connection: one statement for the batch, without the
-    # ORM's unit of work (receipts are never changed in this request).
-    session.connection().execute(_RECEIPTS.insert(), receipts)
+    # A Core insert: one statement for the batch, without the ORM's unit of work (receipts are
+    # not changed again in this request).
     if commit:
-        session.commit()  # the receipts are stored before the answer leaves
+        # The receipts are stored before the answer leaves, in a transaction of their own on a
+        # pooled connection: the session holds none now, and this is cheaper than its commit.
+        with session.get_bind().begin() as connection:
+            connection.execute(_INSERT_RECEIPTS, receipts)
+    else:
+        session.connection().execute(_INSERT_RECEIPTS, receipts)
     return {
         "model": name, "version": verdict.number, "approval_id": verdict.approval_id,
         "valid_until": verdict.valid_until, "purpose": purpose, "results": results,

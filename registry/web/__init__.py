@@ -11,12 +11,34 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, request
-from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from jinja2 import BytecodeCache, ChoiceLoader, PackageLoader, PrefixLoader
+from jinja2.bccache import Bucket
 from werkzeug.exceptions import HTTPException
 
 from . import present
 
 SESSION_HOURS = 8
+
+
+class _MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates kept for the life of the process, shared by every app it creates.
+
+    The GOV.UK macros are large: compiling them costs more than rendering a page. Jinja checks
+    each template's source checksum, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self.store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+BYTECODE = _MemoryBytecodeCache()
 
 
 def init_app(app: Flask) -> None:
@@ -26,6 +48,7 @@ def init_app(app: Flask) -> None:
         app.jinja_loader,  # templates/
         PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
     ])
+    app.jinja_env.bytecode_cache = BYTECODE
     present.register(app)
 
     from . import auth, dpia, pages, security, transparency

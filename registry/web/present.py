@@ -108,9 +108,15 @@ def role_name(role: str | None) -> str:
     return ROLE_NAMES.get(role or "", humanise(role))
 
 
-def format_date(value: date | datetime | None) -> str:
-    if value is None:
+def format_date(value: date | datetime | str | None) -> str:
+    """`2 November 2026`, from a date, a datetime or an ISO date string."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         value = value.date()
     return f"{value.day} {value:%B %Y}"

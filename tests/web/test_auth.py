@@ -9,19 +9,17 @@ from flask import Flask
 
 from registry import create_app
 
-from ..conftest import Api
 
-
-def test_sign_in_page_is_public_and_carries_a_csrf_token(browser) -> None:
-    page = browser().get("/sign-in")
+def test_sign_in_page_is_public_and_carries_a_csrf_token(visit) -> None:
+    page = visit().get("/sign-in")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'name="csrf_token"' in html and 'for="email"' in html and 'for="password"' in html
     assert 'lang="en"' in html and "Skip to main content" in html
 
 
-def test_signing_in_sets_a_hardened_session_cookie(app: Flask, api: Api, browser) -> None:
-    b = browser()
+def test_signing_in_sets_a_hardened_session_cookie(visit) -> None:
+    b = visit()
     response = b.post("/sign-in", {"email": "olivia@northmere.gov.uk",
                                    "password": "olivia-correct-horse"})
     assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
@@ -49,8 +47,8 @@ def test_cookies_are_secure_outside_tests_unless_the_env_flag_says_otherwise(
     assert make().config["SESSION_COOKIE_SECURE"] is False
 
 
-def test_a_wrong_password_shows_an_error_summary(browser) -> None:
-    response = browser().post("/sign-in", {"email": "olivia@northmere.gov.uk",
+def test_a_wrong_password_shows_an_error_summary(visit) -> None:
+    response = visit().post("/sign-in", {"email": "olivia@northmere.gov.uk",
                                            "password": "nope"})
     html = response.get_data(as_text=True)
     assert response.status_code == 401
@@ -58,22 +56,22 @@ def test_a_wrong_password_shows_an_error_summary(browser) -> None:
     assert "<title>Error: Sign in" in html
 
 
-def test_missing_fields_are_named(browser) -> None:
-    response = browser().post("/sign-in", {"email": "", "password": ""})
+def test_missing_fields_are_named(visit) -> None:
+    response = visit().post("/sign-in", {"email": "", "password": ""})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'href="#email"' in html and 'href="#password"' in html
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
-def test_next_never_leaves_the_site(browser, target: str) -> None:
-    response = browser().post("/sign-in", {"email": "sam@northmere.gov.uk",
+def test_next_never_leaves_the_site(visit, target: str) -> None:
+    response = visit().post("/sign-in", {"email": "sam@northmere.gov.uk",
                                            "password": "sam-correct-horse", "next": target})
     assert response.headers["Location"] == "/dashboard"
 
 
-def test_next_returns_to_the_page_asked_for(browser) -> None:
-    b = browser()
+def test_next_returns_to_the_page_asked_for(visit) -> None:
+    b = visit()
     first = b.get("/models?state=draft")
     assert first.status_code == 302 and "/sign-in?next=" in first.headers["Location"]
     response = b.post("/sign-in", {"email": "sam@northmere.gov.uk",
@@ -81,8 +79,8 @@ def test_next_returns_to_the_page_asked_for(browser) -> None:
     assert response.headers["Location"] == "/models?state=draft"
 
 
-def test_sign_out_ends_the_session(browser) -> None:
-    b = browser("sam")
+def test_sign_out_ends_the_session(visit) -> None:
+    b = visit("sam")
     token = b.token("/dashboard")
     response = b.post("/sign-out", {"csrf_token": token})
     assert response.status_code == 200 and "You have signed out" in response.get_data(as_text=True)
@@ -103,8 +101,8 @@ def test_a_deactivated_user_is_signed_out(app: Flask, browser) -> None:
 
 
 @pytest.mark.parametrize("url", ["/sign-in", "/sign-out", "/dpias/new"])
-def test_a_form_posted_without_its_csrf_token_is_refused(browser, url: str) -> None:
-    b = browser("sam")
+def test_a_form_posted_without_its_csrf_token_is_refused(visit, url: str) -> None:
+    b = visit("sam")
     response = b.post(url, {"email": "sam@northmere.gov.uk", "password": "sam-correct-horse",
                             "reference": "DPIA-X", "title": "T"}, csrf=False)
     assert response.status_code == 400
@@ -112,16 +110,16 @@ def test_a_form_posted_without_its_csrf_token_is_refused(browser, url: str) -> N
     assert b.get("/dashboard").status_code == 200  # still signed in: nothing happened
 
 
-def test_a_token_from_another_session_is_refused(browser) -> None:
-    stolen = browser("olivia").token("/dashboard")
-    b = browser("sam")
+def test_a_token_from_another_session_is_refused(visit) -> None:
+    stolen = visit("olivia").token("/dashboard")
+    b = visit("sam")
     response = b.post("/dpias/new", {"reference": "DPIA-X", "title": "T",
                                      "csrf_token": stolen})
     assert response.status_code == 400
 
 
-def test_pages_send_safe_headers(browser) -> None:
-    response = browser("sam").get("/dashboard")
+def test_pages_send_safe_headers(visit) -> None:
+    response = visit("sam").get("/dashboard")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     policy = response.headers["Content-Security-Policy"]
