@@ -184,33 +184,49 @@ def monitors_group() -> None:
 
 
 @monitors_group.command("run")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="With Celery, wait for each check to finish and print its outcome.")
 @with_appcontext
-def monitors_run() -> None:
-    """Run the drift checks that are due (N receipts since the last check, or a day)."""
+def monitors_run(wait: bool) -> None:
+    """Run the drift checks that are due (N receipts since the last check, or a day).
+
+    Without Celery the checks run here, one after another (no worker pool outlives this
+    command); with Celery they are queued for `gatehouse worker`.
+    """
     from .governance.actors import SYSTEM
-    from .jobs import enqueue
+    from .jobs import enqueue, mode
+    from .jobs import wait as wait_for
     from .monitoring_jobs import due_monitors
 
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    inline = mode(app) != "celery"
     with _session() as session:
         due = due_monitors(session, services())
         for monitor in due:
-            job = enqueue(
-                current_app._get_current_object(),
-                session,
-                SYSTEM,  # type: ignore[attr-defined]
-                "drift_check",
-                {"monitor_id": monitor.id, "source": "schedule"},
-            )
-            click.echo(f"monitor {monitor.id}: job {job.id} {job.state}")
+            job = enqueue(app, session, SYSTEM, "drift_check",
+                          {"monitor_id": monitor.id, "source": "schedule"}, inline=inline)
+            if wait and not inline:
+                job = wait_for(app, job.id, timeout=900)
+            click.echo(f"monitor {monitor.id}: job {job.id} {job.state}"
+                       + (f": {job.error}" if job.error else ""))
     click.echo(f"{len(due)} drift check(s) due")
 
 
 @click.command("worker")
-def worker_command() -> None:
+@click.option("--concurrency", default=2, show_default=True, type=int)
+@with_appcontext
+def worker_command(concurrency: int) -> None:
     """Run a Celery worker for background jobs (needs CELERY_BROKER_URL)."""
-    from .celery_app import celery
+    from .celery_app import bind, celery, queue_of
 
-    celery.worker_main(["worker", "--loglevel=INFO", "--concurrency=2"])
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("CELERY_BROKER_URL"):
+        click.echo("error: set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0", err=True)
+        sys.exit(2)
+    bind(app)
+    celery.conf.broker_url = app.config["CELERY_BROKER_URL"]
+    celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}",
+                        f"--queues={queue_of(app)}"])
 
 
 @click.command("demo")

@@ -1,11 +1,15 @@
-"""Screenshots of the web pages on demo-like data, for docs/screenshots/.
+"""Screenshots of the web pages on demo data, for docs/screenshots/.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    .venv/bin/python scripts/screenshots.py [--data demo|seed] [--out docs/screenshots]
 
-Builds a throw-away SQLite app with the records a council would have part-way through the
-year — a model in pilot with scores and drift checks, one awaiting approval, one suspended, an
-agreement about to expire, a DPIA half written, a draft that the public never sees — starts it
-on 127.0.0.1, and photographs the pages in Debian's headless Chromium.
+Builds a throw-away SQLite app, fills it, starts it on 127.0.0.1 and photographs the pages in
+Debian's headless Chromium (never a downloaded browser).
+
+--data demo (the default) loads the demo council of `gatehouse demo` (registry/demo/load.py:
+real models fitted on synthetic council data, audits, drift checks, scores).
+--data seed builds a smaller set from tests/web/seed.py: a model in pilot with scores and drift
+checks, one awaiting approval, one suspended, an agreement about to expire, a DPIA half written
+and a draft that the public never sees.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from registry.api import schemas as s  # noqa: E402
 from registry.clock import FrozenClock  # noqa: E402
 from registry.governance import lifecycle, people, registration  # noqa: E402
 from registry.governance.actors import OPERATOR  # noqa: E402
-from registry.records import Base, DriftMonitor, ModelVersion  # noqa: E402
+from registry.records import Base, DriftMonitor, ModelVersion, User  # noqa: E402
 from tests import builders as b  # noqa: E402
 from tests.conftest import PEOPLE  # noqa: E402
 from tests.web import seed  # noqa: E402
@@ -111,8 +115,75 @@ def demo_app(folder: Path):  # type: ignore[no-untyped-def]
     return app, draft_id
 
 
+def council_app(folder: Path):  # type: ignore[no-untyped-def]
+    """The demo council of `gatehouse demo`, and the pages worth showing in it."""
+    from registry.demo.load import DEMO_PASSWORD, load_demo
+    from registry.records import DPIA, PredictiveModel
+
+    clock = FrozenClock(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(folder / "instance"),
+                      "DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite3'}",
+                      "DATA_DIR": str(folder / "data"), "SECRET_KEY": "screenshots",
+                      "JOB_WORKERS": 0}, clock=clock)
+    services = app.extensions["gatehouse"]
+    Base.metadata.create_all(services.engine)
+    with app.app_context(), services.sessions() as session:
+        load_demo(session, services)
+        session.commit()
+        models = session.scalars(select(PredictiveModel).order_by(PredictiveModel.id)).all()
+        # a DPIA part-way through its seven steps, as a data scientist leaves it overnight
+        draft_for = next((m for m in models if m.state == "draft"), models[-1])
+        sam = people.actor_for_user(session.scalars(select(User).where(
+            User.email == "sam.patel@northmere.gov.uk")).one())
+        draft = registration.create(session, sam, "dpia", s.DpiaIn().load(b.dpia(
+            "DPIA-HL-05", title=f"{draft_for.title}: applicants' financial records",
+            consultation="", necessity="", measures_approved_by=None,
+            residual_risk_approved_by=None, review_date=None, model_names=[draft_for.name],
+            risks=[{"description": "Applicants who are self-employed are scored lower because "
+                                   "their income varies", "likelihood": 2, "severity": 3,
+                    "measure": "Income volatility is not a feature; bias audit by employment "
+                               "type", "effect": "reduced", "residual_likelihood": 1,
+                    "residual_severity": 3},
+                   {"description": "Caseworkers follow the score without reading the "
+                                   "application", "likelihood": 2, "severity": 2}])),
+            clock.now())
+        session.commit()
+        live = next(m for m in models if any(v.state == "approved" for v in m.versions))
+        waiting = next((v for m in models for v in m.versions if v.state == "submitted"), None)
+        dpias = session.scalars(select(DPIA).order_by(DPIA.id)).all()
+        dpia = next((p for p in dpias if p.state != "approved"), dpias[0])
+        officer, dpo = "olivia.okafor", "dee.marsh"
+        shots = [
+            (officer, "/dashboard", "dashboard.png"),
+            (officer, f"/models/{live.name}", "model.png"),
+            (dpo, f"/dpias/{dpia.id}", "dpia.png"),
+            ("sam.patel", f"/dpias/{draft.id}/steps/risks", "dpia-step-risks.png"),
+            (None, "/transparency", "register.png"),
+            (None, f"/transparency/{live.name}", "register-entry.png"),
+        ]
+        if waiting is not None:
+            shots.insert(3, (officer, f"/models/{waiting.model.name}/versions/{waiting.number}",
+                             "review.png"))
+    return app, shots, lambda who: DEMO_PASSWORD
+
+
+def seed_app(folder: Path):  # type: ignore[no-untyped-def]
+    app, draft_id = demo_app(folder)
+    shots = [
+        ("olivia", "/dashboard", "dashboard.png"),
+        ("olivia", "/models/hardship-loan-review", "model.png"),
+        ("sam", f"/dpias/{draft_id}", "dpia.png"),
+        ("sam", f"/dpias/{draft_id}/steps/risks", "dpia-step-risks.png"),
+        ("olivia", "/models/early-help-triage/versions/1", "review.png"),
+        (None, "/transparency", "register.png"),
+        (None, "/transparency/hardship-loan-review", "register-entry.png"),
+    ]
+    return app, shots, seed.PASSWORD.format
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("demo", "seed"), default="demo")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--width", type=int, default=1280)
     args = parser.parse_args()
@@ -123,16 +194,7 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        app, draft_id = demo_app(Path(tmp))
-        shots = [
-            ("olivia", "/dashboard", "dashboard.png"),
-            ("olivia", "/models/hardship-loan-review", "model.png"),
-            ("sam", f"/dpias/{draft_id}", "dpia.png"),
-            ("sam", f"/dpias/{draft_id}/steps/risks", "dpia-step-risks.png"),
-            ("olivia", "/models/early-help-triage/versions/1", "review.png"),
-            (None, "/transparency", "register.png"),
-            (None, "/transparency/hardship-loan-review", "register-entry.png"),
-        ]
+        app, shots, password = (council_app if args.data == "demo" else seed_app)(Path(tmp))
         with LiveServer(app) as server, chromium() as browser:
             contexts = {}
             for who, path, filename in shots:
@@ -142,7 +204,7 @@ def main() -> int:
                         page = context.new_page()
                         page.goto(f"{server.url}/sign-in")
                         page.fill("#email", f"{who}@northmere.gov.uk")
-                        page.fill("#password", seed.PASSWORD.format(who))
+                        page.fill("#password", password(who))
                         page.click("button:has-text('Sign in')")
                         page.wait_for_url("**/dashboard")
                         page.close()

@@ -336,7 +336,7 @@ def test_anything_upstream_suspended_or_retired_stops_serving_at_once(api: Api) 
     for url, reason in upstream:
         ok(decide(api, url, "suspend", as_="gus"), 201)
         status, body = score(api)
-        assert status == 409 and body["error"]["message"] == prefix + reason, url
+        assert status == 409 and body["error"]["message"].startswith(prefix + reason), url
         ok(decide(api, url, "reinstate", as_="olivia"), 201)
         assert score(api)[0] == 200, url
     ok(decide(api, f"/api/v1/agreements/{chain.agreement}", "retire", as_="gus"), 201)

@@ -60,8 +60,28 @@ def servability(session: Session, version: ModelVersion, policy: Policy, today: 
     u = usable(session, version, policy, today)
     if not u.ok:
         reason = u.reason.replace(f"{version.label} is not usable: ", "")
+        if version.state == "suspended":  # suspended by Gatehouse itself (drift): say why
+            why = _system_suspension(session, version)
+            reason += f": {why}" if why else ""
         return Usability(False, f"{version.label} is not servable: {reason}")
     if version.model.purpose_class != "individual_case_work":
         return Usability(False, f"{version.label} is not servable: it is approved for "
                                 "aggregate analysis, not for scoring individual cases")
     return u
+
+
+def _system_suspension(session: Session, record: Governed) -> str | None:
+    """The reason Gatehouse gave if it suspended the record itself (a drift breach), else None.
+
+    A person's rationale stays in the registry: frontline tools are told only the automatic one.
+    """
+    from sqlalchemy import select
+
+    from ..records import Decision
+
+    latest = session.scalars(
+        select(Decision)
+        .where(Decision.subject_kind == record.kind, Decision.subject_id == record.id,
+               Decision.decision == "suspend")
+        .order_by(Decision.id.desc()).limit(1)).first()
+    return latest.rationale if latest is not None and latest.actor_role == "system" else None
