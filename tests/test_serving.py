@@ -154,6 +154,8 @@ def test_unapproved_suspended_and_lapsed_models_get_409_with_the_reason(
 
 def test_batch_receipts_and_outcome(app, api: Api) -> None:
     chain = build_chain(api)
+    status, model = api.get(f"/api/v1/models/{chain.model}")
+    assert status == 200 and model["versions"] == [1] and model["risk_tier"] == 1
     status, body = api.post(
         f"/api/v1/models/{chain.model}/score",
         as_="app",

@@ -28,7 +28,6 @@ class ModelOut(s.ModelOut):
             {
                 **super(ModelOut, self).dump(m),
                 "risk_tier": risk.tier(db(), m, services().policy).tier,
-                "versions": [v.number for v in m.versions],
             }
             for m in items
         ]

@@ -216,7 +216,8 @@ class ModelIn(Schema):
 class ModelOut(ModelIn, GovernedOut):
     id = fields.Integer()
     risk_tier = fields.Integer()
-    versions = fields.List(fields.Integer())
+    versions = fields.Function(lambda m: [v.number for v in m.versions],
+                               metadata={"type": "array", "items": {"type": "integer"}})
 
 
 class FeatureIn(Schema):

@@ -57,9 +57,11 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
           *, commit: bool = False) -> dict[str, Any]:
     """Score and explain the cases, adding one receipt per case to the session.
 
-    With ``commit`` the read transaction ends before the model runs (so SQLite's write lock is
-    not held while explaining, nor while a model loads) and the receipts are committed in a
-    short transaction of their own before this returns; otherwise the caller commits.
+    With ``commit`` the receipts are committed before this returns; otherwise the caller
+    commits. On SQLite, whose one writer lock this application takes when a transaction begins,
+    ``commit`` also ends the read transaction before the features are checked and the model
+    runs (or loads), and stores the receipts in a short transaction of their own; other
+    databases keep one transaction, saving a round trip and a pool checkout.
     """
     if not cases:
         raise Invalid("nothing to score", {"instances": ["give features or instances"]})
@@ -70,12 +72,13 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     check_client(session, actor, name, purpose, now, at)
     verdict = servability.require_servable(session, name, number, policy, now.date(),
                                            len(cases), at)
+    release_early = commit and session.get_bind().dialect.name == "sqlite"
+    if release_early:
+        session.commit()  # nothing written yet: this only ends the read transaction
     schema = list(verdict.feature_schema)
     where = "features" if len(cases) == 1 else "instances"
     rows = [features.validate(c, schema, where if len(cases) == 1 else f"instances.{i}")
             for i, c in enumerate(cases)]
-    if commit:
-        session.commit()  # nothing written yet: this only ends the read transaction
     prepared = loaded.get(session, verdict, store, policy, now, release=commit)
     explanations = prepared.explainer.score_and_explain(rows if len(rows) > 1 else rows[0])
     keep = policy.retain_inputs_days > 0
@@ -99,13 +102,14 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
                         "explanation": explanation.to_dict()})
     # A Core insert: one statement for the batch, without the ORM's unit of work (receipts are
     # not changed again in this request).
-    if commit:
-        # The receipts are stored before the answer leaves, in a transaction of their own on a
-        # pooled connection: the session holds none now, and this is cheaper than its commit.
+    if release_early:
+        # The session holds no transaction now; a pooled connection's own is cheaper.
         with session.get_bind().begin() as connection:
             connection.execute(_INSERT_RECEIPTS, receipts)
     else:
         session.connection().execute(_INSERT_RECEIPTS, receipts)
+        if commit:
+            session.commit()
     return {
         "model": name, "version": verdict.number, "approval_id": verdict.approval_id,
         "valid_until": verdict.valid_until, "purpose": purpose, "results": results,

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from ..governance import gates, lifecycle, registration, risk, upstream
 from ..governance.errors import GovernanceError
+from ..governance.gates import approver_roles
 from ..governance.permissions import allowed, require
 from ..governance.usability import servability, usable
 from ..records import (
@@ -161,7 +162,10 @@ def decision_options(record: Governed) -> list[str]:
     options = lifecycle.allowed_decisions(record.state)
     if "approve" in options and not dash.can_approve(session, actor, record, policy):
         options.remove("approve")
-    if "reinstate" in options and actor.user_id in lifecycle.builders(record):
+    if "reinstate" in options and (
+        actor.user_id in lifecycle.builders(record)
+        or not set(actor.roles) & set(approver_roles(session, record, policy))
+    ):
         options.remove("reinstate")
     return options
 
