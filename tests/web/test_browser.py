@@ -150,6 +150,8 @@ def test_keyboard_users_can_skip_to_the_content_and_reach_the_form(
     page.get_by_role("button", name="Sign in").click()
     summary = page.locator(".govuk-error-summary")
     assert summary.is_visible()
-    assert page.evaluate("document.activeElement.classList.contains('govuk-error-summary')")
+    # govuk-frontend's script moves focus to the summary once it has initialised
+    page.wait_for_function(
+        "document.activeElement.classList.contains('govuk-error-summary')", timeout=10_000)
     page.get_by_role("link", name="Enter your email address").click()
-    assert page.evaluate("document.activeElement.id") == "email"
+    page.wait_for_function("document.activeElement.id === 'email'", timeout=10_000)
