@@ -1,7 +1,7 @@
 """Benchmark: scoring over HTTP — gunicorn, 2 workers, 8 concurrent keep-alive clients.
 
     .venv/bin/python benchmarks/bench_scoring.py [--requests 500] [--clients 8] [--workers 2]
-        [--worker-class gthread] [--threads 4] [--rounds 3] [--database-url URL] [--profile]
+        [--worker-class gthread] [--threads 1] [--rounds 3] [--database-url URL] [--profile]
 
 Builds the test suite's approved chain (a GradientBoostingClassifier(50 trees) pipeline on
 german_credit, bias-audited, drift-monitored, approved; an API client token) into a fresh
@@ -312,7 +312,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
+    parser.add_argument("--threads", type=int, default=1, help="per gthread worker")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--database-url", default=os.environ.get("GATEHOUSE_BENCH_DATABASE_URL"))

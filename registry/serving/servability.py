@@ -24,14 +24,7 @@ from sqlalchemy.orm import Session
 from ..governance.errors import Conflict, NotFound
 from ..governance.policy import Policy
 from ..governance.usability import servability
-from ..records import (
-    ApiClient,
-    Decision,
-    LedgerHead,
-    ModelVersion,
-    PredictiveModel,
-    ScoreReceipt,
-)
+from ..records import ApiClient, LedgerHead, ModelVersion, PredictiveModel, ScoreReceipt
 
 _MAX_ENTRIES = 10_000
 
@@ -124,17 +117,9 @@ def _compute(session: Session, name: str, number: int | None, policy: Policy, to
             return Verdict(0, False, f"{model.label} is not servable: it has no versions", None,
                            None, None)
     usable = servability(session, version, policy, today)
-    reason = usable.reason
-    if not usable.ok and version.state == "suspended":
-        why = session.scalars(
-            select(Decision.rationale)
-            .where(Decision.subject_kind == version.kind, Decision.subject_id == version.id,
-                   Decision.to_state == "suspended")
-            .order_by(Decision.id.desc()).limit(1)).first()
-        reason += f" ({why})" if why else ""
     cap = version.pilot_case_cap if version.stage == "pilot" else None
     return Verdict(
-        version.id, usable.ok, reason, version.approval_id, version.approved_until, cap,
+        version.id, usable.ok, usable.reason, version.approval_id, version.approved_until, cap,
         number=version.number, label=version.label,
         feature_schema=tuple(dict(f) for f in version.feature_schema or []),
         bands=None if not version.bands else tuple(dict(b) for b in version.bands),
