@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from flask import Response, current_app, request
@@ -293,7 +294,7 @@ class Checks(MethodView):
             _, data = uploaded_file("batch")
             if not data:
                 raise Invalid("the batch is empty", {"batch": ["empty file"]})
-            digest = monitoring.hashlib.sha256(data).hexdigest()
+            digest = hashlib.sha256(data).hexdigest()
             params["batch_path"] = services().store.write(f"batches/{monitor.id}/{digest}", data)
         elif query["limit"]:
             params["limit"] = query["limit"]

@@ -152,8 +152,9 @@ def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklis
           "every agreement linked must be approved, in force, and permit the dataset's purpose")
     if d.classification in PERSONAL_CLASSIFICATIONS:
         covering = upstream.dpias_covering_dataset(session, d)
-        ok_dpias = [p.label for p in covering if usable(session, p, policy, today).ok]
-        reasons = [usable(session, p, policy, today).reason for p in covering]
+        checked = [(p, usable(session, p, policy, today)) for p in covering]
+        ok_dpias = [p.label for p, u in checked if u.ok]
+        reasons = [u.reason for _, u in checked]
         c.add("dpia", bool(ok_dpias),
               f"assessed by {', '.join(ok_dpias)}" if ok_dpias
               else ("; ".join(reasons) or f"{d.classification} data with no DPIA covering it"),
@@ -250,12 +251,14 @@ def _model(session: Session, m: Any, policy: Policy, today: date, c: _Checklist)
     _decision_role(m, policy, c)
     described = all(x.strip() for x in (m.population, m.benefit, m.benefit_measure, m.summary))
     c.add("description", described, "population, benefit, how it is judged and a summary given"
-          if described else "population, benefit, benefit measure or plain-language summary missing",
+          if described
+          else "population, benefit, benefit measure or plain-language summary missing",
           "describe who is scored, the benefit, how it will be judged, in plain language")
     dpias = upstream.dpias_covering_model(session, m)
-    ok = [p.label for p in dpias if usable(session, p, policy, today).ok]
+    checked = [(p, usable(session, p, policy, today)) for p in dpias]
+    ok = [p.label for p, u in checked if u.ok]
     c.add("dpia", bool(ok), f"assessed by {', '.join(ok)}" if ok
-          else ("; ".join(usable(session, p, policy, today).reason for p in dpias)
+          else ("; ".join(u.reason for _, u in checked)
                 or "no DPIA covers this model"),
           "have an approved DPIA that lists this model")
 
@@ -287,8 +290,8 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
           f"{len(v.feature_schema)} features declared" if v.feature_schema
           else "no feature schema", "declare the feature schema (or derive it from the dataset)")
     datasets = upstream.version_datasets_of(v)
-    problems = [usable(session, d, policy, today).reason for d in datasets
-                if not usable(session, d, policy, today).ok]
+    checked = [usable(session, d, policy, today) for d in datasets]
+    problems = [u.reason for u in checked if not u.ok]
     has_both = bool(v.training_datasets) and bool(v.evaluation_datasets)
     c.add("datasets", has_both and not problems,
           "; ".join(problems) if problems
