@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from registry.records import ModelVersion, PredictiveModel
@@ -148,8 +149,7 @@ def test_keyboard_users_can_skip_to_the_content_and_reach_the_form(
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "email"
     page.get_by_role("button", name="Sign in").click()
-    summary = page.locator(".govuk-error-summary")
-    assert summary.is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()  # waits for the new page
     # govuk-frontend's script moves focus to the summary once it has initialised
     page.wait_for_function(
         "document.activeElement.classList.contains('govuk-error-summary')", timeout=10_000)
