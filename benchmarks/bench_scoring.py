@@ -164,6 +164,18 @@ def cpu_seconds(master: int) -> float:
     return total
 
 
+def receipts_stored(database_url: str) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from registry.records import ScoreReceipt
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(ScoreReceipt))
+    engine.dispose()
+    return int(count or 0)
+
+
 # --- the load ------------------------------------------------------------------------------
 
 class Load:
@@ -367,6 +379,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    sent = 2 * 64 + (args.rounds + 1) * args.requests + 12 * args.batch
+    stored = receipts_stored(database_url)
+    print(f"  receipts stored: {stored} for {sent} cases scored"
+          + ("" if stored == sent else "  <-- MISMATCH"))
 
     local = in_process(rows[:200], args.batch)
     print("in process, one row (median of 200):")

@@ -3,6 +3,7 @@ reason and the offending types named, and nothing is stored — no row, no file.
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -65,11 +66,27 @@ def refused(app: Flask, api: Api, model: str, artefact: bytes) -> dict[str, Any]
     return error["details"]
 
 
-def test_pickle_is_refused_by_content(app: Flask, api: Api, model: str) -> None:
+class Hostile:
+    """Unpickling this would run a shell command."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_pickle_is_refused_by_content_naming_what_it_would_import(
+        app: Flask, api: Api, model: str, tmp_path: Path) -> None:
     details = refused(app, api, model, pickle.dumps(small_pipeline()))
     assert "pickle" in details["artefact"][0]
-    # the format itself is what offends: nothing inside a pickle is read, let alone run
-    assert details["offending_types"] == []
+    # the imports are read from the opcodes; nothing is imported or run
+    assert {"sklearn.pipeline.Pipeline", f"{__name__}.shout"} <= set(details["offending_types"])
+    marker = tmp_path / "ran"
+    for protocol in (0, 2, pickle.HIGHEST_PROTOCOL):
+        details = refused(app, api, model, pickle.dumps(Hostile(marker), protocol=protocol))
+        assert details["offending_types"] == [f"{os.system.__module__}.system"], protocol
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize("compress, kind", [(0, "pickle"), (3, "zlib"), (("gzip", 3), "gzip"),
@@ -79,6 +96,7 @@ def test_joblib_files_are_refused(app: Flask, api: Api, model: str, tmp_path: Pa
                                   compress: Any, kind: str) -> None:
     details = refused(app, api, model, joblib_bytes(small_pipeline(), tmp_path, compress))
     assert "joblib" in details["artefact"][0] and kind in details["artefact"][0]
+    assert "sklearn.pipeline.Pipeline" in details["offending_types"]
 
 
 def test_skops_with_a_custom_function_is_refused_naming_it(app: Flask, api: Api,

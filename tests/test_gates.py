@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from registry.governance import registration, risk
 from registry.governance.policy import KNOWN_KEYS, PolicyError, load_policies, load_policy
@@ -597,6 +597,7 @@ BAD_POLICIES = [
     ("validity_days = 365", "validity_days = true", "approvals.validity_days",
      "must be a number"),
     ("validity_days = 365", "validity_dayz = 365", "approvals.validity_dayz", "unknown key"),
+    ("max_batch = 100", "max_batch = 5000", "serving.max_batch", "must be at most 1000"),
     ("[dpia]", "[dpiaa]", "dpiaa", "unknown table"),
     ('legal_bases = ["public_task"', 'legal_bases = ["gut_feeling"', "vocabulary.legal_bases",
      "unknown value(s) ['gut_feeling']"),
@@ -756,3 +757,44 @@ def test_childrens_services_policy_is_stricter(api: Api, policy_name: str) -> No
                          json={"decision": "approve", "rationale": "ok"}), 201)
     assert second["to_state"] == "approved"
     assert ok(api.get(url))["approved_until"] == str(b.TODAY + timedelta(days=180))
+
+
+def submitted_tier_3_with_rowan(app, api: Api, dee_active: bool) -> str:
+    """A submitted tier-3 version, and Rowan, an officer who is also a DPO; its URL."""
+    from registry.governance import people
+    from registry.governance.actors import OPERATOR
+    from registry.records import User
+
+    chain = build_chain(api, approve_version=False, vulnerable_groups=True,
+                        people_scored_per_year=20_000)
+    ok(api.post(f"{chain.version_url}/submit"))
+    services = app.extensions["gatehouse"]
+    with services.sessions() as session:
+        session.execute(update(User).where(User.email.startswith("dee@"))
+                        .values(active=dee_active))
+        _, api.tokens["rowan"] = people.create_user(
+            session, OPERATOR, {"email": "rowan@northmere.gov.uk",
+                                "roles": ["governance_officer", "dpo"]}, services.clock.now())
+        session.commit()
+    return chain.version_url
+
+
+def test_an_officer_who_is_also_the_only_dpo_takes_the_place_nobody_else_can_fill(
+        app, api: Api) -> None:
+    url = submitted_tier_3_with_rowan(app, api, dee_active=False)
+    first = ok(api.post(f"{url}/decisions", as_="rowan",
+                        json={"decision": "approve", "rationale": "Gates met"}), 201)
+    assert first["actor_role"] == "dpo"
+    second = ok(api.post(f"{url}/decisions", as_="olivia",
+                         json={"decision": "approve", "rationale": "Agree"}), 201)
+    assert second["actor_role"] == "governance_officer" and second["to_state"] == "approved"
+
+
+def test_with_another_dpo_at_hand_an_officer_who_is_both_approves_as_the_officer(
+        app, api: Api) -> None:
+    url = submitted_tier_3_with_rowan(app, api, dee_active=True)
+    first = ok(api.post(f"{url}/decisions", as_="rowan",
+                        json={"decision": "approve", "rationale": "Gates met"}), 201)
+    assert first["actor_role"] == "governance_officer"
+    assert ok(api.post(f"{url}/decisions", as_="dee", json={
+        "decision": "approve", "rationale": "DPIA is sound"}), 201)["to_state"] == "approved"

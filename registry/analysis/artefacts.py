@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from .pickles import imported_names
+
 SKLEARN_TREE_INTERNALS: tuple[str, ...] = (
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -137,7 +139,7 @@ def sniff_refuse_pickle(data: bytes, *, max_uncompressed: int = _MAX_UNCOMPRESSE
     with a zip header, so a pickle with a zip appended (a polyglot) is refused too.
     """
     if not data.startswith(_ZIP_MAGIC):
-        raise ArtefactRefused(_not_skops_reason(data))
+        raise ArtefactRefused(_not_skops_reason(data), imported_names(data))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()

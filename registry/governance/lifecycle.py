@@ -6,12 +6,14 @@ approved | suspended → retired.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records import DataSharingAgreement, Decision, Governed, ModelVersion
+from ..records import DataSharingAgreement, Decision, Governed, ModelVersion, User
 from . import ledger
 from .actors import Actor
 from .errors import Conflict, Forbidden, Invalid
@@ -76,12 +78,48 @@ def _choose_role(session: Session, actor: Actor, record: Governed, policy: Polic
     for d in given:
         if d.actor_role in needed:
             needed.remove(d.actor_role)
-    for role in needed:
-        if role in actor.roles:
-            return role
-    raise Forbidden(f"{record.label} still needs approval by {', '.join(needed)}; "
-                    f"{actor.name} holds {', '.join(sorted(actor.roles))}",
-                    {"roles_needed": needed})
+    fits = [role for role in dict.fromkeys(needed) if role in actor.roles]
+    if not fits:
+        raise Forbidden(f"{record.label} still needs approval by {', '.join(needed)}; "
+                        f"{actor.name} holds {', '.join(sorted(actor.roles))}",
+                        {"roles_needed": needed})
+    # Someone holding two of the needed roles takes the place nobody else can fill: an officer
+    # who is also the only DPO must not use up the officer's place.
+    already = {actor.user_id, *(d.actor_id for d in given)}
+    others = _other_approvers(session, record, needed, already)
+    return next((role for role in fits if _fillable(_without(needed, role), others)), fits[0])
+
+
+def _other_approvers(session: Session, record: Governed, needed: list[str],
+                     excluded: set[int | None]) -> Counter[frozenset[str]]:
+    """How many other active users could still approve, by the needed roles each holds."""
+    barred = excluded | builders(record)
+    counts: Counter[frozenset[str]] = Counter()
+    for user in session.scalars(select(User).where(User.active.is_(True))):
+        holds = frozenset(user.roles) & set(needed)
+        if holds and user.id not in barred:
+            counts[holds] += 1
+    return counts
+
+
+def _without(places: list[str], role: str) -> list[str]:
+    rest = list(places)
+    rest.remove(role)
+    return rest
+
+
+def _fillable(places: list[str], people: Counter[frozenset[str]]) -> bool:
+    """Whether distinct people can fill every place (a matching; places are at most a few)."""
+    if not places:
+        return True
+    for holds, count in people.items():
+        if count and places[0] in holds:
+            people[holds] -= 1
+            found = _fillable(places[1:], people)
+            people[holds] += 1
+            if found:
+                return True
+    return False
 
 
 def decide(

@@ -19,6 +19,9 @@ FAIRNESS_BASES = (
 )
 RISK_FACTS = ("special_category", "vulnerable_groups", "automated", "large_population", "supplier")
 DRIFT_METHODS = ("psi", "wasserstein", "jensenshannon", "ks", "chisquare", "kl_div", "hellinger")
+# Cases one score request may carry at most: a batch holds a worker, and on SQLite the write
+# lock while its receipts are stored, for its whole length.
+MAX_BATCH = 1000
 # Every key a policy file may hold, by table; anything else is a typo that would be ignored.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "policy": frozenset({"name", "version", "description"}),
@@ -146,10 +149,12 @@ class _Reader:
             raise self.fail(key, f"must be {names}, not {type(node).__name__} {node!r}")
         return node
 
-    def positive(self, key: str, kind: type = int) -> Any:
+    def positive(self, key: str, kind: type = int, at_most: float | None = None) -> Any:
         value = self.get(key, (int, float) if kind is float else int)
         if value <= 0:
             raise self.fail(key, f"must be greater than 0 (got {value})")
+        if at_most is not None and value > at_most:
+            raise self.fail(key, f"must be at most {at_most} (got {value})")
         return value
 
     def number(self, key: str, value: Any) -> float:
@@ -304,7 +309,7 @@ def load_policy(path: Path) -> Policy:
         drift_reference_rows=r.positive("drift.reference_rows"),
         drift_report_max_bytes=r.positive("drift.report_max_bytes"),
         retain_inputs_days=retain,
-        max_batch=r.positive("serving.max_batch"),
+        max_batch=r.positive("serving.max_batch", at_most=MAX_BATCH),
         explanation_latency_ms=float(r.positive("serving.explanation_latency_ms", float)),
         allow_automated=r.get("serving.allow_automated", bool),
         score_bands=tuple(bands),

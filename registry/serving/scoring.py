@@ -1,9 +1,9 @@
 """Scoring cases: check the caller, the chain and the features; explain; write the receipt.
 
-A warm request reads three small rows (the caller's token — twice, user then client — and the
-ledger head) and writes one receipt row per case: whether the model may be served and what the
-client may use are cached against the ledger head (see :mod:`.servability`), and the loaded model
-against its artefact's sha256 (see :mod:`.loaded`).
+A warm request reads two small rows (the caller's token and the ledger head) and writes one
+receipt row per case: whether the model may be served and what the client may use are cached
+against the ledger head (see :mod:`.servability`), and the loaded model against its artefact's
+sha256 (see :mod:`.loaded`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..db import commit_alone, read_first
 from ..governance import ledger
 from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid
@@ -58,21 +59,20 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     """Score and explain the cases, adding one receipt per case to the session.
 
     With ``commit`` the receipts are committed before this returns; otherwise the caller
-    commits. On SQLite, whose one writer lock this application takes when a transaction begins,
-    ``commit`` also ends the read transaction before the features are checked and the model
-    runs (or loads), and stores the receipts in a short transaction of their own; other
-    databases keep one transaction, saving a round trip and a pool checkout.
+    commits. With ``commit`` the checks are a reader's work that holds back no other request
+    (see :func:`..db.read_first`) and end before the model runs (or loads); the receipts are
+    then stored in a short transaction of their own.
     """
     if not cases:
         raise Invalid("nothing to score", {"instances": ["give features or instances"]})
     if len(cases) > policy.max_batch:
         raise Invalid(f"at most {policy.max_batch} cases per request",
                       {"instances": [f"{len(cases)} given; the policy allows {policy.max_batch}"]})
+    release_early = commit and read_first(session)
     at = servability.head(session)
     check_client(session, actor, name, purpose, now, at)
     verdict = servability.require_servable(session, name, number, policy, now.date(),
                                            len(cases), at)
-    release_early = commit and session.get_bind().dialect.name == "sqlite"
     if release_early:
         session.commit()  # nothing written yet: this only ends the read transaction
     schema = list(verdict.feature_schema)
@@ -100,12 +100,10 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
         })
         results.append({"receipt_id": receipt_id, "score": explanation.score, "band": band,
                         "explanation": explanation.to_dict()})
-    # A Core insert: one statement for the batch, without the ORM's unit of work (receipts are
-    # not changed again in this request).
+    # A Core insert built once, without the ORM's unit of work: receipts are not changed again
+    # in this request.
     if release_early:
-        # The session holds no transaction now; a pooled connection's own is cheaper.
-        with session.get_bind().begin() as connection:
-            connection.execute(_INSERT_RECEIPTS, receipts)
+        commit_alone(session.get_bind(), _INSERT_RECEIPTS, receipts)  # no transaction is open
     else:
         session.connection().execute(_INSERT_RECEIPTS, receipts)
         if commit:
