@@ -141,17 +141,28 @@ def ledger_verify() -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep_command() -> None:
-    """Record lapsed approvals, ended agreements and overdue reviews; list what expires soon."""
+    """Daily housekeeping: record lapses and list what expires soon; erase score inputs and
+    drift reports past the policy's retention; queue again jobs whose worker stopped."""
+    from .governance.retention import erase_expired_inputs, prune_drift_reports
     from .governance.sweep import sweep
+    from .jobs import requeue_stale
 
+    now, policy = services().clock.now(), services().policy
     with _session() as session:
-        report = sweep(session, services().policy, services().clock.now())
+        report = sweep(session, policy, now)
+        erased = erase_expired_inputs(session, now)
+        pruned = prune_drift_reports(session, services().store, policy, now)
         session.commit()
+        interrupted = requeue_stale(current_app._get_current_object(), session)  # type: ignore[attr-defined]
     for line in report.lapsed:
         click.echo(f"lapsed: {line}")
     for line in report.expiring:
         click.echo(f"expires soon: {line}")
-    click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days")
+    for job in interrupted:
+        click.echo(f"interrupted job {job.id} ({job.kind}): {job.state}")
+    click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days; "
+               f"inputs erased from {erased} receipt(s), {pruned} drift report(s) deleted, "
+               f"{len(interrupted)} interrupted job(s)")
 
 
 @click.command("dependents")

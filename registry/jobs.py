@@ -20,9 +20,11 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .governance.actors import SYSTEM, Actor
@@ -34,6 +36,10 @@ log = logging.getLogger("gatehouse.jobs")
 Handler = Callable[[Session, Services, Actor, dict[str, Any]], tuple[str, int]]
 HANDLERS: dict[str, Handler] = {}
 FINISHED = ("succeeded", "failed")
+# A job running for longer than this has lost its worker (the longest, a drift check on 100k
+# rows, takes seconds); it runs at most MAX_RUNS times in all.
+STALE_AFTER = timedelta(minutes=30)
+MAX_RUNS = 3
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -62,7 +68,13 @@ def enqueue(app: Flask, session: Session, actor: Actor, kind: str, params: dict[
               created_by_id=actor.user_id, created_at=services.clock.now())
     session.add(job)
     session.commit()
-    how = "inline" if inline else mode(app)
+    _hand_over(app, session, job, "inline" if inline else mode(app))
+    return job
+
+
+def _hand_over(app: Flask, session: Session, job: Job, how: str) -> None:
+    """Send a committed, queued job to where it runs (see :func:`mode`)."""
+    services: Services = app.extensions["gatehouse"]
     if how == "celery":
         from .celery_app import dispatch
 
@@ -78,7 +90,32 @@ def enqueue(app: Flask, session: Session, actor: Actor, kind: str, params: dict[
     else:
         run_job(app, job.id)
         session.refresh(job)
-    return job
+
+
+def requeue_stale(app: Flask, session: Session) -> list[Job]:
+    """Jobs whose worker stopped mid-run, found by running for longer than ``STALE_AFTER``.
+
+    A worker process that dies (a restart, the memory killer) leaves its job "running" for
+    ever, and nothing would pick it up again. Each is queued and handed over again, up to
+    ``MAX_RUNS`` runs in all; after that it fails, saying why. Returns the jobs dealt with.
+    """
+    services: Services = app.extensions["gatehouse"]
+    now = services.clock.now()
+    stale = list(session.scalars(select(Job).where(
+        Job.state == "running", Job.started_at < now - STALE_AFTER).order_by(Job.created_at)))
+    for job in stale:
+        if job.params.get("runs", 1) >= MAX_RUNS:
+            job.state, job.finished_at = "failed", now
+            job.error = (f"interrupted {MAX_RUNS} times: its worker stopped before it finished "
+                         "(the data may be too large for the worker's memory); not retried")
+        else:
+            job.state, job.started_at = "queued", None
+    session.commit()
+    for job in stale:
+        if job.state == "queued":
+            log.warning("job %s (%s) was interrupted; queued again", job.id, job.kind)
+            _hand_over(app, session, job, mode(app))
+    return stale
 
 
 def _pool(app: Flask) -> ThreadPoolExecutor:
@@ -113,7 +150,9 @@ def run_job(app: Flask, job_id: str) -> None:
             session.rollback()
             return
         job.state, job.started_at = "running", services.clock.now()
-        kind, params = job.kind, dict(job.params)
+        job.params = {**job.params, "runs": job.params.get("runs", 0) + 1}
+        kind = job.kind
+        params = {k: v for k, v in job.params.items() if k != "runs"}
         actor = SYSTEM
         if job.created_by_id is not None:
             from .governance.people import actor_for_user

@@ -62,6 +62,9 @@ def drift_check(session: Session, services: Services, actor: Actor, p: dict[str,
         raise Invalid("the drift monitor no longer exists", {"monitor_id": [str(p["monitor_id"])]})
     if p.get("batch_path"):
         path = services.store.path(p["batch_path"])
+        if not path.exists():  # read by an earlier run of this job that was interrupted
+            raise Invalid("the uploaded batch is no longer held (a batch is deleted once read); "
+                          "send it again", {"batch": ["no longer held"]})
         try:
             frame = read_batch(path.read_bytes())
         finally:  # the batch may hold personal data: it is not kept once read
@@ -69,7 +72,7 @@ def drift_check(session: Session, services: Services, actor: Actor, p: dict[str,
         source = "batch"
     else:
         limit = p.get("limit") or monitor.every_receipts or services.policy.drift_every_receipts
-        frame = monitoring.receipts_batch(session, monitor, limit)
+        frame = monitoring.receipts_batch(session, monitor, limit, services.clock.now())
         source = p.get("source", "receipts")
     plan = monitoring.plan_drift_check(session, monitor, frame, source, services.policy,
                                        services.store)
@@ -94,7 +97,7 @@ def due_monitors(session: Session, services: Services) -> list[DriftMonitor]:
         last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id)
                                .order_by(DriftCheck.id.desc())).first()
         since = last.created_at if last else monitor.created_at
-        fresh = monitoring.kept_inputs_since(session, monitor.model_version_id, since)
+        fresh = monitoring.kept_inputs_since(session, monitor.model_version_id, since, now)
         if (monitor.every_receipts and fresh >= monitor.every_receipts) or (
                 monitor.daily and fresh and now - since >= timedelta(days=1)):
             due.append(monitor)

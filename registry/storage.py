@@ -22,10 +22,14 @@ class FileStore:
         return relative
 
     def read(self, relative: str) -> bytes:
-        return (self.root / relative).read_bytes()
+        return self.path(relative).read_bytes()
 
     def path(self, relative: str) -> Path:
-        return self.root / relative
+        """The file's path; refused (ValueError) if it would lead outside the store."""
+        path = (self.root / relative).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"{relative!r} is outside the file store")
+        return path
 
     def exists(self, relative: str | None) -> bool:
         return bool(relative) and (self.root / relative).is_file()

@@ -718,7 +718,7 @@ def test_every_decision_records_the_policy_it_was_taken_under(api: Api, policy_d
                         json={"decision": decision, "rationale": f"{decision} for the test"}),
                201)
         assert (d["policy_name"], d["policy_version"], d["policy_hash"]) == (
-            "test", "2026.1", expected_hash)
+            "test", "2026.2", expected_hash)
         assert len(d["evidence_hash"]) == 64
     listed = ok(api.get(f"{url}/decisions"))
     assert [d["decision"] for d in listed] == ["approve", "suspend", "reinstate", "retire"]
@@ -727,7 +727,7 @@ def test_every_decision_records_the_policy_it_was_taken_under(api: Api, policy_d
                         as_="audrey")
     decided = [e for e in ledger["items"] if e["action"].startswith("decision:")]
     assert len(decided) == 4
-    assert all(e["change"]["policy"] == {"name": "test", "version": "2026.1",
+    assert all(e["change"]["policy"] == {"name": "test", "version": "2026.2",
                                          "content_hash": expected_hash} for e in decided)
 
 

@@ -141,3 +141,36 @@ def test_gatehouse_worker_process(app: Flask, api: Api, tmp_path: Path) -> None:
             worker.kill()
             worker.wait()
         log.close()
+
+
+def test_a_job_whose_worker_stopped_runs_again_then_is_given_up(app: Flask) -> None:
+    from datetime import timedelta
+
+    from registry.records import Job
+
+    ran: list[dict] = []
+
+    @jobs.handler("count_runs")
+    def count_runs(_session, _services, _actor, params):  # type: ignore[no-untyped-def]
+        ran.append(params)
+        return "nothing", 0
+
+    services = app.extensions["gatehouse"]
+    now = services.clock.now()
+    long_ago, lately = now - jobs.STALE_AFTER - timedelta(minutes=1), now - timedelta(minutes=5)
+    started = {"lost": (long_ago, 1), "lost_thrice": (long_ago, jobs.MAX_RUNS),
+               "still_going": (lately, 1)}
+    with services.sessions() as session:
+        for name, (at, runs) in started.items():
+            session.add(Job(id=name, kind="count_runs", state="running", created_at=at,
+                            started_at=at, params={"name": name, "runs": runs}))
+        session.commit()
+        dealt_with = jobs.requeue_stale(app, session)
+        assert sorted(j.id for j in dealt_with) == ["lost", "lost_thrice"]
+        session.expire_all()
+        lost, thrice, going = (session.get(Job, name) for name in started)
+        assert lost.state == "succeeded" and lost.params["runs"] == 2
+        assert ran == [{"name": "lost"}]  # the bookkeeping stays out of the handler's way
+        assert thrice.state == "failed" and f"interrupted {jobs.MAX_RUNS} times" in thrice.error
+        assert going.state == "running"
+    del jobs.HANDLERS["count_runs"]

@@ -363,7 +363,7 @@ def test_sweep_records_lapses_as_system_decisions_and_lists_what_expires_soon(
             in result.output)
     assert (f'expires soon: agreement end of agreement "DSA-credit-risk" ends on '
             f"{b.date_str(100)}" in result.output)
-    assert result.output.strip().endswith("0 lapsed, 2 expiring within 30 days")
+    assert "\n0 lapsed, 2 expiring within 30 days; inputs erased from 0 receipt(s)" in result.output
     clock.advance(days=21)
     assert score(api)[0] == 409  # already unservable before the sweep runs
     result = runner.invoke(args=["sweep"])

@@ -3,22 +3,24 @@ drift suspends and stops scoring, failures leave nothing half-written."""
 
 from __future__ import annotations
 
+import gzip
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from registry.analysis.drift import DriftResult
 from registry.governance import ledger as ledger_module
 from registry.governance import monitoring
 from registry.governance.errors import Conflict
 from registry.governance.monitoring import receipts_batch
+from registry.governance.retention import erase_expired_inputs
 from registry.monitoring_jobs import due_monitors
 from registry.records import DriftCheck
-from registry.serving.receipts import erase_expired_inputs
 
 from . import builders as b
 from .chain import FEATURES, build_chain, case, fitted, ok
@@ -207,7 +209,7 @@ def test_charts_and_failed_jobs_leave_nothing_behind(app, api: Api, monkeypatch)
     def failing_append(session, actor, action, *args, **kwargs):  # type: ignore[no-untyped-def]
         if action == "drift_check":
             assert session.scalar(select(func.count()).select_from(DriftCheck)) == 1
-            assert list(services.store.path("reports").glob("**/*.html"))
+            assert list(services.store.path("reports").glob("**/*.html.gz"))
             raise RuntimeError("the ledger is unavailable")
         return real_append(session, actor, action, *args, **kwargs)
 
@@ -222,7 +224,7 @@ def test_charts_and_failed_jobs_leave_nothing_behind(app, api: Api, monkeypatch)
     assert job["error"] == "RuntimeError: the ledger is unavailable"
     after = table_counts(app)
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {"jobs": 1}
-    assert not list(services.store.path("reports").glob("**/*.html"))
+    assert not list(services.store.path("reports").glob("**/*.html.gz"))
     assert ok(api.get(chain.version_url))["state"] == "approved"
     monkeypatch.undo()
 
@@ -260,7 +262,7 @@ def post_batch(api: Api, url: str, frame: pd.DataFrame, as_: str = "sam") -> dic
     return ok(api.get(f"/api/v1/jobs/{job['id']}"))
 
 
-def test_shifted_batch_suspends_scoring_until_reinstated(app, api: Api) -> None:
+def test_shifted_batch_suspends_scoring_until_reinstated(app, api: Api, clock) -> None:
     chain = build_chain(api, action="suspend")
     score_url = f"/api/v1/models/{chain.model}/score"
     assert api.post(score_url, as_="app", json={**SCORE, "features": case(0)})[0] == 200
@@ -317,6 +319,21 @@ def test_shifted_batch_suspends_scoring_until_reinstated(app, api: Api) -> None:
     assert status == 201, body
     assert ok(api.get(f"{chain.version_url}/drift-monitor"))["in_breach"] is False
     assert api.post(score_url, as_="app", json={**SCORE, "features": case(0)})[0] == 200
+
+    # The report is kept gzipped, and deleted by the sweep after the policy's retention period;
+    # the check's results stay.
+    stored = Path(app.config["DATA_DIR"]) / "reports"
+    [file] = list(stored.rglob("*.html.gz"))
+    assert gzip.decompress(file.read_bytes()) == response.data
+    assert file.stat().st_size < len(response.data) / 2
+    clock.advance(days=app.extensions["gatehouse"].policy.drift_report_retention_days + 1)
+    result = app.test_cli_runner().invoke(args=["sweep"])
+    assert "1 drift report(s) deleted" in result.output, result.output
+    assert not file.exists()
+    status, body = api.get(report)
+    assert status == 404 and "retention" in body["error"]["message"]
+    kept = ok(api.get(f"/api/v1/drift-checks/{check['id']}"))
+    assert kept["drifted"] is True and kept["columns"] == check["columns"]
 
 
 def fresh_cases(n: int, seed: int) -> list[dict[str, Any]]:
@@ -386,11 +403,15 @@ def test_fresh_sample_receipts_and_the_schedule(app, api: Api, clock) -> None:
     with services.sessions() as session:
         due = due_monitors(session, services)
         assert len(due) == 1 and due[0].daily and due[0].every_receipts == 10_000
-    # Past the retention period the inputs are erased: nothing left to check or to count.
+    # Past the retention period the inputs count as gone, even before the erasure runs; then
+    # they are erased as SQL NULL.
     clock.advance(days=31)
     with services.sessions() as session:
-        assert erase_expired_inputs(session, services.clock.now()) == 206
-        session.commit()
+        now = services.clock.now()
         assert due_monitors(session, services) == []
         with pytest.raises(Conflict, match="no kept inputs"):
-            receipts_batch(session, due[0], 100)
+            receipts_batch(session, due[0], 100, now)
+        assert erase_expired_inputs(session, now) == 206
+        session.commit()
+        stored = session.execute(text("SELECT count(*), count(inputs) FROM score_receipts"))
+        assert tuple(stored.one()) == (206, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from registry.records import ModelVersion, ScoreReceipt
 
@@ -152,7 +152,7 @@ def test_unapproved_suspended_and_lapsed_models_get_409_with_the_reason(
     assert receipts(app) == 2
 
 
-def test_batch_receipts_and_outcome(app, api: Api) -> None:
+def test_batch_receipts_and_outcome(app, api: Api, clock) -> None:
     chain = build_chain(api)
     status, model = api.get(f"/api/v1/models/{chain.model}")
     assert status == 200 and model["versions"] == [1] and model["risk_tier"] == 1
@@ -189,6 +189,17 @@ def test_batch_receipts_and_outcome(app, api: Api) -> None:
     assert api.get(f"/api/v1/receipts/{receipt}", as_="dee")[0] == 200
     assert api.get(f"/api/v1/receipts/{receipt}", as_="sam")[0] == 403
     assert receipts(app) == 10
+
+    # Past the policy's retention the inputs are erased when read, before any sweep runs;
+    # the hash and the rest of the receipt stay.
+    clock.advance(days=app.extensions["gatehouse"].policy.retain_inputs_days + 1)
+    status, got = api.get(f"/api/v1/receipts/{receipt}", as_="dee")
+    assert status == 200 and got["inputs"] is None and len(got["inputs_hash"]) == 64
+    assert got["outcome"] == "referred to panel"
+    with app.extensions["gatehouse"].engine.connect() as connection:
+        kept = connection.execute(text("SELECT inputs FROM score_receipts WHERE id = :id"),
+                                  {"id": receipt}).scalar_one()
+    assert kept is None
 
 
 def test_tampered_artefact_is_refused_at_load(app, api: Api) -> None:

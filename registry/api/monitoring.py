@@ -318,9 +318,10 @@ class CheckItem(MethodView):
 def report(check_id: int) -> Any:
     require(current_actor(), "read")
     check = db().get(DriftCheck, check_id)
-    if check is None or not check.report_path:
-        raise NotFound(f"no report for drift check {check_id}", {"check_id": [str(check_id)]})
-    html = services().store.read(check.report_path)
+    html = None if check is None else monitoring.report_html(services().store, check)
+    if html is None:
+        raise NotFound(f"no report for drift check {check_id} (none made, or deleted after "
+                       "the policy's retention period)", {"check_id": [str(check_id)]})
     response = Response(html, mimetype="text/html")
     # The report runs evidently's own scripts; keep it away from Gatehouse's cookies and pages.
     response.headers["Content-Security-Policy"] = "sandbox allow-scripts"

@@ -15,13 +15,14 @@ transaction (on SQLite, the write lock) while the model and the statistics run:
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, ModelVersion, ScoreReceipt
@@ -32,6 +33,7 @@ from .errors import Conflict, Invalid
 from .lifecycle import decide
 from .permissions import require
 from .policy import Policy
+from .retention import inputs_kept
 from .versions import read_dataset
 
 if TYPE_CHECKING:
@@ -370,9 +372,9 @@ def record_drift_check(session: Session, actor: Actor, plan: DriftPlan, result: 
     session.add(check)
     session.flush()
     try:
-        if result.html:
-            check.report_path = store.write(f"reports/{monitor.id}/{check.id}.html",
-                                            result.html.encode())
+        if result.html:  # ~4 MB of mostly evidently's inlined scripts: gzip keeps a quarter
+            check.report_path = store.write(f"reports/{monitor.id}/{check.id}.html.gz",
+                                            gzip.compress(result.html.encode(), 6))
         ledger.append(session, actor, "drift_check", "model_version", version.id, {
             "check_id": check.id, "monitor_id": monitor.id, "rows": check.rows,
             "share_drifted": check.share_drifted, "drifted": check.drifted,
@@ -395,6 +397,14 @@ def record_drift_check(session: Session, actor: Actor, plan: DriftPlan, result: 
     return check
 
 
+def report_html(store: FileStore, check: DriftCheck) -> bytes | None:
+    """The check's evidently report, or None if it has none or it was deleted (retention)."""
+    if not check.report_path or not store.exists(check.report_path):
+        return None
+    data = store.read(check.report_path)
+    return gzip.decompress(data) if check.report_path.endswith(".gz") else data
+
+
 def run_drift_check(session: Session, actor: Actor, monitor: DriftMonitor,
                     current: pd.DataFrame, source: str, policy: Policy, store: FileStore,
                     now: datetime) -> DriftCheck:
@@ -404,27 +414,23 @@ def run_drift_check(session: Session, actor: Actor, monitor: DriftMonitor,
                               store, now)
 
 
-def _has_inputs() -> Any:
-    """Receipts whose inputs are kept: neither SQL NULL nor JSON null (an erased value)."""
-    return ScoreReceipt.inputs.is_not(None) & (cast(ScoreReceipt.inputs, Text) != "null")
-
-
-def kept_inputs_since(session: Session, version_id: int, since: datetime) -> int:
+def kept_inputs_since(session: Session, version_id: int, since: datetime, now: datetime) -> int:
     """How many receipts of the version, scored after `since`, still keep their inputs."""
     from sqlalchemy import func
 
     return session.scalar(select(func.count()).select_from(ScoreReceipt).where(
         ScoreReceipt.model_version_id == version_id, ScoreReceipt.created_at > since,
-        _has_inputs())) or 0
+        inputs_kept(now))) or 0
 
 
-def receipts_batch(session: Session, monitor: DriftMonitor, limit: int) -> pd.DataFrame:
+def receipts_batch(session: Session, monitor: DriftMonitor, limit: int, now: datetime
+                   ) -> pd.DataFrame:
     """The inputs kept from the version's `limit` most recent score receipts."""
     import pandas as pd
 
     rows = session.scalars(
         select(ScoreReceipt.inputs).where(ScoreReceipt.model_version_id == monitor.model_version_id,
-                                          _has_inputs())
+                                          inputs_kept(now))
         .order_by(ScoreReceipt.created_at.desc(), ScoreReceipt.id).limit(limit)).all()
     rows = [r for r in rows if r]
     if not rows:

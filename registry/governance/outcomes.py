@@ -124,7 +124,7 @@ def outcome_report(session: Session, actor: Any, version: ModelVersion, *, windo
 
     rows = session.execute(
         select(ScoreReceipt.created_at, ScoreReceipt.score, ScoreReceipt.outcome,
-               ScoreReceipt.overrode, ScoreReceipt.inputs)
+               ScoreReceipt.overrode, ScoreReceipt.inputs, ScoreReceipt.inputs_expire_at)
         .where(ScoreReceipt.model_version_id == version.id, ScoreReceipt.created_at > start,
                ScoreReceipt.created_at <= now, ScoreReceipt.outcome.is_not(None))
         .order_by(ScoreReceipt.created_at)).all()
@@ -153,8 +153,8 @@ def outcome_report(session: Session, actor: Any, version: ModelVersion, *, windo
             "fairness": None,
         }
         if n and grouped:
-            kept = [r for r in mine if isinstance(r.inputs, dict)
-                    and all(c in r.inputs for c in grouped)]
+            kept = [r for r in mine if isinstance(r.inputs, dict) and r.inputs_expire_at
+                    and r.inputs_expire_at >= now and all(c in r.inputs for c in grouped)]
             fair: dict[str, Any] = {"rows": len(kept), "rows_without_inputs": n - len(kept)}
             if kept:
                 frame = pd.DataFrame([r.inputs for r in kept])

@@ -41,6 +41,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "every_receipts",
             "reference_rows",
             "report_max_bytes",
+            "report_retention_days",
         }
     ),
     "serving": frozenset(
@@ -105,6 +106,7 @@ class Policy:
     drift_every_receipts: int
     drift_reference_rows: int
     drift_report_max_bytes: int
+    drift_report_retention_days: int
     retain_inputs_days: int
     max_batch: int
     explanation_latency_ms: float
@@ -308,6 +310,7 @@ def load_policy(path: Path) -> Policy:
         drift_every_receipts=r.positive("drift.every_receipts"),
         drift_reference_rows=r.positive("drift.reference_rows"),
         drift_report_max_bytes=r.positive("drift.report_max_bytes"),
+        drift_report_retention_days=r.positive("drift.report_retention_days"),
         retain_inputs_days=retain,
         max_batch=r.positive("serving.max_batch", at_most=MAX_BATCH),
         explanation_latency_ms=float(r.positive("serving.explanation_latency_ms", float)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import null
 from sqlalchemy.orm import Session
 
 from ..governance.actors import Actor
@@ -13,18 +13,22 @@ from ..governance.permissions import require
 from ..records import ScoreReceipt
 
 
-def get(session: Session, actor: Actor, receipt_id: str) -> ScoreReceipt:
+def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> ScoreReceipt:
     require(actor, "read_receipt")
     receipt = session.get(ScoreReceipt, receipt_id)
     if receipt is None or (actor.kind == "client" and receipt.client_id != actor.id):
         raise NotFound(f"no receipt {receipt_id!r} for {actor.name}", {"receipt_id": [receipt_id]})
+    if receipt.inputs is not None and not (receipt.inputs_expire_at
+                                           and receipt.inputs_expire_at >= now):
+        receipt.inputs = null()  # past retention and not yet erased: erase it now
+        session.flush()
     return receipt
 
 
 def record_outcome(session: Session, actor: Actor, receipt_id: str, outcome: str, overrode: bool,
                    reason: str | None, now: datetime) -> ScoreReceipt:
     require(actor, "record_outcome")
-    receipt = get(session, actor, receipt_id)
+    receipt = get(session, actor, receipt_id, now)
     if actor.kind != "client" or receipt.client_id != actor.id:
         raise Forbidden("only the tool that asked for the score records its outcome")
     if receipt.outcome is not None:
@@ -36,13 +40,3 @@ def record_outcome(session: Session, actor: Actor, receipt_id: str, outcome: str
     receipt.outcome, receipt.overrode = outcome.strip(), overrode
     receipt.outcome_reason, receipt.outcome_at = (reason or "").strip() or None, now
     return receipt
-
-
-def erase_expired_inputs(session: Session, now: datetime) -> int:
-    """Drop inputs kept past the policy's retention; the hash stays."""
-    result = session.execute(
-        update(ScoreReceipt)
-        .where(ScoreReceipt.inputs_expire_at < now, ScoreReceipt.inputs.is_not(None))
-        .values(inputs=None)
-    )
-    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -4,22 +4,21 @@ an agreement's impact, a model's evidence, and the audit ledger."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from sqlalchemy import func, select
 
-from ..governance import gates, lifecycle, registration, risk, upstream
+from ..governance import gates, lifecycle, monitoring, registration, risk, upstream
 from ..governance.errors import GovernanceError
 from ..governance.gates import approver_roles
 from ..governance.permissions import allowed, require
@@ -381,14 +380,12 @@ def drift_report(name: str, number: int, check_id: int) -> Any:
     v = registration.get(session, "model_version", (name, number))
     check = session.get(DriftCheck, check_id)
     monitor = session.get(DriftMonitor, check.monitor_id) if check else None
-    if check is None or monitor is None or monitor.model_version_id != v.id \
-            or not check.report_path:
+    if check is None or monitor is None or monitor.model_version_id != v.id:
         abort(404)
-    store = services().store
-    path = store.path(check.report_path).resolve()
-    if not path.is_relative_to(Path(store.root).resolve()) or not path.is_file():
+    html = monitoring.report_html(services().store, check)
+    if html is None:
         abort(404)
-    response = send_file(path, mimetype="text/html", max_age=0)
+    response = Response(html, mimetype="text/html")
     # evidently's report runs its own scripts: keep it in a sandbox, away from this site.
     response.headers["Content-Security-Policy"] = (
         "sandbox allow-scripts; default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:")
