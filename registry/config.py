@@ -22,6 +22,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL"),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance),
         "JOB_WORKERS": int(os.environ.get("GATEHOUSE_JOB_WORKERS", 2)),
+        # who the public register names for questions about the models it lists
+        "TRANSPARENCY_CONTACT": os.environ.get("GATEHOUSE_TRANSPARENCY_CONTACT", ""),
     }
 
 

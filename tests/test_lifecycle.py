@@ -15,8 +15,8 @@ SCORE = {"purpose": "credit_risk_research"}
 ALLOWED = {
     "draft": [],
     "submitted": ["approve", "reject", "request_changes"],
-    "approved": ["suspend", "retire"],
-    "suspended": ["reinstate", "retire"],
+    "approved": ["request_changes", "suspend", "retire"],
+    "suspended": ["request_changes", "reinstate", "retire"],
     "changes_requested": [],
     "rejected": [],
     "retired": [],
@@ -318,6 +318,19 @@ def test_a_dpia_past_its_review_stops_serving_on_that_day(api: Api, clock) -> No
         'model "credit-risk" v1 is not servable: model "credit-risk" is not usable: '
         'DPIA "DPIA-credit-risk" was due for review on 2027-05-21')
     assert state(api, chain.version_url) == "approved"
+
+    # The review: sent back, its owner revises it, it is approved again, and the DPIA no longer
+    # holds serving back (the bias audit, past its own validity by now, still does).
+    dpia = f"/api/v1/dpias/{chain.dpia}"
+    ok(decide(api, dpia, "request_changes", rationale="Annual review: update the risks"), 201)
+    assert state(api, dpia) == "changes_requested"
+    ok(api.patch(dpia, json={"review_date": b.date_str(201 + 365)}))
+    ok(api.post(f"{dpia}/submit"))
+    b.approve(api, dpia)
+    assert state(api, dpia) == "approved"
+    status, body = score(api)
+    assert status == 409 and "DPIA" not in body["error"]["message"]
+    assert body["error"]["message"].endswith("audit 1 expired on 2027-05-01")
 
 
 def test_anything_upstream_suspended_or_retired_stops_serving_at_once(api: Api) -> None:

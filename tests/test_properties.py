@@ -52,7 +52,8 @@ DECIDERS = {"governance_officer", "dpo"}
 REGISTRARS = {"data_scientist", "governance_officer", "dpo"}
 OFFICERS = [p for p, roles in PEOPLE.items() if DECIDERS & set(roles)]
 SOURCES = {
-    "approve": {"submitted"}, "reject": {"submitted"}, "request_changes": {"submitted"},
+    "approve": {"submitted"}, "reject": {"submitted"},
+    "request_changes": {"submitted", "approved", "suspended"},
     "suspend": {"approved"}, "reinstate": {"suspended"}, "retire": {"approved", "suspended"},
 }
 TO = {"approve": "approved", "reject": "rejected", "request_changes": "changes_requested",
@@ -384,8 +385,9 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
         @rule(person=st.sampled_from(OFFICERS), pick=st.integers(min_value=0, max_value=99),
               aim=st.sampled_from(["break", "mend", "review"]))
         def officer_acts(self, person: str, pick: int, aim: str) -> None:
-            """An officer suspends (now and then retires) something approved, reinstates
-            something suspended, or approves what is submitted (now and then sends it back)."""
+            """An officer suspends something approved (now and then retires it, sends it back
+            or wrongly reinstates it), reinstates (or sends back) something suspended, or
+            approves what is submitted (now and then sends it back)."""
             choices = {"mend": self.in_state("suspended"), "review": self.in_state("submitted"),
                        "break": self.in_state("approved")}  # the fallbacks, in this order
             if not choices[aim]:
@@ -394,10 +396,11 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 return
             keys = choices[aim]
             key = keys[pick % len(keys)]
-            if aim == "break":
-                decision = "retire" if pick >= 90 else "suspend"
+            if aim == "break":  # now and then a mistake: reinstating what is in force
+                decision = ("reinstate" if pick >= 95 else "retire" if pick >= 90
+                            else "request_changes" if pick >= 80 else "suspend")
             elif aim == "mend":
-                decision = "reinstate"
+                decision = "request_changes" if pick >= 90 else "reinstate"
             else:
                 decision = "approve" if pick < 80 else "request_changes" if pick < 95 else "reject"
             self.decide(key, person, decision)

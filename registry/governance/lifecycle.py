@@ -1,7 +1,7 @@
 """The one state machine every governed record moves through, and the decisions that move it.
 
 draft → submitted → approved | changes_requested | rejected; approved → suspended → approved;
-approved | suspended → retired.
+approved | suspended → changes_requested (to revise) | retired.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from .policy import Policy
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "approve": (frozenset({"submitted"}), "approved"),
     "reject": (frozenset({"submitted"}), "rejected"),
-    "request_changes": (frozenset({"submitted"}), "changes_requested"),
+    # Also from approved or suspended: how a record in use is revised (a DPIA at its review,
+    # say); it is out of force until approved again.
+    "request_changes": (frozenset({"submitted", "approved", "suspended"}), "changes_requested"),
     "suspend": (frozenset({"approved"}), "suspended"),
     "reinstate": (frozenset({"suspended"}), "approved"),
     "retire": (frozenset({"approved", "suspended"}), "retired"),

@@ -74,8 +74,6 @@ def _configure_sessions(app: Flask) -> None:
     )
     # A form stays valid as long as the session it was shown in.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", SESSION_HOURS * 3600)
-    app.config.setdefault("TRANSPARENCY_CONTACT",
-                          os.environ.get("GATEHOUSE_TRANSPARENCY_CONTACT", ""))
 
 
 def _not_found(exc: HTTPException) -> Any:
