@@ -507,6 +507,40 @@ def test_tier_3_needs_a_governance_officer_and_the_dpo(app, api: Api) -> None:
     assert score(api, chain.model)[0] == 200
 
 
+def test_reinstating_a_tier_3_version_needs_the_officer_and_the_dpo_again(app, api: Api) -> None:
+    chain = build_chain(api, approve_version=False, vulnerable_groups=True,
+                        people_scored_per_year=20_000)
+    url = chain.version_url
+    ok(api.post(f"{url}/submit"))
+    for person in ("olivia", "dee"):
+        ok(api.post(f"{url}/decisions", as_=person, json={"decision": "approve",
+                                                           "rationale": "Gates met"}), 201)
+    ok(api.post(f"{url}/decisions", as_="gus",
+                json={"decision": "suspend", "rationale": "Complaint about a referral"}), 201)
+    first = ok(api.post(f"{url}/decisions", as_="olivia", json={
+        "decision": "reinstate", "rationale": "Complaint answered"}), 201)
+    assert first["to_state"] == "suspended" and first["actor_role"] == "governance_officer"
+    assert score(api, chain.model)[0] == 409  # one person cannot put it back in force
+    _, reqs = gate(api, url)
+    assert reqs["approvals"]["detail"] == "1 of 2 reinstatements given; still needed: dpo"
+    status, err = api.post(f"{url}/decisions", as_="olivia",
+                           json={"decision": "reinstate", "rationale": "Again"})
+    assert status == 403 and err["error"]["details"]["rule"] == "one_approval_per_person"
+    status, err = api.post(f"{url}/decisions", as_="gus",
+                           json={"decision": "reinstate", "rationale": "Agree"})
+    assert status == 403 and err["error"]["details"]["roles_needed"] == ["dpo"]
+    second = ok(api.post(f"{url}/decisions", as_="dee", json={
+        "decision": "reinstate", "rationale": "DPIA still sound"}), 201)
+    assert second["to_state"] == "approved"
+    assert ok(api.get(url))["approval_id"] == second["id"]
+    assert score(api, chain.model)[0] == 200
+    # a second suspension starts a new round of reinstatements
+    ok(api.post(f"{url}/decisions", as_="gus",
+                json={"decision": "suspend", "rationale": "Another complaint"}), 201)
+    _, reqs = gate(api, url)
+    assert reqs["approvals"]["detail"].startswith("0 of 2 reinstatements given")
+
+
 def test_tier_4_needs_two_governance_officers_and_the_dpo(app, api: Api) -> None:
     chain = build_chain(api, approve_version=False, vulnerable_groups=True,
                         people_scored_per_year=20_000, **SUPPLIER_TERMS)

@@ -82,6 +82,8 @@ class Rec:
     end_date: date | None = None      # agreements
     review_date: date | None = None   # DPIAs
     round: list[tuple[str, str, date]] = field(default_factory=list)  # person, role, lease
+    # reinstatements since the latest suspension: the same roles as approval, in the same way
+    reinstating: list[tuple[str, str, date]] = field(default_factory=list)
 
 
 def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
@@ -247,6 +249,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             self.seq = 0
             self.folded: dict[tuple[str, str], str] = {}
             self.rounds: dict[tuple[str, str], list[tuple[str, str]]] = {}
+            self.reinstating: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
         @property
         def today(self) -> date:
@@ -277,42 +280,46 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             if decision in ("approve", "reinstate"):
                 if person in rec.builders:
                     return 403, "separation_of_duties"
-                if decision == "reinstate" and not roles & set(rec.approvers):
-                    return 403, "roles_needed"
                 if not gate_holds(rec.key, self.facts(), self.today):
                     return 409, "unmet"
-            if decision == "approve":
-                if any(p == person for p, _, _ in rec.round):
+                given = self.given(rec, decision)
+                if any(p == person for p, _, _ in given):
                     return 403, "one_approval_per_person"
-                if self.role_for(rec, roles) is None:
+                if self.role_for(rec, roles, given) is None:
                     return 403, "roles_needed"
             return 201, None
 
         @staticmethod
-        def needed(rec: Rec) -> list[str]:
+        def given(rec: Rec, decision: str) -> list[tuple[str, str, date]]:
+            return rec.round if decision == "approve" else rec.reinstating
+
+        @staticmethod
+        def needed(rec: Rec, given: list[tuple[str, str, date]]) -> list[str]:
             needed = list(rec.approvers)
-            for _, role, _ in rec.round:
+            for _, role, _ in given:
                 if role in needed:
                     needed.remove(role)
             return needed
 
-        def role_for(self, rec: Rec, roles: set[str]) -> str | None:
-            return next((r for r in self.needed(rec) if r in roles), None)
+        def role_for(self, rec: Rec, roles: set[str], given: list[tuple[str, str, date]]
+                     ) -> str | None:
+            return next((r for r in self.needed(rec, given) if r in roles), None)
 
         def apply(self, rec: Rec, person: str | None, decision: str) -> None:
             self._facts = None
-            if decision == "approve":
+            if decision in ("approve", "reinstate"):
                 assert person is not None
-                role = self.role_for(rec, set(PEOPLE[person]))
+                given = self.given(rec, decision)
+                role = self.role_for(rec, set(PEOPLE[person]), given)
                 assert role is not None
-                rec.round.append((person, role, self.lease(rec)))
-                if not self.needed(rec):
+                given.append((person, role, self.lease(rec)))
+                if not self.needed(rec, given):
                     rec.state = "approved"
-                    rec.approved_until = min(lease for _, _, lease in rec.round)
+                    rec.approved_until = min(lease for _, _, lease in given)
                 return
             rec.state = TO[decision]
-            if decision == "reinstate":
-                rec.approved_until = self.lease(rec)
+            if decision == "suspend":
+                rec.reinstating = []
             if decision in ("reject", "request_changes", "retire"):
                 rec.round = []
 
@@ -487,6 +494,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                     rec, change, action = by_subject[subject], entry.change, entry.action
                     person = entry.actor.split(":")[-1].lower()
                     rounds = self.rounds.setdefault(subject, [])
+                    reinstating = self.reinstating.setdefault(subject, [])
                     if "to_state" in change:  # every state change, in order, with no gap
                         assert change["from_state"] == self.folded.get(subject, "draft"), entry
                         self.folded[subject] = change["to_state"]
@@ -498,6 +506,13 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                     elif action == "decision:approve":
                         assert person not in [p for p, _ in rounds], (rec.key, change)
                         rounds.append((person, change["role"]))
+                    elif action == "decision:suspend":
+                        reinstating.clear()
+                    elif action == "decision:reinstate":  # back in force only with every role
+                        assert person not in [p for p, _ in reinstating], (rec.key, change)
+                        reinstating.append((person, change["role"]))
+                        complete = not Counter(rec.approvers) - Counter(r for _, r in reinstating)
+                        assert (change["to_state"] == "approved") == complete, (rec.key, change)
             for subject, rec in by_subject.items():
                 assert self.folded.get(subject, "draft") == rec.state, (rec.key, rec.state)
                 if rec.state == "approved":  # its approvals: distinct people, the roles needed

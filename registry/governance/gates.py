@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..records import (
@@ -360,10 +360,21 @@ def approver_roles(session: Session, record: Governed, policy: Policy) -> tuple[
 
 
 def current_approvals(session: Session, record: Governed) -> list[Decision]:
-    """Approvals given in this round: since the last submission, not superseded."""
-    query = select(Decision).where(
-        Decision.subject_kind == record.kind, Decision.subject_id == record.id,
-        Decision.decision == "approve", Decision.closed.is_(False))
+    """The round of decisions that puts the record in force, or would.
+
+    While it is suspended, the reinstatements since its latest suspension: putting it back in
+    force needs the same people as approving it. Otherwise the approvals since its last
+    submission, not superseded.
+    """
+    mine = (Decision.subject_kind == record.kind) & (Decision.subject_id == record.id)
+    if record.state == "suspended":
+        suspended_by = select(func.max(Decision.id)).where(
+            mine, Decision.decision == "suspend").scalar_subquery()
+        query = select(Decision).where(mine, Decision.decision == "reinstate",
+                                       Decision.id > suspended_by)
+    else:
+        query = select(Decision).where(mine, Decision.decision == "approve",
+                                       Decision.closed.is_(False))
     return list(session.scalars(query.order_by(Decision.id)).all())
 
 
@@ -379,10 +390,11 @@ def approvals_missing(session: Session, record: Governed, policy: Policy) -> lis
 def _approvals(session: Session, record: Governed, policy: Policy, c: _Checklist) -> None:
     needed = approvals_missing(session, record, policy)
     total = len(approver_roles(session, record, policy))
+    what = "reinstatement" if record.state == "suspended" else "approval"
     c.add("approvals", not needed,
-          f"{total - len(needed)} of {total} approvals given"
+          f"{total - len(needed)} of {total} {what}s given"
           + (f"; still needed: {', '.join(needed)}" if needed else ""),
-          f"approval by: {', '.join(needed)} (each a different person, none who built or "
+          f"{what} by: {', '.join(needed)} (each a different person, none who built or "
           "submitted it)")
 
 

@@ -74,15 +74,16 @@ def lease_end(record: Governed, policy: Policy, today: date, requested: date | N
 def _choose_role(session: Session, actor: Actor, record: Governed, policy: Policy) -> str:
     given = current_approvals(session, record)
     if any(d.actor_id == actor.user_id for d in given):
-        raise Forbidden(f"{actor.name} has already approved {record.label}; the next approval "
-                        "must come from someone else", {"rule": "one_approval_per_person"})
+        raise Forbidden(f"{actor.name} has already {_done(record)} {record.label}; the next "
+                        f"{_act(record)} must come from someone else",
+                        {"rule": "one_approval_per_person"})
     needed = list(approver_roles(session, record, policy))
     for d in given:
         if d.actor_role in needed:
             needed.remove(d.actor_role)
     fits = [role for role in dict.fromkeys(needed) if role in actor.roles]
     if not fits:
-        raise Forbidden(f"{record.label} still needs approval by {', '.join(needed)}; "
+        raise Forbidden(f"{record.label} still needs {_act(record)} by {', '.join(needed)}; "
                         f"{actor.name} holds {', '.join(sorted(actor.roles))}",
                         {"roles_needed": needed})
     # Someone holding two of the needed roles takes the place nobody else can fill: an officer
@@ -90,6 +91,14 @@ def _choose_role(session: Session, actor: Actor, record: Governed, policy: Polic
     already = {actor.user_id, *(d.actor_id for d in given)}
     others = _other_approvers(session, record, needed, already)
     return next((role for role in fits if _fillable(_without(needed, role), others)), fits[0])
+
+
+def _act(record: Governed) -> str:
+    return "reinstatement" if record.state == "suspended" else "approval"
+
+
+def _done(record: Governed) -> str:
+    return "reinstated" if record.state == "suspended" else "approved"
 
 
 def _other_approvers(session: Session, record: Governed, needed: list[str],
@@ -151,10 +160,10 @@ def decide(
         )
     today = now.date()
     role = "system" if actor.kind == "system" else None
-    if decision in ("approve", "reinstate"):
+    puts_in_force = decision in ("approve", "reinstate")
+    if puts_in_force:
         check_separation(actor, record)
-        if decision == "reinstate":
-            _require_approver_role(session, actor, record, policy)
+        if decision == "reinstate":  # the reinstating officer has looked at the drift
             _acknowledge_breach(session, record)
         blocking = [r for r in evaluate(session, record, policy, now).unmet if r.id != "approvals"]
         if blocking:
@@ -164,11 +173,10 @@ def decide(
                 {"unmet": [r.as_dict() for r in blocking]},
             )
         valid_until = lease_end(record, policy, today, valid_until)
+        role = _choose_role(session, actor, record, policy)
     elif valid_until is not None:
         raise Invalid("valid_until applies only to approve and reinstate",
                       {"valid_until": [f"not used by {decision}"]})
-    if decision == "approve":
-        role = _choose_role(session, actor, record, policy)
     elif role is None:
         role = next((r for r in ("governance_officer", "dpo") if r in actor.roles), None)
 
@@ -183,15 +191,13 @@ def decide(
     )
     session.add(d)
     session.flush()
-    if decision == "approve":
+    if puts_in_force:  # in force once the round has every approver it needs
         round_ = current_approvals(session, record)
         complete = approvals_missing(session, record, policy) == []
-        d.to_state = "approved" if complete else "submitted"
+        d.to_state = "approved" if complete else record.state
         if complete:
             record.approval_id = d.id
             record.approved_until = min(x.valid_until for x in round_ if x.valid_until)
-    elif decision == "reinstate":
-        record.approval_id, record.approved_until = d.id, valid_until
     if decision in ("request_changes", "reject", "retire"):
         close_approvals(session, record)
     record.state = d.to_state
@@ -202,16 +208,6 @@ def decide(
         "policy": policy.summary(), "evidence_hash": d.evidence_hash,
     }, now)
     return d
-
-
-def _require_approver_role(session: Session, actor: Actor, record: Governed,
-                           policy: Policy) -> None:
-    """Reinstating puts an approval back in force: only someone who could approve it may."""
-    roles = approver_roles(session, record, policy)
-    if actor.kind == "user" and not set(roles) & actor.roles:
-        raise Forbidden(f"{record.label} is approved by {', '.join(sorted(set(roles)))}; "
-                        f"{actor.name} holds {', '.join(sorted(actor.roles))}",
-                        {"roles_needed": sorted(set(roles))})
 
 
 def close_approvals(session: Session, record: Governed) -> None:

@@ -311,25 +311,34 @@ def decide_on(record: Governed) -> Any:
             errors.append({"text": problem, "href": "#valid_until-day"})
     if not errors:
         try:
-            lifecycle.decide(db(), actor, record, services().policy, now(), decision=decision,
-                             rationale=rationale, conditions=conditions, valid_until=valid_until)
+            made = lifecycle.decide(db(), actor, record, services().policy, now(),
+                                    decision=decision, rationale=rationale,
+                                    conditions=conditions, valid_until=valid_until)
             db().commit()
         except GovernanceError as exc:
             db().rollback()
             return render_record(record, exc.status, errors=forms.summary(exc, "#decision"),
                                  form=request.form, field_errors=forms.by_field(
                                      forms.summary(exc, "#decision")))
-        flash(f"{record_name(record)}: {_past(decision)}. The decision is recorded in the "
-              "ledger.", "success")
+        flash(_outcome(record, made), "success")
         return redirect(record_url(record))
     return render_record(record, 422, errors=errors, form=request.form,
                          field_errors=forms.by_field(errors))
 
 
-def _past(decision: str) -> str:
-    from .present import DECISION_PAST
+def _outcome(record: Any, made: Any) -> str:
+    """What the decision did, for the banner: a round still short of people says who."""
+    from .present import DECISION_PAST, ROLE_NAMES
 
-    return DECISION_PAST.get(decision, decision).lower()
+    name = record_name(record)
+    if made.decision in ("approve", "reinstate") and made.to_state != "approved":
+        missing = gates.approvals_missing(db(), record, services().policy)
+        who = " and ".join(f"the {ROLE_NAMES.get(r, r)}" for r in missing)
+        act = "approval" if made.decision == "approve" else "reinstatement"
+        return (f"{name}: your {act} is recorded. It takes effect once {who} also "
+                f"{'approves' if act == 'approval' else 'reinstates'} it.")
+    return (f"{name}: {DECISION_PAST.get(made.decision, made.decision).lower()}. The decision "
+            "is recorded in the ledger.")
 
 
 @bp.route("/agreements/<int:record_id>/decisions", methods=["POST"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
 from flask import Flask
 from sqlalchemy import delete, select
 
@@ -312,3 +313,18 @@ def test_the_dashboard_lists_what_ends_soon_and_what_stopped(app: Flask, browser
     page = html(browser("olivia").get("/dashboard"))
     assert re.search(r"v1 is not servable: the (approval|pilot) of .* (lapsed|ended) on 2027-01-0",
                      page.replace("&#34;", '"'))
+
+
+@pytest.mark.parametrize("policy_name", ["childrens_services"])  # officer and DPO approve
+def test_a_first_approval_says_who_else_must_approve(api: Api, browser, policy_name: str) -> None:
+    status, body = api.post("/api/v1/agreements", as_="sam", json=b.agreement(
+        "DSA-CS", purposes=["early_help_triage"]))
+    assert status == 201, body
+    assert api.post(f"/api/v1/agreements/{body['id']}/submit", as_="sam")[0] == 200
+    client, url = browser("olivia"), f"/agreements/{body['id']}"
+    response = client.post(f"{url}/decisions", {"decision": "approve", "rationale": "In order"})
+    assert response.status_code == 302
+    page = html(client.get(url))
+    assert ("your approval is recorded. It takes effect once the data protection officer also "
+            "approves it.") in page
+    assert "approved. The decision" not in page
