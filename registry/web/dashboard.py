@@ -58,8 +58,14 @@ def awaiting_decision(session: Session, actor: Actor, policy: Policy,
     if not allowed(actor, "decide"):
         return []
     items = []
-    for record in records(session, ("submitted",)):
+    for record in records(session, ("submitted", "suspended")):
         if not can_approve(session, actor, record, policy):
+            continue
+        if record.state == "suspended":  # only once someone has begun to reinstate it
+            begun = gates.current_approvals(session, record)
+            if begun:
+                items.append(Item(record, note="Reinstatement begun: yours is needed too",
+                                  when=begun[-1].created_at.date()))
             continue
         gate = gates.evaluate(session, record, policy, now)
         unmet = [r for r in gate.unmet if r.id != "approvals"]

@@ -316,7 +316,8 @@ def test_the_dashboard_lists_what_ends_soon_and_what_stopped(app: Flask, browser
 
 
 @pytest.mark.parametrize("policy_name", ["childrens_services"])  # officer and DPO approve
-def test_a_first_approval_says_who_else_must_approve(api: Api, browser, policy_name: str) -> None:
+def test_a_round_short_of_people_says_who_else_must_decide(api: Api, browser,
+                                                           policy_name: str) -> None:
     status, body = api.post("/api/v1/agreements", as_="sam", json=b.agreement(
         "DSA-CS", purposes=["early_help_triage"]))
     assert status == 201, body
@@ -328,3 +329,16 @@ def test_a_first_approval_says_who_else_must_approve(api: Api, browser, policy_n
     assert ("your approval is recorded. It takes effect once the data protection officer also "
             "approves it.") in page
     assert "approved. The decision" not in page
+
+    # reinstating after a suspension needs both again; the dashboard asks the DPO
+    dee = browser("dee")
+    assert dee.post(f"{url}/decisions", {"decision": "approve", "rationale": "Agree"}
+                    ).status_code == 302
+    gus = browser("gus")
+    assert gus.post(f"{url}/decisions", {"decision": "suspend", "rationale": "Query from the ICO"}
+                    ).status_code == 302
+    assert gus.post(f"{url}/decisions", {"decision": "reinstate", "rationale": "Answered"}
+                    ).status_code == 302
+    assert "takes effect once the data protection officer also reinstates it" in html(gus.get(url))
+    dashboard = html(dee.get("/dashboard"))
+    assert "Reinstatement begun: yours is needed too" in dashboard and "DSA-CS" in dashboard
