@@ -25,6 +25,7 @@ probability-space SHAP is not exact and fast, so those explain the log-odds
 ``log(score / (1 - score))`` — ``explained_value`` — and say so in the statements and the
 notice. The score itself is always the probability.
 
+The statements' wording and the notices are in :mod:`registry.analysis.explain_statements`.
 ``shap`` is imported inside :meth:`Explainer.build`: it is slow to import.
 """
 
@@ -33,44 +34,23 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from registry.analysis.fastpath import (
-    column_sources,
-    compile_with_reason,
-    sklearn_transform,
-    split_pipeline,
-)
-
-Rows = pd.DataFrame | pd.Series | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+from registry.analysis.explain_statements import LOG_ODDS_NOTICE, NOTICE, statement
+from registry.analysis.fastpath import column_sources, compile_with_reason
+from registry.analysis.fastpath_transform import Rows
+from registry.analysis.pipelines import sklearn_transform, split_pipeline
 
 # final-estimator class name -> how it is explained
 _TREE_PROBABILITY = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"}
 _TREE_BOOSTED = {"GradientBoostingClassifier"}
 _TREE_LOG_ODDS = {"HistGradientBoostingClassifier"}
 _LINEAR = {"LogisticRegression", "LogisticRegressionCV"}
-
-# below these a contribution "made little difference" (0.005 in probability is about
-# 0.02 in log-odds at a score of 0.5)
-_LITTLE = {"probability": 0.005, "log-odds": 0.02}
-
-NOTICE = (
-    "This explanation describes how the model weighed these inputs to reach its score, "
-    "starting from its base value on reference data. It describes the model, not causes: "
-    "it does not show that any input caused the outcome, or what would change it. "
-    "The score is a decision aid; the decision rests with the person making it."
-)
-LOG_ODDS_NOTICE = (
-    " Contributions are on the log-odds scale: together with the base value they add up "
-    "to the log-odds of the score, log(score / (1 - score)), not to the score itself. "
-    "A positive contribution raises the score and a negative one lowers it; the same "
-    "amount moves the score less when it is near 0 or 1."
-)
 
 
 @dataclass
@@ -341,9 +321,6 @@ def _expit(x: np.ndarray) -> np.ndarray:
     return expit(x)
 
 
-# --- plain language ----------------------------------------------------------------------
-
-
 def _json_value(value: Any) -> Any:
     """``value`` as JSON can carry it: numpy scalars unwrapped, missing as None."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -355,32 +332,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, bool | int | float | str):
         return value
     return str(value)
-
-
-def format_value(value: Any, type_: str | None = None) -> str:
-    """An input value as a caseworker would write it (``type_`` from the schema)."""
-    if value is None:
-        return "missing"
-    if isinstance(value, bool) or (type_ == "boolean" and value in (0, 1)):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        value = int(value)
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
-    return str(value)
-
-
-def statement(spec: FeatureSpec, value: Any, contribution: float, scale: str) -> str:
-    """E.g. "Number of previous referrals (3) raised the score by 0.12"."""
-    label = (spec.description or spec.name).strip().rstrip(".")
-    subject = f"{label} ({format_value(value, spec.type)})"
-    if abs(contribution) < _LITTLE[scale]:
-        return f"{subject} made little difference"
-    verb = "raised" if contribution > 0 else "lowered"
-    unit = " in log-odds" if scale == "log-odds" else ""
-    return f"{subject} {verb} the score by {abs(contribution):.2f}{unit}"
 
 
 # --- upload check -----------------------------------------------------------------------
@@ -436,5 +387,4 @@ __all__ = [
     "Explanation",
     "FeatureSpec",
     "self_check",
-    "statement",
 ]

@@ -1,20 +1,10 @@
 """Bias audit: per-group metrics, disparities, limits and a verdict (no Flask, no database).
 
-Engine
-    ``fairlearn.metrics.MetricFrame`` computes every per-group figure, the overall figures and the
-    between-group differences (max - min) and ratios (min / max). fairlearn is imported inside the
-    functions because it takes about a second to import.
-
-Why the rows are compressed first
-    MetricFrame slices the data with ``groupby().apply()`` and, inside every metric call, turns
-    each column back into an array with ``np.stack(column.to_numpy())``, which walks the column
-    element by element in Python. On 1,000,000 rows that alone costs ~4 s per metric per
-    grouping, whatever the metric function does (measured: see benchmarks/bench_fairness.py).
-    All six metrics are functions of the confusion-matrix counts of each group, so the rows are
-    first collapsed, exactly, to one row per distinct (group codes, y_true, y_pred) with a
-    ``weight`` = number of rows, and MetricFrame is given weighted numpy metric functions
-    (``sample_params``). The figures are identical; MetricFrame then sees at most
-    4 x (number of groups) rows.
+The figures come from fairlearn's ``MetricFrame`` over rows collapsed to weighted cells
+(:mod:`registry.analysis.fairness_cells`); columns become groups in
+:mod:`registry.analysis.fairness_groups`; proxy detection is in
+:mod:`registry.analysis.fairness_proxies` and the charts in
+:mod:`registry.analysis.fairness_charts`.
 
 Metrics (w = row weight, y = true label, p = prediction = score >= threshold), per group:
     count = sum(w);  selection_rate = sum(w p) / sum(w);
@@ -47,15 +37,22 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from registry.analysis.fairness_charts import metric_chart_svg
+from registry.analysis.fairness_cells import WEIGHT, Y_PRED, Y_TRUE, compress, metric_frame
+from registry.analysis.fairness_groups import encode_column
+from registry.analysis.fairness_proxies import find_proxies
+from registry.analysis.fairness_rules import (
+    BASE_METRICS,
+    FairnessRules,
+    MetricLimit,
+    parse_metric,
+)
 
-if TYPE_CHECKING:  # pandas and fairlearn are imported where used: the web process starts fast
+if TYPE_CHECKING:  # pandas is imported where used: the web process starts fast
     import pandas as pd
     from numpy.typing import ArrayLike
 
@@ -65,249 +62,11 @@ __all__ = [
     "FairnessRules",
     "MetricLimit",
     "find_proxies",
-    "metric_chart_svg",
     "run_audit",
 ]
 
-BASE_METRICS: tuple[str, ...] = (
-    "selection_rate",
-    "true_positive_rate",
-    "false_positive_rate",
-    "precision",
-    "accuracy",
-)
 TABLE_METRICS: tuple[str, ...] = ("count", *BASE_METRICS)
-_ALIASES = {"demographic_parity": "selection_rate", "equalized_odds": "equalized_odds"}
-_KINDS = ("difference", "ratio")
-MISSING_LABEL = "(missing)"
 INTERSECTION_SEP = " × "
-
-_Y, _P, _W = "__y_true__", "__y_pred__", "__weight__"
-_MAX_KEY_SPACE = 1 << 40
-
-
-def _parse_metric(name: str) -> tuple[str, str]:
-    """Split ``<base>_<difference|ratio>`` into (base, kind), resolving fairlearn's aliases."""
-    for kind in _KINDS:
-        suffix = "_" + kind
-        if name.endswith(suffix):
-            base = name[: -len(suffix)]
-            base = _ALIASES.get(base, base)
-            if base in BASE_METRICS or base == "equalized_odds":
-                return base, kind
-    allowed = [*BASE_METRICS, *_ALIASES]
-    raise ValueError(
-        f"unknown fairness metric {name!r}: expected <base>_difference or <base>_ratio "
-        f"with base one of {allowed}"
-    )
-
-
-@dataclass(frozen=True)
-class MetricLimit:
-    """An acceptable range for one disparity metric, e.g. demographic_parity_ratio >= 0.8."""
-
-    metric: str
-    min: float | None = None
-    max: float | None = None
-
-    def __post_init__(self) -> None:
-        _parse_metric(self.metric)
-        if self.min is None and self.max is None:
-            raise ValueError(f"limit on {self.metric} needs a min, a max or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"limit on {self.metric}: min {self.min} > max {self.max}")
-
-    @property
-    def bound(self) -> str:
-        """The bound in words, e.g. "at least 0.8"."""
-        if self.min is not None and self.max is not None:
-            return f"between {self.min:g} and {self.max:g}"
-        if self.min is not None:
-            return f"at least {self.min:g}"
-        return f"at most {self.max:g}"
-
-
-@dataclass(frozen=True)
-class FairnessRules:
-    """The policy an audit is judged against."""
-
-    limits: tuple[MetricLimit, ...]
-    min_group_size: int
-    bands: dict[str, tuple[float, ...]]
-    proxy_threshold: float
-
-    def __post_init__(self) -> None:
-        if self.min_group_size < 1:
-            raise ValueError("min_group_size must be at least 1")
-        if not 0.0 <= self.proxy_threshold <= 1.0:
-            raise ValueError("proxy_threshold must be between 0 and 1")
-        for column, edges in self.bands.items():
-            _check_edges(column, edges)
-
-
-def _check_edges(column: str, edges: Sequence[float]) -> None:
-    if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
-        raise ValueError(f"bands for {column!r} must be at least two strictly increasing edges")
-
-
-# --- encoding columns as integer group codes ------------------------------------------------
-
-
-def _band_labels(edges: Sequence[float], integral: bool) -> list[str]:
-    """Labels for left-closed, right-open bands: "25–34" for whole-number data, else "25 to <35"."""
-    labels = []
-    for lo, hi in itertools.pairwise(edges):
-        if integral and float(lo).is_integer() and float(hi).is_integer():
-            labels.append(f"{int(lo)}–{int(hi) - 1}")
-        else:
-            labels.append(f"{lo:g} to <{hi:g}")
-    return labels
-
-
-def _encode(
-    name: str, values: pd.Series, bands: dict[str, tuple[float, ...]], *, quintiles: bool = False
-) -> tuple[np.ndarray, list[str]]:
-    """Map a column to (codes 0..k-1, labels[k]).
-
-    Numeric columns are banded with ``bands[name]`` (left-closed, right-open; a value outside
-    the edges is an error), or into quintiles if ``quintiles`` is set, else rejected. Other
-    columns are grouped by their string value, sorted. Missing values get the label "(missing)".
-    """
-    import pandas as pd
-
-    is_numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    if name in bands or (is_numeric and quintiles):
-        if not is_numeric:
-            raise ValueError(f"column {name!r} has bands but is not numeric")
-        x = values.to_numpy(dtype=float, na_value=np.nan)
-        missing = np.isnan(x)
-        if name in bands:
-            edges = np.asarray(bands[name], dtype=float)
-            idx = np.searchsorted(edges, x, side="right") - 1
-            outside = ~missing & ((idx < 0) | (idx >= len(edges) - 1))
-            if outside.any():
-                raise ValueError(
-                    f"column {name!r}: {int(outside.sum())} value(s) outside the bands "
-                    f"[{edges[0]:g}, {edges[-1]:g})"
-                )
-            integral = bool(np.all(np.mod(x[~missing], 1) == 0))
-            labels = _band_labels(bands[name], integral)
-        else:
-            present = x[~missing]
-            cuts = np.unique(np.quantile(present, [0.2, 0.4, 0.6, 0.8])) if present.size else []
-            idx = np.searchsorted(cuts, x, side="right")
-            labels = _band_labels([-np.inf, *cuts, np.inf], integral=False)
-        codes = np.where(missing, len(labels), idx).astype(np.int64)
-        if missing.any():
-            labels.append(MISSING_LABEL)
-        return codes, labels
-    if is_numeric:
-        raise ValueError(
-            f"column {name!r} is numeric but has no band rule: add bands for it in the fairness "
-            "rules, or pass it as strings if its values are category codes"
-        )
-    raw_codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    raw_labels = [str(u) for u in uniques]
-    if (raw_codes < 0).any():
-        raw_labels.append(MISSING_LABEL)
-        raw_codes = np.where(raw_codes < 0, len(raw_labels) - 1, raw_codes)
-    labels = sorted(set(raw_labels) - {MISSING_LABEL})
-    if MISSING_LABEL in raw_labels:
-        labels.append(MISSING_LABEL)
-    position = {label: i for i, label in enumerate(labels)}
-    remap = np.array([position[label] for label in raw_labels], dtype=np.int64)
-    return remap[raw_codes], labels
-
-
-def _compress(
-    codes: dict[str, np.ndarray], cards: dict[str, int], y_true: np.ndarray, y_pred: np.ndarray
-) -> pd.DataFrame:
-    """Collapse rows to one per distinct (codes..., y_true, y_pred), with weight = row count.
-
-    Mixed-radix key + ``np.bincount``; the key is re-densified with ``pd.factorize`` if its range
-    would grow too large. Any row with a given key serves as that key's representative.
-    """
-    import pandas as pd
-
-    n = len(y_true)
-    key = np.zeros(n, dtype=np.int64)
-    space = 1
-    for name, col in codes.items():
-        if space * cards[name] * 4 > _MAX_KEY_SPACE:
-            key, uniques = pd.factorize(key)
-            space = len(uniques)
-        key = key * cards[name] + col
-        space *= cards[name]
-    key = key * 4 + y_true.astype(np.int64) * 2 + y_pred
-    space *= 4
-    if space > max(4 * n, 1 << 16):
-        key, uniques = pd.factorize(key)
-        space = len(uniques)
-    counts = np.bincount(key, minlength=space)
-    representative = np.empty(space, dtype=np.int64)
-    representative[key] = np.arange(n)
-    present = np.flatnonzero(counts)
-    rows = representative[present]
-    frame = {name: col[rows] for name, col in codes.items()}
-    frame.update({_Y: y_true[rows], _P: y_pred[rows], _W: counts[present].astype(float)})
-    return pd.DataFrame(frame)
-
-
-# --- weighted metric functions for MetricFrame ----------------------------------------------
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    return float(numerator / denominator) if denominator > 0 else math.nan
-
-
-def _count(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray) -> float:
-    return float(sample_weight.sum())
-
-
-def _selection_rate(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray) -> float:
-    return _ratio(sample_weight @ y_pred, sample_weight.sum())
-
-
-def _true_positive_rate(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray) -> float:
-    return _ratio(sample_weight @ (y_true & y_pred), sample_weight @ y_true)
-
-
-def _false_positive_rate(
-    y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray
-) -> float:
-    return _ratio(sample_weight @ ((1 - y_true) & y_pred), sample_weight @ (1 - y_true))
-
-
-def _precision(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray) -> float:
-    return _ratio(sample_weight @ (y_true & y_pred), sample_weight @ y_pred)
-
-
-def _accuracy(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray) -> float:
-    return _ratio(sample_weight @ (y_true == y_pred), sample_weight.sum())
-
-
-_METRIC_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
-    "count": _count,
-    "selection_rate": _selection_rate,
-    "true_positive_rate": _true_positive_rate,
-    "false_positive_rate": _false_positive_rate,
-    "precision": _precision,
-    "accuracy": _accuracy,
-}
-
-
-def _metric_frame(rows: pd.DataFrame, features: list[str]) -> Any:
-    """fairlearn MetricFrame over compressed rows (weights passed as ``sample_weight``)."""
-    from fairlearn.metrics import MetricFrame
-
-    weight = rows[_W].to_numpy()
-    return MetricFrame(
-        metrics=_METRIC_FUNCTIONS,
-        y_true=rows[_Y].to_numpy(),
-        y_pred=rows[_P].to_numpy(),
-        sensitive_features=rows[features],
-        sample_params={name: {"sample_weight": weight} for name in _METRIC_FUNCTIONS},
-    )
 
 
 # --- the audit --------------------------------------------------------------------------------
@@ -372,7 +131,7 @@ def _evaluate_limit(
     undefined: dict[str, list[str]],
 ) -> tuple[dict[str, Any], str | None]:
     """Check one limit on one grouping; returns (result, reason or None)."""
-    base, kind = _parse_metric(limit.metric)
+    base, kind = parse_metric(limit.metric)
     value = disparities[base][kind]
     inputs = ["true_positive_rate", "false_positive_rate"] if base == "equalized_odds" else [base]
     gaps = [f"{m} is undefined for {', '.join(undefined[m])}" for m in inputs if undefined[m]]
@@ -425,8 +184,8 @@ def _audit_grouping(
     rules: FairnessRules,
 ) -> dict[str, Any]:
     """Audit one grouping (one column or an intersection) from compressed rows."""
-    rows = rows.groupby([*features, _Y, _P], sort=False, as_index=False)[_W].sum()
-    mf = _metric_frame(rows, features)
+    rows = rows.groupby([*features, Y_TRUE, Y_PRED], sort=False, as_index=False)[WEIGHT].sum()
+    mf = metric_frame(rows, features)
     by_group = mf.by_group
     by_group = by_group[by_group["count"].fillna(0) > 0]
 
@@ -458,7 +217,7 @@ def _audit_grouping(
     eligible = by_group.loc[eligible_index]
     if small and len(eligible) >= 2:
         keep = rows.set_index(features).index.isin(eligible.index)
-        eligible_mf = _metric_frame(rows[keep], features)
+        eligible_mf = metric_frame(rows[keep], features)
     else:
         eligible_mf = mf if len(eligible) >= 2 else None
     disparities = _disparities(eligible_mf, eligible, label_of)
@@ -565,11 +324,11 @@ def run_audit(
     codes: dict[str, np.ndarray] = {}
     for column in [*sensitive.columns, *extras.columns]:
         source = sensitive if column in sensitive.columns else extras
-        codes[column], labels[column] = _encode(column, source[column], rules.bands)
+        codes[column], labels[column] = encode_column(column, source[column], rules.bands)
     cards = {c: len(labels[c]) for c in codes}
 
     sensitive_cols = list(sensitive.columns)
-    joint = _compress({c: codes[c] for c in sensitive_cols}, cards, y, y_pred)
+    joint = compress({c: codes[c] for c in sensitive_cols}, cards, y, y_pred)
     groupings: dict[str, dict[str, Any]] = {}
     for size in range(1, len(sensitive_cols) + 1):
         for combo in itertools.combinations(sensitive_cols, size):
@@ -577,7 +336,7 @@ def run_audit(
             kind = "sensitive" if size == 1 else "intersection"
             groupings[name] = _audit_grouping(name, kind, list(combo), joint, labels, rules)
     for column in extras.columns:
-        rows = _compress({column: codes[column]}, cards, y, y_pred)
+        rows = compress({column: codes[column]}, cards, y, y_pred)
         groupings[column] = _audit_grouping(column, "extra", [column], rows, labels, rules)
 
     verdicts = {g["verdict"] for g in groupings.values()}
@@ -607,63 +366,3 @@ def run_audit(
         "groupings": groupings,
         "proxies": proxies,
     }
-
-
-# --- proxies --------------------------------------------------------------------------------
-
-
-def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
-    """Bias-corrected Cramér's V (Bergsma 2013) between two integer-coded columns.
-
-    chi2 from the r x k contingency table, phi2 = chi2 / n,
-    phi2c = max(0, phi2 - (k-1)(r-1)/(n-1)), rc = r - (r-1)^2/(n-1), kc = k - (k-1)^2/(n-1),
-    V = sqrt(phi2c / min(kc-1, rc-1)). 0 when either column has a single value. Unlike the
-    plain V, it is close to 0 for independent columns with many categories.
-    """
-    _, a = np.unique(a, return_inverse=True)
-    _, b = np.unique(b, return_inverse=True)
-    r, k, n = int(a.max()) + 1, int(b.max()) + 1, len(a)
-    if r < 2 or k < 2 or n < 2:
-        return 0.0
-    observed = np.bincount(a * k + b, minlength=r * k).reshape(r, k).astype(float)
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / n
-    chi2 = float(((observed - expected) ** 2 / expected).sum())
-    phi2c = max(0.0, chi2 / n - (k - 1) * (r - 1) / (n - 1))
-    rc = r - (r - 1) ** 2 / (n - 1)
-    kc = k - (k - 1) ** 2 / (n - 1)
-    denominator = min(kc - 1, rc - 1)
-    return math.sqrt(phi2c / denominator) if denominator > 0 else 0.0
-
-
-def find_proxies(
-    data: pd.DataFrame,
-    protected: list[str],
-    candidates: list[str],
-    *,
-    threshold: float,
-    bands: dict[str, tuple[float, ...]],
-) -> list[dict[str, Any]]:
-    """Candidate columns associated with a protected attribute (bias-corrected Cramér's V).
-
-    Numeric columns are binned by ``bands`` if given, else into quintiles; missing values are a
-    category of their own. Returns ``{"column", "protected_attribute", "cramers_v"}`` for every
-    pair with V >= ``threshold``, strongest first.
-    """
-    data = data.reset_index(drop=True)
-    encoded: dict[str, np.ndarray] = {}
-
-    def codes_of(column: str) -> np.ndarray:
-        if column not in encoded:
-            encoded[column] = _encode(column, data[column], bands, quintiles=True)[0]
-        return encoded[column]
-
-    found = []
-    for column in candidates:
-        for attribute in protected:
-            if column == attribute:
-                continue
-            v = cramers_v(codes_of(column), codes_of(attribute))
-            if v >= threshold:
-                found.append({"column": column, "protected_attribute": attribute, "cramers_v": v})
-    found.sort(key=lambda p: (-p["cramers_v"], p["column"], p["protected_attribute"]))
-    return found

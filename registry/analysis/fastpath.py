@@ -4,221 +4,32 @@ scikit-learn's ColumnTransformer spends milliseconds validating a one-row DataFr
 load time :func:`compile_pipeline` turns the supported pieces — ``OneHotEncoder``,
 ``StandardScaler``, ``MinMaxScaler`` (no clip), ``SimpleImputer`` (missing value NaN, no
 indicator), ``passthrough`` and ``drop``, inside a ``ColumnTransformer`` and/or
-``Pipeline`` — into per-block numpy
-operations, then *proves* the result equal to the pipeline on a sample (every row in a
-batch, rows one at a time as dicts, and probe rows with unseen categories and missing
-values; and the final probabilities when the pipeline ends in a classifier). Anything
-unsupported or unequal gives ``None`` and the caller keeps the scikit-learn pipeline.
+``Pipeline`` — into per-block numpy operations (:mod:`registry.analysis.fastpath_transform`),
+then *proves* the result equal to the pipeline on a sample
+(:mod:`registry.analysis.fastpath_proof`). Anything unsupported or unequal gives ``None`` and
+the caller keeps the scikit-learn pipeline.
 
 The compiled transform also knows which original column feeds each transformed column
 (:attr:`FastTransform.feature_of_column`), which is what lets SHAP values computed on the
 one-hot matrix be summed back to the original features. :func:`column_sources` gives the
 same mapping for pipelines the fast path cannot compile, where it can be determined.
-
-Semantics follow scikit-learn exactly, including its quirks: ``SimpleImputer`` treats
-only NaN as missing in a text column (``None`` passes through it and is then an unknown
-category to ``OneHotEncoder``); in a numeric column ``None`` becomes NaN.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-Rows = pd.DataFrame | pd.Series | Mapping[str, Any] | Sequence[Mapping[str, Any]]
-
-_UNSEEN = "\x00gatehouse-unseen-category"
+from registry.analysis.fastpath_proof import verify
+from registry.analysis.fastpath_transform import Block, FastTransform, OneHot, category_key
+from registry.analysis.pipelines import flat_steps, split_pipeline
 
 
 class Unsupported(Exception):
     """A pipeline piece the fast path does not handle (the message says which)."""
-
-
-class _Key:
-    """Sentinels for the missing-value markers, which do not compare equal to themselves."""
-
-    NONE = object()
-    NAN = object()
-    PD_NA = object()
-
-
-def _key(value: Any) -> Any:
-    """A dict key matching scikit-learn's category matching for ``value``."""
-    if value is None:
-        return _Key.NONE
-    if value is pd.NA:
-        return _Key.PD_NA
-    if isinstance(value, float | np.floating) and value != value:
-        return _Key.NAN
-    return value
-
-
-def _is_nan(value: Any) -> bool:
-    """What ``SimpleImputer(missing_values=np.nan)`` replaces: NaN (and pd.NA), not None."""
-    return value is pd.NA or (isinstance(value, float | np.floating) and value != value)
-
-
-# --- blocks ----------------------------------------------------------------------------
-
-
-@dataclass
-class _OneHot:
-    lookups: list[dict[Any, int]]  # per input column: category key -> output offset
-    error_on_unknown: bool
-    width: int
-
-
-@dataclass
-class _Block:
-    """Input columns -> a contiguous run of output columns, by a chain of simple steps."""
-
-    columns: list[str]
-    raw_fills: list[list[Any]] = field(default_factory=list)  # imputers before one-hot
-    onehot: _OneHot | None = None
-    float_ops: list[tuple[str, np.ndarray | None, np.ndarray | None]] = field(
-        default_factory=list
-    )  # ("fill", values, None) | ("affine", shift, scale) | ("muladd", scale, offset)
-    sources: list[int] = field(default_factory=list)  # output column -> index in columns
-    start: int = 0
-
-    @property
-    def width(self) -> int:
-        return self.onehot.width if self.onehot else len(self.columns)
-
-    def _encode(self, values: list[Any], out: np.ndarray) -> None:
-        """One-hot encode one row of raw ``values`` into ``out`` (zeros on entry)."""
-        assert self.onehot is not None
-        for fills in self.raw_fills:
-            values = [f if _is_nan(v) else v for v, f in zip(values, fills, strict=True)]
-        for j, (value, lookup) in enumerate(zip(values, self.onehot.lookups, strict=True)):
-            k = _key(value)
-            idx = lookup.get(k, -1)
-            if idx >= 0:
-                out[idx] = 1.0
-            elif self.onehot.error_on_unknown and k not in lookup:
-                raise ValueError(f"unknown category {value!r} in column {self.columns[j]!r}")
-
-    def _finish(self, x: np.ndarray) -> np.ndarray:
-        return _apply_ops(self.float_ops, x)
-
-    def row(self, row: Mapping[str, Any], out: np.ndarray) -> None:
-        values = [row[c] for c in self.columns]
-        if self.onehot is None:
-            x = np.array(values, dtype=float)
-        else:
-            x = np.zeros(self.onehot.width)
-            self._encode(values, x)
-        out[self.start : self.start + self.width] = self._finish(x)
-
-    def frame(self, frame: pd.DataFrame, out: np.ndarray) -> None:
-        if self.onehot is None:
-            x = frame[self.columns].to_numpy(dtype=float, na_value=np.nan)
-        else:
-            x = np.zeros((len(frame), self.onehot.width))
-            raw = frame[self.columns].to_numpy(dtype=object)
-            for i in range(len(frame)):
-                self._encode(list(raw[i]), x[i])
-        out[:, self.start : self.start + self.width] = self._finish(x)
-
-
-@dataclass
-class FastTransform:
-    """A compiled preprocessing: call it on a DataFrame, a dict (one row) or a list of dicts.
-
-    ``input_columns`` are the columns it reads; ``feature_of_column[j]`` is the index in
-    ``input_columns`` of the original column that transformed column ``j`` comes from.
-    """
-
-    input_columns: list[str]
-    feature_of_column: np.ndarray
-    blocks: list[_Block]
-    post_ops: list[tuple[str, np.ndarray | None, np.ndarray | None]]
-    n_out: int
-
-    def __call__(self, rows: Rows) -> np.ndarray:
-        """The transformed matrix, shape ``(n_rows, n_out)``."""
-        if isinstance(rows, pd.Series):
-            rows = rows.to_dict()
-        if isinstance(rows, Mapping):
-            return self.transform_row(rows)[None, :]
-        if isinstance(rows, pd.DataFrame):
-            if len(rows) <= 4:  # per-row dict path is faster than pandas for a few rows
-                rows = self._frame_rows(rows)
-            else:
-                return self.transform_frame(rows)
-        out = np.empty((len(rows), self.n_out))
-        for i, row in enumerate(rows):
-            out[i] = self.transform_row(row)
-        return out
-
-    def _frame_rows(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
-        missing = [c for c in self.input_columns if c not in frame.columns]
-        if missing:
-            raise KeyError(f"missing input columns: {missing}")
-        columns = list(frame.columns)  # .values of the whole frame is the fast way out
-        return [dict(zip(columns, r, strict=True)) for r in frame.values.tolist()]
-
-    def transform_row(self, row: Mapping[str, Any]) -> np.ndarray:
-        """One row given as ``{column: value}`` -> a 1-D array of ``n_out`` values."""
-        out = np.empty(self.n_out)
-        try:
-            for block in self.blocks:
-                block.row(row, out)
-        except KeyError as exc:
-            raise KeyError(f"missing input column {exc.args[0]!r}") from None
-        return _apply_ops(self.post_ops, out)
-
-    def transform_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        """A DataFrame -> a 2-D array, vectorised per block."""
-        out = np.empty((len(frame), self.n_out))
-        for block in self.blocks:
-            block.frame(frame, out)
-        return _apply_ops(self.post_ops, out)
-
-
-def _apply_ops(ops: list, x: np.ndarray) -> np.ndarray:
-    """Column-wise steps, computed in the same order of operations as scikit-learn."""
-    for op, a, b in ops:
-        if op == "fill":  # SimpleImputer
-            x = np.where(np.isnan(x), a, x)
-        elif op == "affine":  # StandardScaler: (x - mean) / scale
-            if a is not None:
-                x = x - a
-            if b is not None:
-                x = x / b
-        else:  # "muladd", MinMaxScaler: x * scale + min
-            x = x * a + b
-    return x
-
-
-# --- compiling ---------------------------------------------------------------------------
-
-
-def _flatten(estimator: Any) -> list[Any]:
-    """A Pipeline's steps, nested pipelines expanded, passthrough steps dropped."""
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(estimator, Pipeline):
-        steps: list[Any] = []
-        for _, step in estimator.steps:
-            steps.extend(_flatten(step))
-        return steps
-    if estimator is None or (isinstance(estimator, str) and estimator == "passthrough"):
-        return []
-    return [estimator]
-
-
-def split_pipeline(pipeline: Any) -> tuple[list[Any], Any | None]:
-    """(preprocessing steps, final estimator or None) of a pipeline or a bare transformer."""
-    steps = _flatten(pipeline)
-    if steps and hasattr(steps[-1], "predict_proba"):
-        return steps[:-1], steps[-1]
-    return steps, None
 
 
 def _float_op(step: Any) -> tuple[str, np.ndarray | None, np.ndarray | None]:
@@ -258,7 +69,7 @@ def _check_imputer(step: Any) -> None:
         raise Unsupported("SimpleImputer with an all-missing column")
 
 
-def _onehot(step: Any, n_columns: int) -> _OneHot:
+def _onehot(step: Any, n_columns: int) -> OneHot:
     if getattr(step, "_infrequent_enabled", False):
         raise Unsupported("OneHotEncoder with infrequent categories")
     if step.handle_unknown not in ("ignore", "error", "infrequent_if_exist", "warn"):
@@ -272,23 +83,23 @@ def _onehot(step: Any, n_columns: int) -> _OneHot:
         lookup: dict[Any, int] = {}
         dropped = None if drop is None else drop[j]
         for i, category in enumerate(categories.tolist()):
-            k = _key(category)
+            k = category_key(category)
             if dropped is not None and i == dropped:
                 lookup[k] = -1  # known, encoded as all zeros
             else:
                 lookup[k] = offset
                 offset += 1
         lookups.append(lookup)
-    return _OneHot(lookups, step.handle_unknown == "error", offset)
+    return OneHot(lookups, step.handle_unknown == "error", offset)
 
 
-def _block(columns: list[str], transformer: Any) -> _Block:
+def _block(columns: list[str], transformer: Any) -> Block:
     """Compile one ColumnTransformer branch (a transformer or a Pipeline of them)."""
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import OneHotEncoder
 
-    block = _Block(columns=list(columns))
-    steps = _flatten(transformer)
+    block = Block(columns=list(columns))
+    steps = flat_steps(transformer)
     encoders = [i for i, s in enumerate(steps) if isinstance(s, OneHotEncoder)]
     if len(encoders) > 1:
         raise Unsupported("more than one OneHotEncoder in a branch")
@@ -325,7 +136,7 @@ def _column_names(ct: Any, columns: Any) -> list[str]:
     return [str(c) for c in cols]
 
 
-def _blocks(first: Any, *, strict: bool) -> tuple[list[str], list[_Block]]:
+def _blocks(first: Any, *, strict: bool) -> tuple[list[str], list[Block]]:
     """Input columns and compiled blocks of the first preprocessing step."""
     from sklearn.compose import ColumnTransformer
 
@@ -336,7 +147,7 @@ def _blocks(first: Any, *, strict: bool) -> tuple[list[str], list[_Block]]:
     if not isinstance(first, ColumnTransformer):
         block = _block(input_columns, first)
         return input_columns, [block]
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     for name, transformer, columns in first.transformers_:
         if isinstance(transformer, str) and transformer == "drop":
             continue
@@ -349,7 +160,7 @@ def _blocks(first: Any, *, strict: bool) -> tuple[list[str], list[_Block]]:
         except Unsupported:
             if strict:
                 raise
-            block = _Block(columns=selected)
+            block = Block(columns=selected)
             block.sources = _branch_sources(transformer, selected, out.stop - out.start)
         if not strict and len(block.sources) != out.stop - out.start:
             block.sources = _branch_sources(transformer, selected, out.stop - out.start)
@@ -380,13 +191,13 @@ def _build(pipeline: Any) -> FastTransform:
         if names is None:
             raise Unsupported("the model was not fitted on a DataFrame (no column names)")
         columns = [str(c) for c in names]
-        block = _Block(columns=columns, sources=list(range(len(columns))))
+        block = Block(columns=columns, sources=list(range(len(columns))))
         return _assemble(columns, [block], [])
     columns, blocks = _blocks(pre[0], strict=True)
     return _assemble(columns, blocks, [_float_op(step) for step in pre[1:]])
 
 
-def _assemble(columns: list[str], blocks: list[_Block], post_ops: list) -> FastTransform:
+def _assemble(columns: list[str], blocks: list[Block], post_ops: list) -> FastTransform:
     n_out = sum(b.width for b in blocks)
     sources = np.full(n_out, -1)
     index = {c: i for i, c in enumerate(columns)}
@@ -406,7 +217,7 @@ def column_sources(pipeline: Any) -> tuple[list[str], np.ndarray] | None:
     one-to-one, followed by column-wise steps; ``None`` when outputs cannot be
     attributed to input columns.
     """
-    pre, estimator = split_pipeline(pipeline)
+    pre, _ = split_pipeline(pipeline)
     try:
         if not pre:
             fast = _build(pipeline)
@@ -424,88 +235,6 @@ def column_sources(pipeline: Any) -> tuple[list[str], np.ndarray] | None:
         return columns, sources
     except (Unsupported, AttributeError, ValueError):
         return None
-
-
-def input_columns(pipeline: Any) -> list[str] | None:
-    """The columns the pipeline was fitted on, or None if it was fitted on an array."""
-    pre, estimator = split_pipeline(pipeline)
-    names = getattr(pre[0] if pre else estimator, "feature_names_in_", None)
-    return None if names is None else [str(c) for c in names]
-
-
-def _inputs(frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
-    """``frame`` cut to the fitted columns (sklearn refuses extra ones outside a CT)."""
-    return frame if columns is None else frame[columns]
-
-
-def sklearn_transform(pipeline: Any) -> Callable[[pd.DataFrame], np.ndarray]:
-    """The pipeline's own preprocessing as a function returning a dense float matrix."""
-    pre, _ = split_pipeline(pipeline)
-    columns = input_columns(pipeline)
-
-    def transform(frame: pd.DataFrame) -> np.ndarray:
-        x: Any = _inputs(frame, columns)
-        for step in pre:
-            x = step.transform(x)
-        if hasattr(x, "toarray"):
-            x = x.toarray()
-        return np.asarray(x, dtype=float)
-
-    return transform
-
-
-def _probe_rows(fast: FastTransform, sample: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``sample`` edited to carry unseen categories and missing values."""
-    base = sample.iloc[[0]]
-    probes = []
-    for block in fast.blocks:
-        for column in block.columns:
-            row = base.copy()
-            if block.onehot is not None and not block.onehot.error_on_unknown:
-                numeric = pd.api.types.is_numeric_dtype(sample[column])
-                row[column] = row[column].astype(float if numeric else object)
-                row.iloc[0, row.columns.get_loc(column)] = -987654.321 if numeric else _UNSEEN
-                probes.append(row)
-            if block.raw_fills or any(op == "fill" for op, _, _ in block.float_ops):
-                row = base.copy()
-                row[column] = row[column].astype(object if block.onehot else float)
-                row.iloc[0, row.columns.get_loc(column)] = np.nan
-                probes.append(row)
-    return pd.concat(probes, ignore_index=True) if probes else sample.iloc[:0]
-
-
-def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-7, atol=1e-9, equal_nan=True))
-
-
-def verify(fast: FastTransform, pipeline: Any, sample: pd.DataFrame, max_rows: int = 50) -> str:
-    """'' when ``fast`` equals the pipeline on ``sample``, else what differed."""
-    reference = sklearn_transform(pipeline)
-    expected = reference(sample)
-    if not _close(fast.transform_frame(sample), expected):
-        return "batch transform differs from the pipeline"
-    head = sample.iloc[:max_rows]
-    if not _close(fast(fast._frame_rows(head)), expected[: len(head)]):
-        return "one-row transform differs from the pipeline"
-    probes = _probe_rows(fast, sample)
-    if len(probes):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                probe_expected = reference(probes)
-            except Exception:  # the pipeline refuses the probes; nothing to compare
-                probe_expected = None
-        if probe_expected is not None and not (
-            _close(fast.transform_frame(probes), probe_expected)
-            and _close(fast(fast._frame_rows(probes)), probe_expected)
-        ):
-            return "transform of unseen categories or missing values differs"
-    _, estimator = split_pipeline(pipeline)
-    if estimator is not None:
-        got = estimator.predict_proba(fast.transform_frame(sample))
-        if not _close(got, pipeline.predict_proba(_inputs(sample, fast.input_columns))):
-            return "probabilities differ from the pipeline"
-    return ""
 
 
 def compile_with_reason(pipeline: Any, sample: pd.DataFrame) -> tuple[FastTransform | None, str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from ..analysis.prepared import Prepared
 from ..governance import ledger
 from ..governance.actors import SYSTEM
 from ..governance.errors import Unavailable
@@ -16,6 +16,9 @@ from ..governance.versions import evaluation_sample
 from ..records import ModelVersion
 from ..storage import FileStore
 from .servability import Verdict, version_of
+
+if TYPE_CHECKING:  # pandas and sklearn load with the first model, not with the app
+    from ..analysis.prepared import Prepared
 
 _cache: dict[tuple[int, str], Prepared] = {}
 _lock = threading.Lock()

@@ -22,13 +22,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from registry.analysis.explain import (
-    Explainer,
-    FeatureSpec,
-    format_value,
-    self_check,
-    statement,
-)
+from registry.analysis.explain import Explainer, FeatureSpec, self_check
+from registry.analysis.explain_statements import format_value, statement
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "german_credit.csv"
 ROWS = 200

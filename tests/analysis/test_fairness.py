@@ -20,15 +20,10 @@ from sklearn.metrics import accuracy_score, precision_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from registry.analysis.fairness import (
-    FairnessRules,
-    MetricLimit,
-    _compress,
-    cramers_v,
-    find_proxies,
-    metric_chart_svg,
-    run_audit,
-)
+from registry.analysis.fairness import FairnessRules, MetricLimit, run_audit
+from registry.analysis.fairness_cells import compress as _compress
+from registry.analysis.fairness_charts import metric_chart_svg
+from registry.analysis.fairness_proxies import cramers_v, find_proxies
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "german_credit.csv"
 SENSITIVE = ["sex", "age", "foreign_worker", "status_sex"]
