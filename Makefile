@@ -2,7 +2,6 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
-export GATEHOUSE_INSTANCE ?= $(CURDIR)/instance
 
 .PHONY: setup assets serve demo test test-postgres bench lint
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .governance import monitoring, registration
+from .governance import audits, monitoring, registration
 from .governance.actors import Actor
 from .governance.errors import Invalid
 from .jobs import handler
@@ -31,14 +31,14 @@ def bias_audit(session: Session, services: Services, actor: Actor, p: dict[str, 
     if version is None or dataset is None:
         raise Invalid("the version or the dataset no longer exists",
                       {"version_id": [str(p["version_id"])], "dataset_id": [str(p["dataset_id"])]})
-    plan = monitoring.plan_bias_audit(
+    plan = audits.plan_bias_audit(
         session, actor, version, dataset, label_column=p["label_column"],
         positive_label=p["positive_label"], threshold=p["threshold"],
         sensitive_features=p.get("sensitive_features"),
         extra_groupings=p.get("extra_groupings", []), policy=services.policy, store=services.store)
     session.commit()  # nothing written: ends the read transaction while the audit computes
-    results = monitoring.compute_bias_audit(plan, services.store)
-    audit = monitoring.record_bias_audit(session, actor, plan, results, services.clock.now())
+    results = audits.compute_bias_audit(plan, services.store)
+    audit = audits.record_bias_audit(session, actor, plan, results, services.clock.now())
     return "bias_audit", audit.id
 
 

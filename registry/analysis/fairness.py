@@ -56,15 +56,6 @@ if TYPE_CHECKING:  # pandas is imported where used: the web process starts fast
     import pandas as pd
     from numpy.typing import ArrayLike
 
-__all__ = [
-    "BASE_METRICS",
-    "TABLE_METRICS",
-    "FairnessRules",
-    "MetricLimit",
-    "find_proxies",
-    "run_audit",
-]
-
 TABLE_METRICS: tuple[str, ...] = ("count", *BASE_METRICS)
 INTERSECTION_SEP = " × "
 

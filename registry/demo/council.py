@@ -12,8 +12,8 @@ from typing import Any
 import skops.io as sio
 from sqlalchemy.orm import Session
 
+from ..governance import audits, lifecycle, monitoring, people, registration, versions
 from ..governance import dpia as dpia_rules
-from ..governance import lifecycle, monitoring, people, registration, versions
 from ..governance.actors import OPERATOR, Actor
 from ..governance.errors import GovernanceError
 from ..records import DPIA, Dataset, DataSharingAgreement, ModelVersion, PredictiveModel
@@ -286,7 +286,7 @@ class Demo:
             self.services.policy,
             self.now,
         )
-        audit = monitoring.run_bias_audit(
+        audit = audits.run_bias_audit(
             self.session,
             self.people[REGISTRAR],
             version,

@@ -43,8 +43,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..records import BiasAudit, ModelVersion, ScoreReceipt
+from .audits import fairness_rules
 from .errors import Invalid
-from .monitoring import fairness_rules
 from .permissions import require
 from .policy import Policy
 

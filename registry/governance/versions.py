@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from .permissions import require
 from .policy import Policy
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 SAMPLE_ROWS = 500
@@ -160,3 +162,26 @@ def read_dataset(dataset: Dataset, store: FileStore) -> pd.DataFrame:
 def _column_dict(column: Any) -> dict[str, Any]:
     keys = ("name", "type", "description", "allowed", "minimum", "maximum")
     return {k: getattr(column, k) for k in keys}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What scoring rows with a version's artefact needs, without the database."""
+
+    path: str
+    sha256: str
+    features: list[dict[str, Any]]
+    trusted: tuple[str, ...]
+
+    @classmethod
+    def of(cls, version: ModelVersion, policy: Policy) -> ModelRef:
+        return cls(version.artefact_path or "", version.artefact_sha256 or "",
+                   [dict(f) for f in version.feature_schema], tuple(policy.trusted_types))
+
+    def scores(self, frame: pd.DataFrame, store: FileStore) -> np.ndarray:
+        """The positive-class probability of each row (the sha256 is checked before loading)."""
+        from ..analysis import artefacts, prepared
+
+        pipeline = artefacts.load_artefact(store.read(self.path), expected_sha256=self.sha256,
+                                           extra_trusted=list(self.trusted))
+        return pipeline.predict_proba(prepared.model_frame(frame, self.features))[:, 1]

@@ -50,7 +50,8 @@ def audit_results(sensitive: tuple[str, ...] = ("sex",)) -> dict[str, Any]:
     """A real `run_audit` result on german_credit for a score that treats the groups alike."""
     import numpy as np
 
-    from registry.analysis.fairness import FairnessRules, MetricLimit, run_audit
+    from registry.analysis.fairness import run_audit
+    from registry.analysis.fairness_rules import FairnessRules, MetricLimit
 
     frame = b.credit_frame()
     y = (frame["credit"] == "good").astype(int).to_numpy()

@@ -1,0 +1,164 @@
+"""Bias audits: the evidence of fairness the gates read, recorded with its inputs' hashes.
+
+An audit runs in three steps, so that a background job holds no database transaction (on
+SQLite, the write lock) while the model and fairlearn run:
+
+1. ``plan_bias_audit`` reads and validates everything it needs, writing nothing;
+2. ``compute_bias_audit`` scores and measures, touching no database;
+3. ``record_bias_audit`` writes the audit and its ledger entry in the caller's transaction.
+
+``run_bias_audit`` does the three in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from ..records import BiasAudit, Dataset, ModelVersion
+from ..storage import FileStore
+from . import ledger
+from .actors import Actor
+from .errors import Invalid
+from .permissions import require
+from .policy import Policy
+from .versions import ModelRef, read_dataset
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from ..analysis.fairness_rules import FairnessRules
+
+
+def fairness_rules(policy: Policy) -> FairnessRules:
+    """The policy's fairness limits, minimum group size, bands and proxy threshold."""
+    from ..analysis.fairness_rules import FairnessRules, MetricLimit
+
+    return FairnessRules(
+        limits=tuple(MetricLimit(lim.metric, lim.min, lim.max)
+                     for lim in policy.fairness_limits),
+        min_group_size=policy.min_group_size, bands=dict(policy.fairness_bands),
+        proxy_threshold=policy.proxy_threshold)
+
+
+@dataclass
+class AuditPlan:
+    """A validated audit request with its data, ready to compute without the database."""
+
+    version_id: int
+    dataset_id: int
+    label_column: str
+    positive_label: str
+    threshold: float
+    sensitive: list[str]
+    extra_groupings: list[str]
+    proxy_candidates: list[str]
+    model: ModelRef
+    data_hash: str
+    frame: pd.DataFrame
+    y_true: np.ndarray
+    rules: FairnessRules
+    policy_name: str
+    policy_version: str
+
+
+def plan_bias_audit(session: Session, actor: Actor, version: ModelVersion, dataset: Dataset, *,
+                    label_column: str, positive_label: str, threshold: float,
+                    sensitive_features: list[str] | None, extra_groupings: list[str],
+                    policy: Policy, store: FileStore) -> AuditPlan:
+    """Check the request field by field and read the data; writes nothing."""
+    require(actor, "audit")
+    if not dataset.data_path:
+        raise Invalid(f"{dataset.label} has no uploaded data", {"dataset_id": ["no data"]})
+    columns = {c.name for c in dataset.columns}
+    sensitive = list(sensitive_features or dataset.protected_attributes)
+    extra_groupings = list(extra_groupings)
+    problems: dict[str, list[str]] = {}
+    if label_column not in columns:
+        problems["label_column"] = [f"{label_column!r} is not a column of {dataset.label}"]
+    if not sensitive:
+        problems["sensitive_features"] = [f"{dataset.label} flags no protected attributes; "
+                                          "name the sensitive features"]
+    for field, names in (("sensitive_features", sensitive), ("extra_groupings", extra_groupings)):
+        unknown = [n for n in names if n not in columns]
+        if unknown:
+            problems[field] = [f"not columns of {dataset.label}: {', '.join(unknown)}"]
+    both = sorted(set(sensitive) & set(extra_groupings))
+    if both:
+        problems["extra_groupings"] = [f"already sensitive features: {', '.join(both)}"]
+    if problems:
+        raise Invalid("the audit request has invalid fields", problems)
+    frame = read_dataset(dataset, store)
+    y_true = (frame[label_column].astype(str) == str(positive_label)).to_numpy().astype(int)
+    if y_true.sum() == 0:
+        raise Invalid(f"no row has {label_column} = {positive_label!r}",
+                      {"positive_label": ["never occurs in the data"]})
+    missing = [f["name"] for f in version.feature_schema if f["name"] not in frame]
+    if missing:
+        raise Invalid(f"{dataset.label} lacks features the model needs: {', '.join(missing)}",
+                      {"dataset_id": [f"missing features: {missing}"]})
+    # Proxies: any model feature or extra grouping strongly associated with a protected attribute.
+    candidates = [f["name"] for f in version.feature_schema if f["name"] not in sensitive]
+    candidates += [c for c in extra_groupings if c not in candidates]
+    return AuditPlan(
+        version_id=version.id, dataset_id=dataset.id, label_column=label_column,
+        positive_label=str(positive_label), threshold=float(threshold), sensitive=sensitive,
+        extra_groupings=extra_groupings, proxy_candidates=candidates,
+        model=ModelRef.of(version, policy), data_hash=dataset.content_hash or "", frame=frame,
+        y_true=y_true, rules=fairness_rules(policy), policy_name=policy.name,
+        policy_version=policy.version)
+
+
+def compute_bias_audit(plan: AuditPlan, store: FileStore) -> dict[str, Any]:
+    """Score the data with the model and audit the decisions (score >= threshold) by group."""
+    from ..analysis import fairness, fairness_proxies
+
+    frame = plan.frame
+    scores = plan.model.scores(frame, store)
+    try:
+        results = fairness.run_audit(
+            plan.y_true, scores, frame[plan.sensitive].copy(), threshold=plan.threshold,
+            rules=plan.rules,
+            extra_groupings=frame[plan.extra_groupings].copy() if plan.extra_groupings else None)
+        results["proxies"] = fairness_proxies.find_proxies(
+            frame, plan.sensitive, plan.proxy_candidates, threshold=plan.rules.proxy_threshold,
+            bands=plan.rules.bands)
+    except ValueError as exc:
+        raise Invalid(f"the audit cannot run: {exc}", {"sensitive_features": [str(exc)]}) from exc
+    return results
+
+
+def record_bias_audit(session: Session, actor: Actor, plan: AuditPlan, results: dict[str, Any],
+                      now: datetime) -> BiasAudit:
+    """Store the audit and its ledger entry (with the hashes of model, data and result)."""
+    audit = BiasAudit(
+        model_version_id=plan.version_id, dataset_id=plan.dataset_id,
+        label_column=plan.label_column, positive_label=plan.positive_label,
+        threshold=plan.threshold, sensitive_features=plan.sensitive,
+        extra_groupings=plan.extra_groupings, results=results, verdict=results["verdict"],
+        reasons=results["reasons"], model_sha256=plan.model.sha256, data_hash=plan.data_hash,
+        policy_name=plan.policy_name, policy_version=plan.policy_version,
+        created_by_id=actor.user_id, created_at=now)
+    session.add(audit)
+    session.flush()
+    ledger.append(session, actor, "bias_audit", "model_version", plan.version_id, {
+        "audit_id": audit.id, "verdict": audit.verdict, "reasons": audit.reasons,
+        "model_sha256": audit.model_sha256, "data_hash": audit.data_hash,
+        "results_hash": ledger.sha256(results)}, now)
+    return audit
+
+
+def run_bias_audit(session: Session, actor: Actor, version: ModelVersion, dataset: Dataset, *,
+                   label_column: str, positive_label: str, threshold: float,
+                   sensitive_features: list[str] | None, extra_groupings: list[str],
+                   policy: Policy, store: FileStore, now: datetime) -> BiasAudit:
+    """Audit the version's decisions at `threshold` on a labelled dataset, under the policy."""
+    plan = plan_bias_audit(session, actor, version, dataset, label_column=label_column,
+                           positive_label=positive_label, threshold=threshold,
+                           sensitive_features=sensitive_features,
+                           extra_groupings=extra_groupings, policy=policy, store=store)
+    return record_bias_audit(session, actor, plan, compute_bias_audit(plan, store), now)
