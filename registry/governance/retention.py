@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Text, cast, null, select, update
+from sqlalchemy import ColumnElement, Text, cast, select, update
 from sqlalchemy.orm import Session
 
 from ..records import DriftCheck, ScoreReceipt
@@ -20,8 +20,8 @@ from .policy import Policy
 
 
 def inputs_kept(now: datetime) -> ColumnElement[bool]:
-    """Receipts whose inputs are still kept at ``now``: not erased (SQL NULL, or JSON null as
-    erased before) and not past the retention period."""
+    """Receipts whose inputs are still kept at ``now``: not erased (SQL NULL, or the JSON null
+    that versions before 2026-11 stored) and not past the retention period."""
     return (ScoreReceipt.inputs.is_not(None) & (cast(ScoreReceipt.inputs, Text) != "null")
             & (ScoreReceipt.inputs_expire_at >= now))
 
@@ -31,7 +31,7 @@ def erase_expired_inputs(session: Session, now: datetime) -> int:
     result = session.execute(
         update(ScoreReceipt)
         .where(ScoreReceipt.inputs_expire_at < now, ScoreReceipt.inputs.is_not(None))
-        .values(inputs=null())  # SQL NULL (a bare None would store JSON null)
+        .values(inputs=None)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -20,7 +20,8 @@ class ScoreReceipt(Base):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
     purpose: Mapped[str] = mapped_column(String(80))
     inputs_hash: Mapped[str] = mapped_column(String(64))
-    inputs: Mapped[dict[str, Any] | None]
+    # None is SQL NULL (not JSON null): inputs not kept, or erased after retention
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     inputs_expire_at: Mapped[datetime | None]
     score: Mapped[float]
     band: Mapped[str | None] = mapped_column(String(40))

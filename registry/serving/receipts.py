@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import null
 from sqlalchemy.orm import Session
 
 from ..governance.actors import Actor
@@ -20,7 +19,7 @@ def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> Score
         raise NotFound(f"no receipt {receipt_id!r} for {actor.name}", {"receipt_id": [receipt_id]})
     if receipt.inputs is not None and not (receipt.inputs_expire_at
                                            and receipt.inputs_expire_at >= now):
-        receipt.inputs = null()  # past retention and not yet erased: erase it now
+        receipt.inputs = None  # past retention and not yet erased: erase it now
         session.flush()
     return receipt
 
