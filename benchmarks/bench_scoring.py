@@ -20,8 +20,10 @@ names a throwaway PostgreSQL database instead — its tables are dropped and rec
 ``--profile`` also runs 300 requests through the Flask app in this process under cProfile and
 prints where the time goes.
 
-Note Little's law: with ``--clients`` requests always outstanding, mean latency is
-clients / throughput, so at 8 clients latency mostly measures queueing for the 2 workers.
+Each round also prints a "machine check": the CPU time of a fixed loop just before it, as the
+speed of a shared virtual machine drifts. Note Little's law: with ``--clients`` requests always
+outstanding, mean latency is clients / throughput, so at 8 clients latency mostly measures
+queueing for the 2 workers.
 """
 
 from __future__ import annotations
@@ -162,6 +164,21 @@ def cpu_seconds(master: int) -> float:
         if pid == master or int(fields[1]) == master:  # fields[1] is the parent's pid
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def calibration_ms() -> float:
+    """CPU time of a fixed pure-Python loop (best of 3): how fast the machine runs right now.
+
+    On a shared virtual machine the same code takes up to ~40% longer from one minute to the
+    next; rounds are comparable only when this figure is.
+    """
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.process_time(), 0
+        for i in range(300_000):
+            total += i * i
+        best = min(best, time.process_time() - start)
+    return best * 1000
 
 
 def receipts_stored(database_url: str) -> int:
@@ -353,6 +370,7 @@ def main() -> None:
               + f"; one-row score + explanation + receipt; {args.requests} different rows")
         results = []
         for r in range(args.rounds):
+            machine = calibration_ms()
             server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             ms, wall = load.run(bodies, args.clients)
             server_cpu = (cpu_seconds(server.pid) - server_cpu) / len(ms) * 1000
@@ -362,7 +380,7 @@ def main() -> None:
                   f"{len(ms) / wall:6.1f} requests/s   CPU a request: server {server_cpu:.2f} "
                   f"ms, clients {client_cpu:.2f} ms (room for "
                   f"{(os.cpu_count() or 1) * 1000 / (server_cpu + client_cpu):.0f} requests/s "
-                  f"on {os.cpu_count()} idle CPUs)")
+                  f"on {os.cpu_count()} idle CPUs); machine check {machine:.1f} ms")
         server_cpu = cpu_seconds(server.pid)
         ms, wall = load.run(bodies, 1)
         server_cpu = (cpu_seconds(server.pid) - server_cpu) / len(ms) * 1000
