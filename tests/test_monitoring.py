@@ -336,6 +336,28 @@ def test_shifted_batch_suspends_scoring_until_reinstated(app, api: Api, clock) -
     assert kept["drifted"] is True and kept["columns"] == check["columns"]
 
 
+def test_a_drift_breach_is_acknowledged_by_the_whole_round_of_reinstatements(api: Api) -> None:
+    chain = build_chain(api, action="suspend", approve_version=False, vulnerable_groups=True,
+                        people_scored_per_year=20_000)  # tier 3: an officer and the DPO
+    url = chain.version_url
+    ok(api.post(f"{url}/submit"))
+    for person in ("olivia", "dee"):
+        ok(api.post(f"{url}/decisions", as_=person,
+                    json={"decision": "approve", "rationale": "Gates met"}), 201)
+    assert post_batch(api, url, shifted_batch())["state"] == "succeeded"
+    assert ok(api.get(url))["state"] == "suspended"
+    first = ok(api.post(f"{url}/decisions", as_="olivia", json={
+        "decision": "reinstate", "rationale": "The batch was a migration test"}), 201)
+    assert first["to_state"] == "suspended"
+    assert ok(api.get(f"{url}/drift-monitor"))["in_breach"] is True  # not by one person
+    ok(api.post(f"{url}/decisions", as_="dee", json={
+        "decision": "reinstate", "rationale": "Agreed: not live cases"}), 201)
+    assert ok(api.get(url))["state"] == "approved"
+    assert ok(api.get(f"{url}/drift-monitor"))["in_breach"] is False
+    score_url = f"/api/v1/models/{chain.model}/score"
+    assert api.post(score_url, as_="app", json={**SCORE, "features": case(0)})[0] == 200
+
+
 def fresh_cases(n: int, seed: int) -> list[dict[str, Any]]:
     frame = b.credit_frame().sample(n=n, random_state=seed)
     return [case(int(i)) for i in frame.index]

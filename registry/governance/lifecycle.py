@@ -161,10 +161,11 @@ def decide(
     today = now.date()
     role = "system" if actor.kind == "system" else None
     puts_in_force = decision in ("approve", "reinstate")
+    breaches: list[Any] = []
     if puts_in_force:
         check_separation(actor, record)
-        if decision == "reinstate":  # the reinstating officer has looked at the drift
-            _acknowledge_breach(session, record)
+        if decision == "reinstate":  # reinstating is looking at the drift: not a blocker
+            breaches = _acknowledge_breaches(session, record)
         blocking = [r for r in evaluate(session, record, policy, now).unmet if r.id != "approvals"]
         if blocking:
             raise Conflict(
@@ -198,6 +199,9 @@ def decide(
         if complete:
             record.approval_id = d.id
             record.approved_until = min(x.valid_until for x in round_ if x.valid_until)
+        else:  # acknowledged only by the whole round
+            for monitor in breaches:
+                monitor.in_breach = True
     if decision in ("request_changes", "reject", "retire"):
         close_approvals(session, record)
     record.state = d.to_state
@@ -215,13 +219,18 @@ def close_approvals(session: Session, record: Governed) -> None:
         d.closed = True
 
 
-def _acknowledge_breach(session: Session, record: Governed) -> None:
-    """Reinstating a version suspended for drift is the officer's acknowledgement of the breach."""
-    if isinstance(record, ModelVersion):
-        from ..records import DriftMonitor
+def _acknowledge_breaches(session: Session, record: Governed) -> list[Any]:
+    """Reinstating a version suspended for drift acknowledges the breach; the monitors it
+    cleared (put back in breach if the round of reinstatements is not yet complete)."""
+    if not isinstance(record, ModelVersion):
+        return []
+    from ..records import DriftMonitor
 
-        for monitor in session.query(DriftMonitor).filter_by(model_version_id=record.id):
-            monitor.in_breach = False
+    breached = list(session.scalars(select(DriftMonitor).where(
+        DriftMonitor.model_version_id == record.id, DriftMonitor.in_breach.is_(True))))
+    for monitor in breached:
+        monitor.in_breach = False
+    return breached
 
 
 def snapshot(record: Governed) -> dict[str, Any]:
