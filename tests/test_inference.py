@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import tritonclient.http as httpclient
 from flask import Flask
 from sqlalchemy import event, func, select
+from tritonclient.utils import InferenceServerException
 
 from registry.records import ScoreReceipt
 
@@ -17,9 +19,6 @@ from . import builders as b
 from .chain import FEATURES, Chain, build_chain, case
 from .conftest import Api
 from .live import serving
-
-httpclient = pytest.importorskip("tritonclient.http")
-from tritonclient.utils import InferenceServerException  # noqa: E402
 
 PURPOSE = "credit_risk_research"
 

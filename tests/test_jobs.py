@@ -25,13 +25,14 @@ BROKER = os.environ.get("GATEHOUSE_TEST_BROKER_URL", "redis://127.0.0.1:6379/13"
 GATEHOUSE = str(Path(sys.executable).parent / "gatehouse")
 
 
-def redis_or_skip() -> None:
+def redis_required() -> None:
     import redis
 
     try:
         redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping()
     except redis.RedisError as exc:
-        pytest.skip(f"no Redis at {BROKER}: {exc}")
+        pytest.fail(f"no Redis at {BROKER} ({exc}): start redis-server, or name another with "
+                    "GATEHOUSE_TEST_BROKER_URL")
 
 
 def audits(app: Flask) -> int:
@@ -69,7 +70,7 @@ def celery_worker(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
     from registry import celery_app
 
-    redis_or_skip()
+    redis_required()
     queue = f"gatehouse-test-{uuid.uuid4().hex[:12]}"
     monkeypatch.setattr(celery_app, "_app", app)
     monkeypatch.setitem(celery_app.celery.conf, "broker_url", BROKER)
@@ -114,7 +115,7 @@ def test_gatehouse_worker_process(app: Flask, api: Api, tmp_path: Path) -> None:
     The job is one that fails early (a label that never occurs), so that the process need not
     import the analysis libraries: what is tested is the worker, and the failure's message
     coming back through the database."""
-    redis_or_skip()
+    redis_required()
     chain = build_chain(api)
     queue = f"gatehouse-test-{uuid.uuid4().hex[:12]}"
     env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"],

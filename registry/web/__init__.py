@@ -51,7 +51,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.bytecode_cache = BYTECODE
     present.register(app)
 
-    from . import auth, dpia, pages, security, transparency
+    # decisions adds its routes to pages.bp, so it is imported before that is registered
+    from . import auth, decisions, dpia, pages, security, transparency  # noqa: F401
 
     security.init_app(app)
     auth.init_app(app)

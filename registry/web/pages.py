@@ -3,14 +3,12 @@ an agreement's impact, a model's evidence, and the audit ledger."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    flash,
     redirect,
     render_template,
     request,
@@ -20,7 +18,6 @@ from sqlalchemy import func, select
 
 from ..governance import gates, lifecycle, monitoring, registration, risk, upstream
 from ..governance.errors import GovernanceError
-from ..governance.gates import approver_roles
 from ..governance.permissions import allowed, require
 from ..governance.usability import servability, usable
 from ..records import (
@@ -37,10 +34,9 @@ from ..records import (
     PredictiveModel,
     User,
 )
-from ..records.decisions import DECISIONS
 from ..state import db, services
 from . import dashboard as dash
-from . import evidence, forms
+from . import evidence
 from .auth import current_actor, login_required
 from .present import STATES, record_name, record_url
 
@@ -159,13 +155,10 @@ def decision_options(record: Governed) -> list[str]:
     if not allowed(actor, "decide"):
         return []
     options = lifecycle.allowed_decisions(record.state)
-    if "approve" in options and not dash.can_approve(session, actor, record, policy):
-        options.remove("approve")
-    if "reinstate" in options and (
-        actor.user_id in lifecycle.builders(record)
-        or not set(actor.roles) & set(approver_roles(session, record, policy))
-    ):
-        options.remove("reinstate")
+    # approving and reinstating both fill a place in the record's round (see gates)
+    for fills_a_place in ("approve", "reinstate"):
+        if fills_a_place in options and not dash.can_approve(session, actor, record, policy):
+            options.remove(fills_a_place)
     return options
 
 
@@ -288,78 +281,6 @@ _KIND_PAGES = {
     "model_version": _version_page,
     "dpia": _dpia_page,
 }
-
-
-# --- decisions --------------------------------------------------------------------------------
-
-def decide_on(record: Governed) -> Any:
-    """Record a decision from the form, or show the page again with what stopped it."""
-    actor = current_actor()
-    require(actor, "decide")  # before reading the form: a refusal says "not you", not "fix this"
-    decision = request.form.get("decision", "")
-    if decision not in DECISIONS:
-        abort(400, "choose a decision")
-    rationale = request.form.get("rationale", "")
-    conditions = request.form.get("conditions", "").strip() or None
-    valid_until: date | None = None
-    errors: list[dict[str, str]] = []
-    if not rationale.strip():
-        errors.append({"text": "Enter the reasons for your decision", "href": "#rationale"})
-    if decision in ("approve", "reinstate"):
-        valid_until, problem = forms.date_field(request.form, "valid_until")
-        if problem:
-            errors.append({"text": problem, "href": "#valid_until-day"})
-    if not errors:
-        try:
-            made = lifecycle.decide(db(), actor, record, services().policy, now(),
-                                    decision=decision, rationale=rationale,
-                                    conditions=conditions, valid_until=valid_until)
-            db().commit()
-        except GovernanceError as exc:
-            db().rollback()
-            return render_record(record, exc.status, errors=forms.summary(exc, "#decision"),
-                                 form=request.form, field_errors=forms.by_field(
-                                     forms.summary(exc, "#decision")))
-        flash(_outcome(record, made), "success")
-        return redirect(record_url(record))
-    return render_record(record, 422, errors=errors, form=request.form,
-                         field_errors=forms.by_field(errors))
-
-
-def _outcome(record: Any, made: Any) -> str:
-    """What the decision did, for the banner: a round still short of people says who."""
-    from .present import DECISION_PAST, ROLE_NAMES
-
-    name = record_name(record)
-    if made.decision in ("approve", "reinstate") and made.to_state != "approved":
-        missing = gates.approvals_missing(db(), record, services().policy)
-        who = " and ".join(f"the {ROLE_NAMES.get(r, r)}" for r in missing)
-        act = "approval" if made.decision == "approve" else "reinstatement"
-        return (f"{name}: your {act} is recorded. It takes effect once {who} also "
-                f"{'approves' if act == 'approval' else 'reinstates'} it.")
-    return (f"{name}: {DECISION_PAST.get(made.decision, made.decision).lower()}. The decision "
-            "is recorded in the ledger.")
-
-
-@bp.route("/agreements/<int:record_id>/decisions", methods=["POST"])
-@bp.route("/datasets/<int:record_id>/decisions", methods=["POST"], endpoint="decide_dataset")
-@bp.route("/dpias/<int:record_id>/decisions", methods=["POST"], endpoint="decide_dpia")
-@login_required
-def decide_by_id(record_id: int) -> Any:
-    kind = request.path.split("/")[1].rstrip("s")
-    return decide_on(registration.get(db(), kind, record_id))
-
-
-@bp.route("/models/<name>/decisions", methods=["POST"])
-@login_required
-def decide_model(name: str) -> Any:
-    return decide_on(registration.get(db(), "model", name))
-
-
-@bp.route("/models/<name>/versions/<int:number>/decisions", methods=["POST"])
-@login_required
-def decide_version(name: str, number: int) -> Any:
-    return decide_on(registration.get(db(), "model_version", (name, number)))
 
 
 # --- impact, drift reports, ledger ------------------------------------------------------------

@@ -339,6 +339,10 @@ def test_a_round_short_of_people_says_who_else_must_decide(api: Api, browser,
                     ).status_code == 302
     assert gus.post(f"{url}/decisions", {"decision": "reinstate", "rationale": "Answered"}
                     ).status_code == 302
-    assert "takes effect once the data protection officer also reinstates it" in html(gus.get(url))
+    page = html(gus.get(url))
+    assert "takes effect once the data protection officer also reinstates it" in page
+    assert not button(page, "Reinstate")  # gus has given his; only the DPO's place is open
+    assert not button(html(browser("olivia").get(url)), "Reinstate")
+    assert button(html(dee.get(url)), "Reinstate")
     dashboard = html(dee.get("/dashboard"))
     assert "Reinstatement begun: yours is needed too" in dashboard and "DSA-CS" in dashboard
