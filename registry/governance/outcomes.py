@@ -47,6 +47,7 @@ from .audits import fairness_rules
 from .errors import Invalid
 from .permissions import require
 from .policy import Policy
+from .retention import still_kept
 
 MAX_WINDOWS = 24
 MAX_WINDOW_DAYS = 366
@@ -153,8 +154,8 @@ def outcome_report(session: Session, actor: Any, version: ModelVersion, *, windo
             "fairness": None,
         }
         if n and grouped:
-            kept = [r for r in mine if isinstance(r.inputs, dict) and r.inputs_expire_at
-                    and r.inputs_expire_at >= now and all(c in r.inputs for c in grouped)]
+            kept = [r for r in mine if isinstance(r.inputs, dict)
+                    and still_kept(r.inputs_expire_at, now) and all(c in r.inputs for c in grouped)]
             fair: dict[str, Any] = {"rows": len(kept), "rows_without_inputs": n - len(kept)}
             if kept:
                 frame = pd.DataFrame([r.inputs for r in kept])

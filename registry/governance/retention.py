@@ -26,6 +26,11 @@ def inputs_kept(now: datetime) -> ColumnElement[bool]:
             & (ScoreReceipt.inputs_expire_at >= now))
 
 
+def still_kept(inputs_expire_at: datetime | None, now: datetime) -> bool:
+    """The same rule as :func:`inputs_kept`, for one receipt already read."""
+    return inputs_expire_at is not None and inputs_expire_at >= now
+
+
 def erase_expired_inputs(session: Session, now: datetime) -> int:
     """Erase inputs kept past the policy's retention (the hash stays); how many receipts."""
     result = session.execute(

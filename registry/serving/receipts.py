@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ..governance.actors import Actor
 from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
 from ..governance.permissions import require
+from ..governance.retention import still_kept
 from ..records import ScoreReceipt
 
 
@@ -17,8 +18,7 @@ def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> Score
     receipt = session.get(ScoreReceipt, receipt_id)
     if receipt is None or (actor.kind == "client" and receipt.client_id != actor.id):
         raise NotFound(f"no receipt {receipt_id!r} for {actor.name}", {"receipt_id": [receipt_id]})
-    if receipt.inputs is not None and not (receipt.inputs_expire_at
-                                           and receipt.inputs_expire_at >= now):
+    if receipt.inputs is not None and not still_kept(receipt.inputs_expire_at, now):
         receipt.inputs = None  # past retention and not yet erased: erase it now
         session.flush()
     return receipt
