@@ -84,7 +84,7 @@ def drift_check(session: Session, services: Services, actor: Actor, p: dict[str,
 
 
 def due_monitors(session: Session, services: Services) -> list[DriftMonitor]:
-    """Active monitors whose schedule says a check is due.
+    """Monitors in force whose schedule says a check is due.
 
     Due when at least ``every_receipts`` receipts (with kept inputs) were scored since the last
     check (or since the monitor was set up), or, for a ``daily`` monitor, when a day has passed
@@ -92,7 +92,7 @@ def due_monitors(session: Session, services: Services) -> list[DriftMonitor]:
     """
     now = services.clock.now()
     due = []
-    for monitor in session.scalars(select(DriftMonitor).where(DriftMonitor.active.is_(True))
+    for monitor in session.scalars(select(DriftMonitor).where(DriftMonitor.status == "in_force")
                                    .order_by(DriftMonitor.id)):
         last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id)
                                .order_by(DriftCheck.id.desc())).first()

@@ -165,6 +165,13 @@ def build_chain(
     return Chain(agreement["id"], dataset["id"], dpia["id"], name, version["number"], token)
 
 
+def accept_proposal(api: Api, version_url: str, kind: str, evidence_id: int,
+                    as_: str = "olivia") -> Any:
+    """An officer accepts a change proposed to a version in use."""
+    return ok(api.post(f"{version_url}/proposals/{kind}/{evidence_id}", as_=as_,
+                       json={"decision": "accept", "rationale": "Reviewed the change; agreed."}))
+
+
 def case(row: int = 0) -> dict[str, Any]:
     """One applicant's features as a frontline tool would send them."""
     record = b.credit_frame().iloc[row]

@@ -23,7 +23,7 @@ from registry.monitoring_jobs import due_monitors
 from registry.records import DriftCheck
 
 from . import builders as b
-from .chain import FEATURES, build_chain, case, fitted, ok
+from .chain import FEATURES, accept_proposal, build_chain, case, fitted, ok
 from .conftest import Api, table_counts
 
 SCORE = {"purpose": "credit_risk_research"}
@@ -372,8 +372,10 @@ def big_loans(n: int) -> list[dict[str, Any]]:
 
 def test_fresh_sample_receipts_and_the_schedule(app, api: Api, clock) -> None:
     chain = build_chain(api)
-    ok(api.post(f"{chain.version_url}/drift-monitor",
-                json={"action": "alert", "every_receipts": 100}), 201)
+    proposed = ok(api.post(f"{chain.version_url}/drift-monitor",
+                           json={"action": "alert", "every_receipts": 100}), 201)
+    assert proposed["status"] == "proposed"  # the version is in use: an officer decides
+    accept_proposal(api, chain.version_url, "drift_monitor", proposed["id"])
     # Inputs kept from score receipts, checked on request: a fresh sample of the reference
     # population is not flagged.
     clock.advance(minutes=5)
@@ -412,8 +414,9 @@ def test_fresh_sample_receipts_and_the_schedule(app, api: Api, clock) -> None:
     assert api.post(score_url, as_="app", json={**SCORE, "features": case(0)})[0] == 200
 
     # A daily monitor is due a day after its last check, if anything was scored since.
-    ok(api.post(f"{chain.version_url}/drift-monitor",
-                json={"daily": True, "every_receipts": 10_000}), 201)
+    daily = ok(api.post(f"{chain.version_url}/drift-monitor",
+                        json={"daily": True, "every_receipts": 10_000}), 201)
+    accept_proposal(api, chain.version_url, "drift_monitor", daily["id"])
     services = app.extensions["gatehouse"]
     with services.sessions() as session:
         assert due_monitors(session, services) == []

@@ -32,12 +32,10 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, select
 
-from registry.governance import registration, risk
+from registry.governance import evidence, registration, risk
 from registry.records import (
     Base,
-    BiasAudit,
     Decision,
-    DriftMonitor,
     LedgerEntry,
     ModelVersion,
     User,
@@ -154,13 +152,12 @@ class World:
                     "state", "approved_until", "start_date", "end_date", "review_date")}
             version = session.get(ModelVersion, self.version_id)
             assert version is not None
-            audit = session.scalars(select(BiasAudit).where(
-                BiasAudit.model_version_id == version.id).order_by(BiasAudit.id.desc())).first()
+            audit = evidence.in_force_audit(session, version)
             assert audit is not None
             out["audit"] = {"day": audit.created_at.date(), "verdict": audit.verdict,
                             "same_model": audit.model_sha256 == version.artefact_sha256}
-            monitors = session.scalars(select(DriftMonitor).where(
-                DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))).all()
+            monitor = evidence.in_force_monitor(session, version)
+            monitors = [monitor] if monitor is not None else []
             out["monitor"] = {"configured": bool(monitors),
                               "in_breach": any(m.in_breach for m in monitors)}
         return out

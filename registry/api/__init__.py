@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
         app,
         spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)},
     )
-    from . import governed, inference, ledger, monitoring, people, scoring
+    from . import evidence, governed, inference, ledger, monitoring, people, scoring
 
     for blueprint in (
         *governed.blueprints(),
@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
         people.blp,
         scoring.blp,
         monitoring.blp,
+        evidence.blp,
         inference.blp,
     ):
         api.register_blueprint(blueprint)

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from .. import jobs
-from ..governance import monitoring, outcomes, registration, versions
+from ..governance import evidence, monitoring, outcomes, registration, versions
 from ..governance.errors import Conflict, Invalid, NotFound
 from ..governance.permissions import require
 from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, Job, ModelVersion
@@ -53,6 +53,7 @@ class AuditOut(Schema):
     data_hash = fields.String()
     policy_name = fields.String()
     policy_version = fields.String()
+    status = fields.String(metadata={"description": "in_force | proposed | superseded | declined"})
     created_at = fields.DateTime()
 
 
@@ -92,7 +93,7 @@ class MonitorOut(Schema):
     every_receipts = fields.Integer(allow_none=True)
     daily = fields.Boolean()
     action = fields.String()
-    active = fields.Boolean()
+    status = fields.String(metadata={"description": "in_force | proposed | superseded | declined"})
     in_breach = fields.Boolean()
     created_at = fields.DateTime()
 
@@ -183,6 +184,7 @@ class Audits(MethodView):
         actor = current_actor()
         require(actor, "audit")
         version = _version(name, number)
+        evidence.arrival_status(actor, version, "bias audit")  # refused now, not in the job
         dataset = db().get(Dataset, data["dataset_id"])
         if dataset is None:
             raise Invalid("unknown dataset", {"dataset_id": [f"no dataset {data['dataset_id']}"]})
@@ -247,7 +249,7 @@ class Monitor(MethodView):
     @blp.response(200, MonitorOut)
     def get(self, name: str, number: int) -> Any:
         version = _version(name, number)
-        monitor = monitoring.active_monitor(db(), version)
+        monitor = evidence.in_force_monitor(db(), version)
         if monitor is None:
             raise NotFound(f"{version.label} has no drift monitor", {"monitor": ["none"]})
         return monitor
@@ -284,7 +286,7 @@ class Checks(MethodView):
         actor = current_actor()
         require(actor, "monitor")
         version = _version(name, number)
-        monitor = monitoring.active_monitor(db(), version)
+        monitor = evidence.in_force_monitor(db(), version)
         if monitor is None:
             raise Conflict(f"{version.label} has no drift monitor: configure one first",
                            {"monitor": ["configure one (POST .../drift-monitor)"]})

@@ -290,6 +290,9 @@ class DecisionOut(Schema):
     actor_role = Text(allow_none=True)
     rationale = Text()
     conditions = Text(allow_none=True)
+    scope = fields.Dict(allow_none=True, metadata={
+        "description": "what a decision on evidence concerns: the requirement, evidence and "
+                       "items waived or acknowledged, or the proposal settled"})
     valid_until = fields.Date(allow_none=True)
     policy_name = Text()
     policy_version = Text()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..records import BiasAudit, Dataset, ModelVersion
 from ..storage import FileStore
-from . import ledger
+from . import evidence, ledger
 from .actors import Actor
 from .errors import Invalid
 from .permissions import require
@@ -72,6 +72,7 @@ def plan_bias_audit(session: Session, actor: Actor, version: ModelVersion, datas
                     policy: Policy, store: FileStore) -> AuditPlan:
     """Check the request field by field and read the data; writes nothing."""
     require(actor, "audit")
+    evidence.arrival_status(actor, version, "bias audit")  # refused early, before any work
     if not dataset.data_path:
         raise Invalid(f"{dataset.label} has no uploaded data", {"dataset_id": ["no data"]})
     columns = {c.name for c in dataset.columns}
@@ -134,21 +135,29 @@ def compute_bias_audit(plan: AuditPlan, store: FileStore) -> dict[str, Any]:
 
 def record_bias_audit(session: Session, actor: Actor, plan: AuditPlan, results: dict[str, Any],
                       now: datetime) -> BiasAudit:
-    """Store the audit and its ledger entry (with the hashes of model, data and result)."""
+    """Store the audit and its ledger entry (with the hashes of model, data and result).
+
+    On a version not yet in use it is in force at once; on one in use it is a proposal an
+    officer decides (see :mod:`.evidence`)."""
+    version = session.get(ModelVersion, plan.version_id)
+    assert version is not None
+    status = evidence.arrival_status(actor, version, "bias audit")  # the state may have moved
     audit = BiasAudit(
         model_version_id=plan.version_id, dataset_id=plan.dataset_id,
         label_column=plan.label_column, positive_label=plan.positive_label,
         threshold=plan.threshold, sensitive_features=plan.sensitive,
         extra_groupings=plan.extra_groupings, results=results, verdict=results["verdict"],
         reasons=results["reasons"], model_sha256=plan.model.sha256, data_hash=plan.data_hash,
-        policy_name=plan.policy_name, policy_version=plan.policy_version,
+        policy_name=plan.policy_name, policy_version=plan.policy_version, status=status,
         created_by_id=actor.user_id, created_at=now)
     session.add(audit)
     session.flush()
+    if status == "in_force":
+        evidence.take_in_force(session, audit)
     ledger.append(session, actor, "bias_audit", "model_version", plan.version_id, {
         "audit_id": audit.id, "verdict": audit.verdict, "reasons": audit.reasons,
         "model_sha256": audit.model_sha256, "data_hash": audit.data_hash,
-        "results_hash": ledger.sha256(results)}, now)
+        "results_hash": ledger.sha256(results), "status": audit.status}, now)
     return audit
 
 

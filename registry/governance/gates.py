@@ -15,17 +15,15 @@ from sqlalchemy.orm import Session
 
 from ..records import (
     DPIA,
-    BiasAudit,
     Dataset,
     DataSharingAgreement,
     Decision,
-    DriftMonitor,
     Governed,
     ModelVersion,
     PredictiveModel,
 )
 from ..records.datasets import PERSONAL_CLASSIFICATIONS
-from . import upstream
+from . import evidence, gaps, upstream
 from .policy import Policy
 
 
@@ -305,6 +303,11 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
           "use data whose agreements permit the model's purpose, or amend the agreement")
     _bias_audit(session, v, policy, today, c)
     _drift_monitor(session, v, c)
+    for gap in gaps.find(session, v, policy):
+        if gap.decision == "waive":
+            c.add(gap.requirement, not gap.outstanding,
+                  gap.detail + (f"; waived by an officer: {', '.join(sorted(gap.waived))}"
+                                if gap.waived else ""), gap.remedy)
     c.add("explanation", *versions_check.explanation_status(v, policy))
     _decision_role(m, policy, c)
     if v.stage == "pilot":
@@ -319,26 +322,29 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
 
 def _bias_audit(session: Session, v: ModelVersion, policy: Policy, today: date,
                 c: _Checklist) -> None:
-    audit = session.scalars(select(BiasAudit).where(BiasAudit.model_version_id == v.id)
-                            .order_by(BiasAudit.id.desc())).first()
+    audit = evidence.in_force_audit(session, v)
     if audit is None:
         c.add("bias_audit", False, "no bias audit has been run",
               "run a bias audit on an evaluation dataset (POST .../bias-audits)")
         return
     expires = audit.created_at.date() + timedelta(days=policy.audit_validity_days)
     same_model = audit.model_sha256 == v.artefact_sha256
-    ok = audit.verdict == "pass" and today <= expires and same_model
+    # An audit stands only for the decisions it measured: those at the version's threshold.
+    same_threshold = audit.threshold == v.threshold
+    ok = audit.verdict == "pass" and today <= expires and same_model and same_threshold
     detail = (f"audit {audit.id} passed, valid until {expires}" if ok
               else f"audit {audit.id}: " + ("; ".join(audit.reasons) or audit.verdict)
               if audit.verdict != "pass"
               else f"audit {audit.id} expired on {expires}" if today > expires
-              else f"audit {audit.id} was of a different artefact")
-    c.add("bias_audit", ok, detail, "fix the disparities or rerun the audit on current data")
+              else f"audit {audit.id} was of a different artefact" if not same_model
+              else f"audit {audit.id} measured decisions at a threshold of {audit.threshold:g}; "
+                   f"the version decides at {v.threshold:g}")
+    c.add("bias_audit", ok, detail, "fix the disparities or rerun the audit on current data, "
+          "at the version's threshold")
 
 
 def _drift_monitor(session: Session, v: ModelVersion, c: _Checklist) -> None:
-    monitor = session.scalars(select(DriftMonitor).where(
-        DriftMonitor.model_version_id == v.id, DriftMonitor.active.is_(True))).first()
+    monitor = evidence.in_force_monitor(session, v)
     if monitor is None:
         c.add("drift_monitor", False, "no drift monitor is configured",
               "configure a drift monitor (POST .../drift-monitor)")

@@ -49,7 +49,7 @@ def check_separation(actor: Actor, record: Governed) -> None:
     if actor.kind == "user" and actor.user_id in builders(record):
         raise Forbidden(
             f"separation of duties: {actor.name} built or submitted {record.label} and cannot "
-            "approve or reinstate it",
+            "approve, reinstate or decide on its evidence",
             {"actor": actor.name, "rule": "separation_of_duties"},
         )
 
@@ -211,6 +211,35 @@ def decide(
         "rationale": d.rationale, "valid_until": valid_until, "role": role,
         "policy": policy.summary(), "evidence_hash": d.evidence_hash,
     }, now)
+    return d
+
+
+def evidence_decision(session: Session, actor: Actor, record: Governed, policy: Policy,
+                      now: datetime, decision: str, rationale: str, scope: dict[str, Any]
+                      ) -> Decision:
+    """Record an officer's decision on a record's evidence (a waiver, an acknowledgement, a
+    settled proposal): it leaves the record's state as it is, and is on the ledger."""
+    require(actor, "decide")
+    if "governance_officer" not in actor.roles:
+        raise Forbidden(f"only a governance officer may {decision.replace('_', ' ')} on "
+                        f"{record.label}; {actor.name} holds {', '.join(sorted(actor.roles))}",
+                        {"roles_needed": ["governance_officer"]})
+    if not rationale.strip():
+        raise Invalid("a decision needs a rationale", {"rationale": ["must not be empty"]})
+    check_separation(actor, record)
+    gate = evaluate(session, record, policy, now).as_dict()
+    d = Decision(
+        subject_kind=record.kind, subject_id=record.id, decision=decision,
+        from_state=record.state, to_state=record.state, actor_id=actor.user_id,
+        actor_role="governance_officer", rationale=rationale.strip(), scope=scope,
+        policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
+        evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate, "scope": scope}),
+        created_at=now)
+    session.add(d)
+    session.flush()
+    ledger.append(session, actor, f"decision:{decision}", record.kind, record.id, {
+        "decision_id": d.id, "rationale": d.rationale, "scope": scope,
+        "policy": policy.summary(), "evidence_hash": d.evidence_hash}, now)
     return d
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ..records import Dataset, DriftCheck, DriftMonitor, ModelVersion, ScoreReceipt
 from ..storage import FileStore
-from . import ledger
+from . import evidence, ledger
 from .actors import SYSTEM, Actor
 from .errors import Conflict, Invalid
 from .lifecycle import decide
@@ -45,13 +45,6 @@ if TYPE_CHECKING:
 NUMERIC = ("integer", "number", "boolean")
 
 
-
-def active_monitor(session: Session, version: ModelVersion) -> DriftMonitor | None:
-    return session.scalars(select(DriftMonitor).where(
-        DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))
-        .order_by(DriftMonitor.id.desc())).first()
-
-
 def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
                       dataset: Dataset | None, columns: list[str] | None, action: str | None,
                       every_receipts: int | None, daily: bool, policy: Policy, store: FileStore,
@@ -59,9 +52,11 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
     """Store a reference sample (with the model's score) and the monitor's settings.
 
     Columns default to every feature plus the score; method, thresholds, schedule and action
-    default to the policy's. A new monitor replaces the version's active one.
+    default to the policy's. On a version not yet in use the new monitor replaces the one in
+    force; on a version in use it is a proposal an officer decides (see :mod:`.evidence`).
     """
     require(actor, "monitor")
+    status = evidence.arrival_status(actor, version, "drift monitor")
     source = dataset or next((d for d in [*version.evaluation_datasets,
                                           *version.training_datasets] if d.data_path), None)
     if source is None or not source.data_path:
@@ -86,9 +81,6 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
     reference.to_parquet(buffer, index=False)
     data = buffer.getvalue()
     digest = hashlib.sha256(data).hexdigest()
-    for old in session.scalars(select(DriftMonitor).where(
-            DriftMonitor.model_version_id == version.id, DriftMonitor.active.is_(True))):
-        old.active = False
     numerical = [c for c in chosen if c == "score" or schema[c]["type"] in NUMERIC]
     monitor = DriftMonitor(
         model_version_id=version.id,
@@ -99,15 +91,18 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
         method=policy.drift_method, column_threshold=policy.drift_column_threshold,
         drift_share=policy.drift_share,
         every_receipts=every_receipts or policy.drift_every_receipts, daily=daily,
-        action=action or policy.drift_action, created_by_id=actor.user_id, created_at=now)
+        action=action or policy.drift_action, status=status, created_by_id=actor.user_id,
+        created_at=now)
     session.add(monitor)
     session.flush()
+    if status == "in_force":
+        evidence.take_in_force(session, monitor)
     ledger.append(session, actor, "drift_monitor", "model_version", version.id, {
         "monitor_id": monitor.id, "reference_hash": digest, "reference_dataset_id": source.id,
         "columns": monitor.columns, "method": monitor.method,
         "column_threshold": monitor.column_threshold, "drift_share": monitor.drift_share,
         "every_receipts": monitor.every_receipts, "daily": monitor.daily,
-        "action": monitor.action}, now)
+        "action": monitor.action, "status": monitor.status}, now)
     return monitor
 
 

@@ -29,12 +29,11 @@ from ..records import (
     DataSharingAgreement,
     Decision,
     DriftCheck,
-    DriftMonitor,
     ModelVersion,
     Organisation,
     PredictiveModel,
 )
-from . import risk, upstream
+from . import evidence, risk, upstream
 from .policy import Policy
 
 STANDARD = "Algorithmic Transparency Recording Standard (UK)"
@@ -312,8 +311,7 @@ def _bias(session: Session, v: ModelVersion | None) -> dict[str, Any] | None:
 def _drift(session: Session, v: ModelVersion | None) -> dict[str, Any] | None:
     if v is None:
         return None
-    monitor = session.scalars(select(DriftMonitor).where(
-        DriftMonitor.model_version_id == v.id, DriftMonitor.active.is_(True))).first()
+    monitor = evidence.in_force_monitor(session, v)
     if monitor is None:
         return {"monitored": False}
     last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id)

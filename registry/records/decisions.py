@@ -10,7 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
 
+# Decisions that move a record through the lifecycle.
 DECISIONS = ("approve", "reject", "request_changes", "suspend", "reinstate", "retire")
+# Decisions on a record's evidence that leave its state as it is: waiving a named gap (groups too
+# small to assess, say), acknowledging an alert, and settling a proposed change of evidence.
+EVIDENCE_DECISIONS = ("waive", "acknowledge", "accept_change", "decline_change")
 
 
 class Decision(Base):
@@ -27,6 +31,9 @@ class Decision(Base):
     actor_role: Mapped[str | None] = mapped_column(String(24))
     rationale: Mapped[str] = mapped_column(Text)
     conditions: Mapped[str | None] = mapped_column(Text)
+    # What an evidence decision concerns: {"requirement", "evidence", "items"} for a waiver or an
+    # acknowledgement, {"evidence": "bias_audit:12"} for a settled proposal. None otherwise.
+    scope: Mapped[dict[str, Any] | None]
     valid_until: Mapped[date | None]
     # Set on an approval that was superseded (the record left `approved`) so it counts no more.
     closed: Mapped[bool] = mapped_column(default=False)

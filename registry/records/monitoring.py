@@ -12,6 +12,9 @@ from .base import Base
 
 AUDIT_VERDICTS = ("pass", "fail", "insufficient_data")
 BREACH_ACTIONS = ("alert", "suspend")
+# Evidence is in force, or proposed for a version in use (until an officer accepts or declines
+# it), or was superseded by newer evidence in force, or declined.
+EVIDENCE_STATUSES = ("in_force", "proposed", "superseded", "declined")
 
 
 class BiasAudit(Base):
@@ -25,6 +28,7 @@ class BiasAudit(Base):
     threshold: Mapped[float]
     sensitive_features: Mapped[list[str]]
     extra_groupings: Mapped[list[str]]
+    status: Mapped[str] = mapped_column(String(12), default="in_force")
     results: Mapped[dict[str, Any]]
     verdict: Mapped[str] = mapped_column(String(20))
     reasons: Mapped[list[str]]
@@ -51,7 +55,7 @@ class DriftMonitor(Base):
     every_receipts: Mapped[int | None]
     daily: Mapped[bool] = mapped_column(default=False)
     action: Mapped[str] = mapped_column(String(10), default="alert")
-    active: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(12), default="in_force")
     in_breach: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]

@@ -197,7 +197,8 @@ class DriftView:
 def drift_view(session: Session, version: ModelVersion, report_exists: Any) -> DriftView:
     monitors = list(session.scalars(select(DriftMonitor).where(
         DriftMonitor.model_version_id == version.id).order_by(DriftMonitor.id.desc())).all())
-    monitor = next((m for m in monitors if m.active), monitors[0] if monitors else None)
+    monitor = next((m for m in monitors if m.status == "in_force"),
+                   monitors[0] if monitors else None)
     if not monitors:
         return DriftView(None, [], None, None)
     checks = list(session.scalars(select(DriftCheck).where(

@@ -1,0 +1,105 @@
+"""Changes proposed to a version's evidence, and the gaps in it an officer waives or acknowledges.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..governance import evidence, gaps, proposals, registration, waivers
+from ..governance.permissions import require
+from ..records import ModelVersion
+from ..state import db, services
+from . import current_actor
+from .governed import now
+from .schemas import DecisionOut
+
+blp = Blueprint("evidence", __name__, url_prefix="/api/v1",
+                description="Proposed changes to a version's bias audit or drift monitor, which "
+                            "an officer accepts or declines; gaps an officer waives, alerts an "
+                            "officer acknowledges.")
+VERSION = "/models/<name>/versions/<int:number>"
+
+
+class ProposalOut(Schema):
+    kind = fields.String(metadata={"description": "bias_audit | drift_monitor"})
+    id = fields.Integer()
+    status = fields.String()
+    proposed_by_id = fields.Integer(allow_none=True)
+    proposed_at = fields.DateTime()
+    changes = fields.Dict(metadata={"description": "field -> [in force, proposed]"})
+
+
+class SettleIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["accept", "decline"]))
+    rationale = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class GapOut(Schema):
+    requirement = fields.String()
+    evidence = fields.String()
+    items = fields.List(fields.String())
+    outstanding = fields.List(fields.String())
+    detail = fields.String()
+    remedy = fields.String()
+    decision = fields.String(metadata={"description": "waive | acknowledge"})
+
+
+class WaiverIn(Schema):
+    requirement = fields.String(required=True, metadata={
+        "description": "the gap's requirement, e.g. small_groups or drift_alert"})
+    items = fields.List(fields.String(validate=validate.Length(min=1, max=500)), required=True,
+                        validate=validate.Length(min=1, max=1000),
+                        metadata={"description": "each outstanding item waived, by name"})
+    rationale = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+def _version(name: str, number: int) -> ModelVersion:
+    require(current_actor(), "read")
+    version = registration.get(db(), "model_version", (name, number))
+    assert isinstance(version, ModelVersion)
+    return version
+
+
+@blp.route(f"{VERSION}/proposals")
+@blp.response(200, ProposalOut(many=True))
+def list_proposals(name: str, number: int) -> Any:
+    version = _version(name, number)
+    return [{"kind": evidence.kind_of(p), "id": p.id, "status": p.status,
+             "proposed_by_id": p.created_by_id, "proposed_at": p.created_at,
+             "changes": proposals.changes(db(), version, p)}
+            for p in evidence.proposals(db(), version)]
+
+
+@blp.route(f"{VERSION}/proposals/<kind>/<int:evidence_id>", methods=["POST"])
+@blp.arguments(SettleIn)
+@blp.response(200, DecisionOut)
+def settle(data: dict[str, Any], name: str, number: int, kind: str, evidence_id: int) -> Any:
+    version = _version(name, number)
+    proposed = proposals.get(db(), version, kind, evidence_id)
+    decision = proposals.settle(db(), current_actor(), version, proposed,
+                                data["decision"] == "accept", data["rationale"],
+                                services().policy, now())
+    db().commit()
+    return decision
+
+
+@blp.route(f"{VERSION}/gaps")
+@blp.response(200, GapOut(many=True))
+def list_gaps(name: str, number: int) -> Any:
+    return [g.as_dict() for g in gaps.find(db(), _version(name, number), services().policy)]
+
+
+@blp.route(f"{VERSION}/waivers", methods=["POST"])
+@blp.arguments(WaiverIn)
+@blp.response(201, DecisionOut)
+def waive(data: dict[str, Any], name: str, number: int) -> Any:
+    """Waive (or, for an alert, acknowledge) outstanding items of a gap; listed with the
+    version's other decisions at .../decisions."""
+    version = _version(name, number)
+    decision = waivers.record(db(), current_actor(), version, services().policy, now(),
+                              data["requirement"], data["items"], data["rationale"])
+    db().commit()
+    return decision

@@ -1,0 +1,44 @@
+"""An officer waives a gap in a version's evidence, or acknowledges an alert, naming each item.
+
+The waiver names the evidence the gap was found in and exactly its outstanding items, so it
+cannot stand for anything else and new evidence needs a decision of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ..records import Decision, ModelVersion
+from . import gaps
+from .actors import Actor
+from .errors import Conflict, Invalid
+from .lifecycle import evidence_decision
+from .policy import Policy
+
+
+def record(session: Session, actor: Actor, version: ModelVersion, policy: Policy,
+           now: datetime, requirement: str, items: list[str], rationale: str) -> Decision:
+    """Waive (or acknowledge, for an alert) the named items of the requirement's open gaps."""
+    if requirement not in gaps.FINDERS:
+        raise Invalid(f"{requirement!r} cannot be waived",
+                      {"requirement": [f"one of: {', '.join(sorted(gaps.FINDERS))}"]})
+    open_ = [g for g in gaps.find(session, version, policy, requirement) if g.outstanding]
+    if not open_:
+        raise Conflict(f"{version.label} has nothing outstanding for {requirement!r}",
+                       {"requirement": ["nothing to waive or acknowledge"]})
+    wanted = list(dict.fromkeys(items))
+    if not wanted:
+        raise Invalid("name each item waived", {"items": [
+            "outstanding: " + "; ".join(f"{g.evidence}: {', '.join(g.outstanding)}"
+                                        for g in open_)]})
+    # The items must all be outstanding in one piece of evidence (the newest that has them).
+    gap = next((g for g in reversed(open_) if set(wanted) <= set(g.outstanding)), None)
+    if gap is None:
+        raise Invalid("the items are not outstanding in one piece of evidence", {"items": [
+            "outstanding: " + "; ".join(f"{g.evidence}: {', '.join(g.outstanding)}"
+                                        for g in open_)]})
+    return evidence_decision(session, actor, version, policy, now, gap.decision, rationale, {
+        "requirement": requirement, "evidence": gap.evidence, "items": wanted,
+        "detail": gap.detail})
