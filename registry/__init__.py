@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from .clock import Clock
-from .config import from_environment
+from .config import from_environment, private_folder
 from .db import make_engine, make_sessionmaker
 from .governance.policy import PolicyError, load_policies
 from .state import Services, close_db
@@ -21,13 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=(config or {}).get("INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_path=((config or {}).get("INSTANCE_PATH")
+                       or os.environ.get("GATEHOUSE_INSTANCE_PATH") or str(ROOT / "instance")),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
     app.config.update(from_environment(app.instance_path))
     app.config.update(config or {})
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_folder(Path(app.instance_path))  # the secret key and, by default, the database
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     policies = load_policies(Path(app.config["POLICY_DIR"]))

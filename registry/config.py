@@ -27,11 +27,25 @@ def from_environment(instance_path: str) -> dict[str, Any]:
     }
 
 
+def private_folder(path: Path) -> Path:
+    """Create the folder if need be, readable by the service's own user alone (0700)."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Create the file if need be, readable by the service's own user alone (0600); never a
+    moment world-readable, as writing first and changing the mode after would be."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
+
+
 def _instance_secret(instance: Path) -> str:
     """A random secret kept in the instance folder, so sessions survive restarts."""
     path = instance / "secret_key"
-    if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or not path.read_text().strip():
+        private_folder(instance)
+        private_file(path)
         path.write_text(os.urandom(32).hex())
-        path.chmod(0o600)
     return path.read_text().strip()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Executable, create_engine, event, exc
+from sqlalchemy import Engine, Executable, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from .config import private_file
 
 # A pooled connection idle for longer than this is pinged before use (see `_ping_if_idle`).
 IDLE_BEFORE_PING = 10.0
@@ -16,6 +19,9 @@ _SQLITE_BEGIN = "gatehouse_sqlite_begin"
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and Path(database).parent.is_dir():
+            private_file(Path(database))  # SQLite gives its -wal and -shm files the same mode
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -10,6 +10,9 @@ from pathlib import Path
 class FileStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        # People's data: the folder is the service's alone, and so is every file (mkstemp: 0600).
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
 
     def write(self, relative: str, data: bytes) -> str:
         """Write atomically (temp file, then rename) and return the path relative to the root."""

@@ -149,6 +149,9 @@ def sniff_refuse_pickle(data: bytes, *, max_uncompressed: int = _MAX_UNCOMPRESSE
             if sum(info.file_size for info in infos) > max_uncompressed:
                 raise ArtefactRefused("skops file too large once uncompressed")
             schema = json.loads(archive.read("schema.json"))
+    except RecursionError as exc:
+        raise ArtefactRefused("not a readable skops file: its schema.json is nested too "
+                              "deeply") from exc
     except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtefactRefused(f"not a readable skops file ({exc})") from exc
     if not isinstance(schema, dict) or "protocol" not in schema or "__class__" not in schema:

@@ -9,7 +9,8 @@ from marshmallow import Schema
 
 from ..db import read_first
 from ..governance.actors import Actor
-from ..governance.errors import Unauthenticated
+from ..governance.errors import Invalid, Unauthenticated
+from ..governance.inputs import json_loads
 from ..governance.people import authenticate
 from ..state import db
 from . import errors
@@ -41,6 +42,18 @@ def _authenticate() -> None:
     g.actor = authenticate(session, token.strip())
     if reading:
         session.rollback()  # the view's own transaction takes whatever lock it needs
+
+
+def _bounded_json() -> None:
+    """Refuse, as 422 naming the body, JSON nested so deeply that parsing it would exhaust the
+    interpreter's recursion limit (a 500 otherwise, from whichever parser meets it first)."""
+    if request.path.startswith(JSON_PREFIXES) and request.is_json:
+        try:
+            json_loads(request.get_data(cache=True), "json")
+        except Invalid as exc:
+            if exc.details.get("json") == ["nested too deeply"]:
+                raise
+            # Malformed JSON is left to the view's own parser, which names what it expected.
 
 
 def _schema_name(schema: type[Schema] | Schema) -> str:
@@ -81,6 +94,7 @@ def init_app(app: Flask) -> None:
         inference.blp,
     ):
         api.register_blueprint(blueprint)
+    app.before_request(_bounded_json)
     app.before_request(_authenticate)
     errors.register(app, wants_json)
     app.extensions["gatehouse_api"] = api

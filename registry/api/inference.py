@@ -31,6 +31,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
 from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
+from ..governance.inputs import json_loads, small_int
 from ..governance.permissions import require
 from ..records import ModelVersion, PredictiveModel
 from ..serving import scoring, servability
@@ -208,14 +209,12 @@ def _parse_request() -> tuple[dict[str, Any], dict[str, list[Any]]]:
     if header_length is None:
         json_part, binary = raw, b""
     else:
-        if not header_length.isdigit() or int(header_length) > len(raw):
+        length = small_int(header_length)
+        if length is None or length > len(raw):
             raise Invalid(f"{HEADER_LENGTH} does not fit the body",
                           {HEADER_LENGTH: [f"{header_length!r} for {len(raw)} bytes"]})
-        json_part, binary = raw[: int(header_length)], raw[int(header_length):]
-    try:
-        body = json.loads(json_part or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Invalid("the request body is not JSON", {"body": [str(exc)]}) from exc
+        json_part, binary = raw[:length], raw[length:]
+    body = json_loads(json_part or b"{}", "body")
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list) or not inputs:
         raise Invalid("the request needs a list of inputs", {"inputs": ["missing"]})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
@@ -12,6 +11,7 @@ from sqlalchemy import select
 
 from ..governance import registration, risk, versions
 from ..governance.errors import Invalid
+from ..governance.inputs import json_loads
 from ..records import ModelVersion, PredictiveModel
 from ..state import db, services
 from . import current_actor
@@ -109,10 +109,7 @@ def blueprints() -> list[Blueprint]:
 
 
 def _metadata(text: str) -> dict[str, Any]:
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid("metadata is not valid JSON", {"metadata": [str(exc)]}) from exc
+    raw = json_loads(text, "metadata")
     if not isinstance(raw, dict):
         raise Invalid("metadata must be a JSON object", {"metadata": ["not an object"]})
     try:

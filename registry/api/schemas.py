@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..governance.inputs import MAX_SMALL_INT
 from ..records.agreements import LEGAL_BASES
 from ..records.datasets import CLASSIFICATIONS, COLUMN_TYPES
 from ..records.decisions import DECISIONS
@@ -20,7 +21,7 @@ Scale = validate.Range(min=1, max=3)
 
 
 class Page(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_SMALL_INT))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from ..records import BiasAudit, ModelVersion, ScoreReceipt
 from .audits import fairness_rules
 from .errors import Invalid
+from .inputs import small_int
 from .permissions import require
 from .policy import Policy
 from .retention import still_kept
@@ -58,11 +59,11 @@ def parse_window(text: str) -> int:
     """ "30d" → 30, "2w" → 14, "30" → 30 (days)."""
     value = text.strip().lower()
     unit = 7 if value.endswith("w") else 1
-    number = value.rstrip("dw")
-    if not number.isdigit() or not 1 <= int(number) * unit <= MAX_WINDOW_DAYS:
+    number = small_int(value.rstrip("dw"))
+    if number is None or not 1 <= number * unit <= MAX_WINDOW_DAYS:
         raise Invalid("window must be a number of days or weeks, e.g. 30d or 4w",
                       {"window": [f"from 1d to {MAX_WINDOW_DAYS}d"]})
-    return int(number) * unit
+    return number * unit
 
 
 def _positive(outcome: str, positives: set[str]) -> int:

@@ -18,6 +18,7 @@ from ..api.schemas import DpiaIn
 from ..governance import dpia as advice_rules
 from ..governance import registration
 from ..governance.errors import Conflict, Forbidden, GovernanceError, Invalid
+from ..governance.inputs import small_int
 from ..governance.permissions import allowed, require
 from ..records import DPIA, Dataset, PredictiveModel
 from ..records.dpias import RISK_EFFECTS, risk_level
@@ -159,7 +160,8 @@ def new() -> Any:
         data = {
             "reference": form.get("reference", "").strip(),
             "title": form.get("title", "").strip(),
-            "dataset_ids": [int(i) for i in form.getlist("dataset_ids") if i.isdigit()],
+            "dataset_ids": [n for i in form.getlist("dataset_ids")
+                            if (n := small_int(i)) is not None],
             "model_names": form.getlist("model_names"),
         }
         if not data["reference"]:
@@ -239,7 +241,7 @@ def step(record_id: int, slug: str) -> Any:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
+    return small_int(value) if value else None
 
 
 def _read_step(p: DPIA, slug: str) -> tuple[dict[str, Any], list[dict[str, str]],
@@ -303,7 +305,7 @@ def _schema_errors(exc: ValidationError) -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
 
     def label(path: list[str]) -> str:
-        if len(path) >= 3 and path[0] == "risks" and path[1].isdigit():
+        if len(path) >= 3 and path[0] == "risks" and small_int(path[1]) is not None:
             return f"Risk {int(path[1]) + 1}, {path[2].replace('_', ' ')}"
         text = " ".join(path).replace("_", " ")
         return text[:1].upper() + text[1:]

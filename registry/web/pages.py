@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from ..governance import gates, lifecycle, monitoring, registration, risk, upstream
 from ..governance.errors import GovernanceError
+from ..governance.inputs import small_int
 from ..governance.permissions import allowed, require
 from ..governance.usability import servability, usable
 from ..records import (
@@ -92,14 +93,14 @@ def listing(segment: str) -> Any:
     session = db()
     state = request.args.get("state", "")
     owner = request.args.get("owner", "")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = small_int(request.args.get("page", "")) or 1
     query = select(cls)
     if state in STATES:
         query = query.where(cls.state == state)
     else:
         state = ""
-    if owner.isdigit():
-        query = query.where(cls.owner_id == int(owner))
+    if small_int(owner) is not None:
+        query = query.where(cls.owner_id == small_int(owner))
     else:
         owner = ""
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -327,7 +328,7 @@ def drift_report(name: str, number: int, check_id: int) -> Any:
 def ledger() -> Any:
     require(current_actor(), "read_ledger")
     session = db()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = small_int(request.args.get("page", "")) or 1
     total = session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
     entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq.desc())
                               .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, render_template, request
+from flask import Blueprint, Flask, Response, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
@@ -37,6 +37,20 @@ TITLES = {
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = generate_csrf
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.after_request(_every_response)
+
+
+def _every_response(response: Response) -> Response:
+    """Headers every answer carries, the JSON API's and the static files' included."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.is_secure:  # over plain http the header is ignored, and local use needs http
+        response.headers.setdefault("Strict-Transport-Security",
+                                    "max-age=31536000; includeSubDomains")
+    # Anything shown to someone signed in (a page, a receipt, a gate) may hold personal data or
+    # what only they may see: no browser or proxy cache keeps it.
+    if request.headers.get("Authorization") or "user_id" in session:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def csp_nonce() -> str:

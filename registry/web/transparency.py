@@ -97,11 +97,22 @@ def export_csv() -> Any:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for r in register():
-        writer.writerow(_flat(r))
+        writer.writerow({k: spreadsheet_safe(v) for k, v in _flat(r).items()})
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="transparency-register.csv"'
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's rule
+    for CSV injection): a model's title is written by whoever registers it. Numbers stay."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _join(items: Any) -> str:

@@ -1,0 +1,144 @@
+"""What a client sends cannot cause a 5xx; headers and file modes keep what is private private."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from registry.governance.inputs import small_int
+from registry.web.transparency import spreadsheet_safe
+
+from . import builders as b
+from .chain import ok
+from .conftest import Api
+from .test_artefact_uploads import refused
+
+DEEP = b"[" * 50_000 + b"]" * 50_000
+
+
+@pytest.fixture
+def model(api: Api) -> str:
+    return ok(api.post("/api/v1/models", json=b.model("credit-risk")), 201)["name"]
+
+
+def deep_object(key: str) -> bytes:
+    return b'{"' + key.encode() + b'": ' + DEEP + b"}"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/agreements", "/api/v1/models", "/api/v1/datasets",
+                                 "/api/v1/models/nope/score", "/api/v1/clients"])
+def test_json_nested_50k_deep_is_refused_naming_the_body(api: Api, url: str) -> None:
+    status, body = api.post(url, as_="olivia", data=deep_object("title"),
+                            content_type="application/json")
+    assert status == 422, body
+    assert body["error"]["details"] == {"json": ["nested too deeply"]}
+
+
+def test_an_inference_request_nested_deep_is_refused(api: Api) -> None:
+    status, body = api.post("/v2/models/nope/infer", as_="olivia", data=deep_object("inputs"),
+                            content_type="application/json")
+    assert status == 422 and "nested too deeply" in str(body), body
+
+
+def test_version_metadata_nested_deep_is_refused(api: Api, model: str) -> None:
+    status, body = api.post(f"/api/v1/models/{model}/versions", data={
+        "artefact": (io.BytesIO(b"PK"), "model.skops"), "metadata": DEEP.decode()},
+        content_type="multipart/form-data")
+    assert status == 422 and body["error"]["details"] == {"metadata": ["nested too deeply"]}
+
+
+def test_a_skops_file_whose_schema_is_nested_deep_is_refused(app: Flask, api: Api,
+                                                             model: str) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("schema.json", b'{"protocol": 2, "__class__": ' + DEEP + b"}")
+    details = refused(app, api, model, buffer.getvalue())
+    assert "nested too deeply" in str(details["artefact"])
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("12", 12), (" 7 ", 7), ("²", None), ("1e23", None), ("-1", None), ("", None),
+    ("9223372036854775807", None), ("9" * 5000, None), ("1000000000", 1_000_000_000),
+])
+def test_small_whole_numbers(text: str, expected: int | None) -> None:
+    assert small_int(text) == expected
+
+
+@pytest.mark.parametrize("query", ["window=²d", "window=9999999999999999999999d",
+                                   "windows=²"])
+def test_outcome_windows_written_oddly_are_refused(api: Api, query: str) -> None:
+    status, body = api.get(f"/api/v1/models/x/versions/1/outcomes?{query}")
+    assert status in (404, 422), body  # the window is checked, or the version is unknown
+    assert status != 500
+
+
+def test_a_page_number_past_any_listing_is_refused(api: Api) -> None:
+    status, body = api.get("/api/v1/agreements?page=9223372036854775807")
+    assert status == 422 and "page" in body["error"]["details"], body
+    assert api.get("/api/v1/agreements?page=1e23")[0] == 422
+
+
+def test_web_listings_take_odd_page_numbers_and_owners(app: Flask, api: Api) -> None:
+    from .web.conftest import Browser
+
+    browser = Browser(app.test_client()).sign_in("olivia")
+    for query in ("page=9223372036854775807", "page=1e23", "page=²", "owner=²",
+                  "owner=99999999999999999999"):
+        assert browser.get(f"/agreements?{query}").status_code == 200, query
+
+
+def test_every_answer_says_nosniff_and_private_answers_are_not_stored(app: Flask,
+                                                                      api: Api) -> None:
+    signed_in = app.test_client().get("/api/v1/agreements",
+                                      headers={"Authorization": f"Bearer {api.tokens['olivia']}"})
+    assert signed_in.headers["X-Content-Type-Options"] == "nosniff"
+    assert signed_in.headers["Cache-Control"] == "no-store"
+    public = app.test_client().get("/transparency.json")
+    assert public.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" not in public.headers.get("Cache-Control", "")
+    assert "Strict-Transport-Security" not in public.headers  # plain http: it would be ignored
+    secure = app.test_client().get("/transparency.json", base_url="https://gatehouse.example")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_signed_in_pages_are_not_stored(app: Flask, api: Api) -> None:
+    from .web.conftest import Browser
+
+    page = Browser(app.test_client()).sign_in("olivia").get("/dashboard")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+
+
+def test_the_instance_folder_database_and_files_are_the_services_alone(app: Flask,
+                                                                        api: Api) -> None:
+    instance = Path(app.instance_path)
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    assert stat.S_IMODE((instance / "secret_key").stat().st_mode) == 0o600 or \
+        app.config["SECRET_KEY"] == "test"
+    data = Path(app.config["DATA_DIR"])
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        assert stat.S_IMODE(Path(url.removeprefix("sqlite:///")).stat().st_mode) == 0o600
+
+
+def test_a_fresh_secret_key_file_is_never_world_readable(tmp_path: Path) -> None:
+    from registry.config import from_environment
+
+    secret = from_environment(str(tmp_path / "inst"))["SECRET_KEY"]
+    path = tmp_path / "inst" / "secret_key"
+    assert len(secret) == 64 and path.read_text() == secret
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "inst").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)",
+                                  "\tcmd", "\rcmd"])
+def test_a_csv_cell_that_would_run_as_a_formula_is_neutralised(cell: str) -> None:
+    assert spreadsheet_safe(cell) == "'" + cell
+    assert spreadsheet_safe("Hardship loan") == "Hardship loan"
+    assert spreadsheet_safe(-0.5) == -0.5  # numbers are numbers
