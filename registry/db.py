@@ -11,6 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import private_file
 
+# The database cannot be reached (stopped, restarting, its pool exhausted, SQLite locked too
+# long): the request may succeed later, so the answer is 503 with Retry-After, never a 500.
+DATABASE_AWAY = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError,
+                 exc.DisconnectionError)
+RETRY_AFTER_SECONDS = 5
+DATABASE_AWAY_MESSAGE = ("the database cannot be reached just now; nothing was changed. Try "
+                         f"again in {RETRY_AFTER_SECONDS} seconds")
+
 # A pooled connection idle for longer than this is pinged before use (see `_ping_if_idle`).
 IDLE_BEFORE_PING = 10.0
 

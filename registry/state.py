@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
+from .db import DATABASE_AWAY
 from .governance.policy import Policy
 from .storage import FileStore
 
@@ -39,5 +40,9 @@ def db() -> Session:
 def close_db(_exc: BaseException | None = None) -> None:
     session = g.pop("db", None)
     if session is not None:
-        session.rollback()
-        session.close()
+        try:
+            session.rollback()
+        except DATABASE_AWAY:
+            pass  # the server went away: the answer already says so; the pool reconnects
+        finally:
+            session.close()

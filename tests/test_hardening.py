@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from registry.governance.inputs import small_int
+from registry.governance.inputs import NUL, small_int
 from registry.web.transparency import spreadsheet_safe
 
 from . import builders as b
@@ -142,3 +142,20 @@ def test_a_csv_cell_that_would_run_as_a_formula_is_neutralised(cell: str) -> Non
     assert spreadsheet_safe(cell) == "'" + cell
     assert spreadsheet_safe("Hardship loan") == "Hardship loan"
     assert spreadsheet_safe(-0.5) == -0.5  # numbers are numbers
+
+
+def test_a_nul_character_is_refused_naming_the_field(app: Flask, api: Api) -> None:
+    status, body = api.post("/api/v1/agreements", as_="sam",
+                            data=b'{"title": "Data\\u0000sharing"}',
+                            content_type="application/json")
+    assert status == 422 and body["error"]["details"] == {"json": [NUL]}, body
+    status, body = api.get("/api/v1/agreements?state=app%00roved")
+    assert status == 422 and body["error"]["details"] == {"state": [NUL]}, body
+
+    from .web.conftest import Browser
+
+    browser = Browser(app.test_client()).sign_in("olivia")
+    page = browser.get("/agreements?state=%00")
+    assert page.status_code == 422 and "NUL" in page.get_data(as_text=True)
+    form = browser.post("/sign-out", {"next\x00": "x"})
+    assert form.status_code == 422

@@ -10,7 +10,7 @@ from marshmallow import Schema
 from ..db import read_first
 from ..governance.actors import Actor
 from ..governance.errors import Invalid, Unauthenticated
-from ..governance.inputs import json_loads
+from ..governance.inputs import DEEP, NUL, json_loads, refuse_nul
 from ..governance.people import authenticate
 from ..state import db
 from . import errors
@@ -46,12 +46,16 @@ def _authenticate() -> None:
 
 def _bounded_json() -> None:
     """Refuse, as 422 naming the body, JSON nested so deeply that parsing it would exhaust the
-    interpreter's recursion limit (a 500 otherwise, from whichever parser meets it first)."""
-    if request.path.startswith(JSON_PREFIXES) and request.is_json:
+    interpreter's recursion limit, or holding a NUL character (a 500 otherwise, from whichever
+    parser or database meets it first)."""
+    if not request.path.startswith(JSON_PREFIXES):
+        return
+    refuse_nul([*request.args.items(multi=True), *request.form.items(multi=True)])
+    if request.is_json:
         try:
             json_loads(request.get_data(cache=True), "json")
         except Invalid as exc:
-            if exc.details.get("json") == ["nested too deeply"]:
+            if exc.details.get("json") in ([DEEP], [NUL]):
                 raise
             # Malformed JSON is left to the view's own parser, which names what it expected.
 
@@ -94,7 +98,7 @@ def init_app(app: Flask) -> None:
         inference.blp,
     ):
         api.register_blueprint(blueprint)
-    app.before_request(_bounded_json)
     app.before_request(_authenticate)
+    app.before_request(_bounded_json)
     errors.register(app, wants_json)
     app.extensions["gatehouse_api"] = api

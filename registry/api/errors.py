@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..db import DATABASE_AWAY, DATABASE_AWAY_MESSAGE, RETRY_AFTER_SECONDS
 from ..governance.errors import GovernanceError
 
 log = logging.getLogger("gatehouse.api")
@@ -31,6 +32,8 @@ def error_response(status: int, code: str, message: str, details: Any = None):  
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="gatehouse"'
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
@@ -70,6 +73,17 @@ def register(app: Flask, wants_json: Any) -> None:
             )
         message = exc.description or exc.name
         return error_response(status, CODES.get(status, "error"), message, details)
+
+    def _database_away(exc: Exception):  # type: ignore[no-untyped-def]
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    type(exc).__name__)  # the message may quote the statement's parameters
+        if not wants_json():
+            raise exc
+        return error_response(503, "unavailable", DATABASE_AWAY_MESSAGE,
+                              {"database": ["unavailable"]})
+
+    for away in DATABASE_AWAY:
+        app.register_error_handler(away, _database_away)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

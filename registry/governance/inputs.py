@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from .errors import Invalid
@@ -23,12 +24,27 @@ def small_int(text: str) -> int | None:
     return value if value <= MAX_SMALL_INT else None
 
 
+DEEP = "nested too deeply"
+NUL = "contains a NUL character, which no text can hold"
+
+
+def refuse_nul(values: Iterable[tuple[str, str]]) -> None:
+    """Refuse query or form values holding a NUL character, naming the field."""
+    bad = sorted({name for name, value in values if "\x00" in value or "\x00" in name})
+    if bad:
+        raise Invalid(f"{', '.join(bad)} {NUL}", {name: [NUL] for name in bad})
+
+
 def json_loads(data: bytes | str, field: str) -> Any:
-    """Parse JSON, refusing (as `Invalid` on `field`) what is malformed or nested so deeply that
-    parsing would exhaust the interpreter's recursion limit."""
+    """Parse JSON, refusing (as `Invalid` on `field`) what is malformed, what holds a NUL
+    character (PostgreSQL's text cannot), or what is nested so deeply that parsing would exhaust
+    the interpreter's recursion limit."""
+    raw = data.encode() if isinstance(data, str) else data
+    if b"\\u0000" in raw or b"\x00" in raw:
+        raise Invalid(f"{field} {NUL}", {field: [NUL]})
     try:
         return json.loads(data)
     except RecursionError as exc:
-        raise Invalid(f"{field} is nested too deeply", {field: ["nested too deeply"]}) from exc
+        raise Invalid(f"{field} is {DEEP}", {field: [DEEP]}) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise Invalid(f"{field} is not valid JSON", {field: [str(exc)]}) from exc

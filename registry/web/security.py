@@ -16,7 +16,9 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
+from ..db import DATABASE_AWAY, DATABASE_AWAY_MESSAGE, RETRY_AFTER_SECONDS
 from ..governance.errors import GovernanceError
+from ..governance.inputs import refuse_nul
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
@@ -67,11 +69,18 @@ def protect(bp: Blueprint) -> None:
     if getattr(bp, "_gatehouse_protected", False):
         return
     bp._gatehouse_protected = True  # type: ignore[attr-defined]
+    bp.before_request(_refuse_nul)
     bp.before_request(_check_csrf)
     bp.after_request(_headers)
     bp.register_error_handler(CSRFError, _csrf_error)
     bp.register_error_handler(GovernanceError, _governance_error)
+    for away in DATABASE_AWAY:
+        bp.register_error_handler(away, _database_away)
     bp.register_error_handler(HTTPException, _http_error)
+
+
+def _refuse_nul() -> None:
+    refuse_nul([*request.args.items(multi=True), *request.form.items(multi=True)])
 
 
 def _check_csrf() -> None:
@@ -114,6 +123,12 @@ def _csrf_error(exc: CSRFError) -> Any:
 
 def _governance_error(exc: GovernanceError) -> Any:
     return render_error(exc.status, exc.message)
+
+
+def _database_away(exc: Exception) -> Any:
+    response = render_error(503, DATABASE_AWAY_MESSAGE, "The service is briefly unavailable")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _http_error(exc: HTTPException) -> Any:
