@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from .governance import ledger, people
+from .governance import ledger, people, sign_in
 from .governance.actors import OPERATOR
-from .governance.errors import GovernanceError
-from .records import Organisation
+from .governance.errors import GovernanceError, NotFound
+from .records import Organisation, User
 from .records.people import ROLES
 from .state import services
 
@@ -21,7 +23,7 @@ def _session():  # type: ignore[no-untyped-def]
     return services().sessions()
 
 
-def _fail(exc: GovernanceError) -> None:
+def _fail(exc: GovernanceError) -> NoReturn:
     click.echo(f"error: {exc.message}", err=True)
     if exc.details:
         click.echo(f"details: {exc.details}", err=True)
@@ -52,17 +54,23 @@ def users_group() -> None:
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
 @click.option("--name", default="")
 @click.option("--organisation", default="Northmere Borough Council", show_default=True)
-@click.option(
-    "--password",
-    envvar="GATEHOUSE_NEW_PASSWORD",
-    default=None,
-    help="Password for signing in to the web pages (or set GATEHOUSE_NEW_PASSWORD).",
-)
+@click.option("--password-file", type=click.File("r"), default=None,
+              help="Read the web sign-in password from the file's first line ('-': stdin).")
+@click.option("--ask-password", is_flag=True,
+              help="Ask for the web sign-in password (typed twice, not shown).")
 @with_appcontext
-def users_create(
-    email: str, roles: tuple[str, ...], name: str, organisation: str, password: str | None
-) -> None:
-    """Create a user; prints the bearer token alone on the last line."""
+def users_create(email: str, roles: tuple[str, ...], name: str, organisation: str,
+                 password_file: Any, ask_password: bool) -> None:
+    """Create a user; prints the bearer token alone on the last line.
+
+    A password for the web pages is never given on the command line, where other users and the
+    shell's history would see it: --ask-password, --password-file, or GATEHOUSE_NEW_PASSWORD.
+    """
+    password = os.environ.get("GATEHOUSE_NEW_PASSWORD")
+    if password_file is not None:
+        password = password_file.readline().rstrip("\r\n")
+    elif ask_password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     now = services().clock.now()
     with _session() as session:
         try:
@@ -79,6 +87,20 @@ def users_create(
             _fail(exc)
     click.echo(f"created user {user.id} {user.email} with roles {', '.join(user.roles)}")
     click.echo(token)
+
+
+@users_group.command("unlock")
+@click.argument("email")
+@with_appcontext
+def users_unlock(email: str) -> None:
+    """Lift a lockout after too many wrong passwords."""
+    with _session() as session:
+        user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+        if user is None:
+            _fail(NotFound(f"no user {email!r}", {"email": ["unknown"]}))
+        sign_in.unlock(session, OPERATOR, user, services().clock.now())
+        session.commit()
+    click.echo(f"unlocked {user.email}")
 
 
 @click.group("clients", help="Frontline tools that ask for scores.")

@@ -8,7 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..governance import people
+from ..governance import people, sign_in
+from ..governance.errors import NotFound
 from ..governance.permissions import require
 from ..records import ApiClient, Organisation, User
 from ..state import db
@@ -52,6 +53,20 @@ class Users(MethodView):
         user, token = people.create_user(db(), current_actor(), data, now())
         db().commit()
         return {"id": user.id, "token": token}
+
+
+@blp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@blp.response(200, s.UserOut)
+def unlock(user_id: int) -> Any:
+    """Lift a lockout after too many wrong passwords (administrators)."""
+    actor = current_actor()
+    require(actor, "administer")
+    user = db().get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}", {"user_id": [str(user_id)]})
+    sign_in.unlock(db(), actor, user, now())
+    db().commit()
+    return user
 
 
 @blp.route("/me")

@@ -361,6 +361,9 @@ class UserOut(Schema):
     organisation_id = fields.Integer(allow_none=True)
     roles = fields.List(Text())
     active = fields.Boolean()
+    locked_at = fields.DateTime(allow_none=True, metadata={
+        "description": "set when too many wrong passwords locked the account; an "
+                       "administrator unlocks it (POST /api/v1/users/<id>/unlock)"})
     created_at = fields.DateTime()
 
 

@@ -16,6 +16,7 @@ from ..records import ApiClient, Organisation, User
 from . import ledger
 from .actors import Actor
 from .errors import Conflict, Invalid, Unauthenticated
+from .passwords import require_acceptable
 from .permissions import require
 
 
@@ -109,6 +110,8 @@ def create_user(
     if session.scalars(select(User).where(User.email == email)).first():
         raise Conflict("a user with this email exists", {"email": ["already used"]})
     _check_organisation(session, data.get("organisation_id"))
+    if password is not None:
+        require_acceptable(password, email)
     token, digest = new_token(USER_TOKEN)
     user = User(
         email=email,
@@ -127,8 +130,7 @@ def create_user(
 
 def set_password(session: Session, actor: Actor, user: User, password: str, now: datetime) -> None:
     require(actor, "administer")
-    if len(password) < 12:
-        raise Invalid("the password is too short", {"password": ["use at least 12 characters"]})
+    require_acceptable(password, user.email)
     user.password_hash = generate_password_hash(password)
     ledger.append(session, actor, "set_password", "user", user.id, {}, now)
 

@@ -34,6 +34,11 @@ class User(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # Sign-in throttling (see governance/sign_in.py): wrong passwords in a row, the latest, and
+    # when the account was locked (until an administrator unlocks it).
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    last_failed_sign_in_at: Mapped[datetime | None]
+    locked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

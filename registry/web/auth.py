@@ -13,19 +13,29 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
+from ..governance import sign_in as sign_in_rules
 from ..governance.actors import Actor
-from ..governance.people import actor_for_user, check_password
+from ..governance.people import actor_for_user
 from ..records import User
-from ..state import db
+from ..state import db, services
 from .forms import by_field
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
+# Wrong sign-ins from one address, whichever accounts they try (guessing spread over many
+# accounts escapes the per-account delays). Counts are kept in memory by default, per process;
+# with several workers or hosts, GATEHOUSE_RATELIMIT_STORAGE names a shared store (redis://…).
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+FAILED_SIGN_INS_PER_ADDRESS = "10 per minute; 100 per day"
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_user"] = current_user
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE"])
+    limiter.init_app(app)
 
 
 def _fingerprint(user: User) -> str:
@@ -78,6 +88,10 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(FAILED_SIGN_INS_PER_ADDRESS, methods=["POST"],
+               deduct_when=lambda response: response.status_code != 302,
+               error_message="Too many wrong sign-ins from this address. Wait a minute, then "
+                             "try again.")
 def sign_in() -> Any:
     next_url = request.values.get("next", "")
     if request.method == "GET":
@@ -92,13 +106,28 @@ def sign_in() -> Any:
         errors.append({"text": "Enter your email address", "href": "#email"})
     if not password:
         errors.append({"text": "Enter your password", "href": "#password"})
-    user = check_password(db(), email, password) if not errors else None
-    if not errors and user is None:
-        errors.append({"text": "Enter a correct email address and password", "href": "#email"})
+    status = 422
+    user = None
+    if not errors:
+        tried = sign_in_rules.attempt(db(), email, password, services().clock.now())
+        db().commit()  # the count of wrong passwords is kept whatever the answer
+        user, status = tried.user, 401
+        if tried.locked:
+            status = 429
+            errors.append({"text": "This account is locked after too many wrong passwords. "
+                                   "Ask an administrator to unlock it.", "href": "#email"})
+        elif tried.wait is not None:
+            status = 429
+            seconds = max(1, round(tried.wait.total_seconds()))
+            errors.append({"text": "Too many wrong passwords for this account. Wait "
+                                   f"{seconds} second{'s' if seconds != 1 else ''}, then try "
+                                   "again.", "href": "#password"})
+        elif user is None:
+            errors.append({"text": "Enter a correct email address and password",
+                           "href": "#email"})
     if errors:
         return render_template("auth/sign_in.html", next_url=next_url, errors=errors,
-                               email=email, field_errors=by_field(errors)), \
-            401 if email and password else 422
+                               email=email, field_errors=by_field(errors)), status
     assert user is not None
     session.clear()  # a fresh session (and CSRF token) for the signed-in user
     session.permanent = True

@@ -32,6 +32,7 @@ TITLES = {
     409: "This cannot be done in the record's current state",
     413: "The file is too large",
     422: "Sorry, there is a problem with what was sent",
+    429: "Too many attempts",
     500: "Sorry, there is a problem with the service",
 }
 
