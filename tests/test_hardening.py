@@ -159,3 +159,15 @@ def test_a_nul_character_is_refused_naming_the_field(app: Flask, api: Api) -> No
     assert page.status_code == 422 and "NUL" in page.get_data(as_text=True)
     form = browser.post("/sign-out", {"next\x00": "x"})
     assert form.status_code == 422
+
+
+def test_the_openapi_document_describes_the_errors_actually_sent(app: Flask, api: Api) -> None:
+    spec = app.test_client().get("/api/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["Error"]["properties"]) == {"error"}
+    assert set(schemas["ErrorBody"]["properties"]) == {"code", "message", "details"}
+    default = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]["application/json"]
+    assert default["schema"] == {"$ref": "#/components/schemas/Error"}
+    status, body = api.post("/api/v1/agreements", as_="sam", json={"title": 3})
+    assert status == 422 and set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}

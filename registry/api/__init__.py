@@ -5,7 +5,7 @@ from __future__ import annotations
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, g, request
 from flask_smorest import Api
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from ..db import read_first
 from ..governance.actors import Actor
@@ -60,6 +60,23 @@ def _bounded_json() -> None:
             # Malformed JSON is left to the view's own parser, which names what it expected.
 
 
+class ErrorBody(Schema):
+    code = fields.String(metadata={"description": "e.g. invalid, forbidden, conflict, unavailable"})
+    message = fields.String(metadata={"description": "what went wrong and what to do"})
+    details = fields.Raw(metadata={"description": "field by field problems, or the unmet "
+                                                  "requirements, or the reason chain"})
+
+
+class Error(Schema):
+    """Every error of /api/v1, as sent (the /v2 protocol's errors are flat: see its paths)."""
+
+    error = fields.Nested(ErrorBody)
+
+
+class GatehouseApi(Api):
+    ERROR_SCHEMA = Error
+
+
 def _schema_name(schema: type[Schema] | Schema) -> str:
     cls = schema if isinstance(schema, type) else type(schema)
     partial = not isinstance(schema, type) and bool(schema.partial)
@@ -82,7 +99,7 @@ def init_app(app: Flask) -> None:
             },
         },
     )
-    api = Api(
+    api = GatehouseApi(
         app,
         spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)},
     )
