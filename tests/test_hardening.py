@@ -171,3 +171,15 @@ def test_the_openapi_document_describes_the_errors_actually_sent(app: Flask, api
     status, body = api.post("/api/v1/agreements", as_="sam", json={"title": 3})
     assert status == 422 and set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
+
+
+def test_a_small_upload_that_expands_hugely_is_refused_before_it_is_read(
+        app: Flask, api: Api, model: str) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("schema.json", b'{"protocol": 2, "__class__": "x"}')
+        archive.writestr("weights.npy", b"\0" * (300 << 20))  # 300 MB of zeros
+    data = buffer.getvalue()
+    assert len(data) < 1 << 20  # under a megabyte as sent
+    details = refused(app, api, model, data)
+    assert "too large once uncompressed" in str(details["artefact"])

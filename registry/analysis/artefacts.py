@@ -82,7 +82,12 @@ _COMPRESSED_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x5d\x00\x00", "lzma"),
     (b"\x04\x22\x4d\x18", "lz4"),
 )
-_MAX_UNCOMPRESSED_BYTES = 1 << 30
+# A skops file's members are read whole into memory when it loads: bound what they may expand
+# to (a forest of a few hundred trees takes tens of megabytes). zipfile reads no further than a
+# member's declared size, so checking the declared sizes before reading bounds what is read.
+_MAX_UNCOMPRESSED_BYTES = 256 << 20
+_MAX_MEMBER_BYTES = 128 << 20
+_MAX_SCHEMA_BYTES = 16 << 20
 
 
 class ArtefactRefused(ValueError):
@@ -131,7 +136,8 @@ def _not_skops_reason(data: bytes) -> str:
     return "not a skops file (a zip archive with schema.json)"
 
 
-def sniff_refuse_pickle(data: bytes, *, max_uncompressed: int = _MAX_UNCOMPRESSED_BYTES) -> None:
+def sniff_refuse_pickle(data: bytes, *, max_uncompressed: int = _MAX_UNCOMPRESSED_BYTES,
+                        max_member: int = _MAX_MEMBER_BYTES) -> None:
     """Refuse, by content, anything but a skops zip archive carrying ``schema.json``.
 
     Pickles (any protocol), joblib files (plain or compressed) and zip archives that
@@ -146,8 +152,16 @@ def sniff_refuse_pickle(data: bytes, *, max_uncompressed: int = _MAX_UNCOMPRESSE
             names = {info.filename for info in infos}
             if "schema.json" not in names:
                 raise ArtefactRefused("not a skops file: the zip archive has no schema.json")
-            if sum(info.file_size for info in infos) > max_uncompressed:
-                raise ArtefactRefused("skops file too large once uncompressed")
+            total = sum(info.file_size for info in infos)
+            if total > max_uncompressed:
+                raise ArtefactRefused(f"skops file too large once uncompressed: {total} bytes, "
+                                      f"more than the limit of {max_uncompressed}")
+            for info in infos:
+                limit = _MAX_SCHEMA_BYTES if info.filename == "schema.json" else max_member
+                if info.file_size > limit:
+                    raise ArtefactRefused(
+                        f"skops file has a member too large once uncompressed: {info.filename} "
+                        f"({info.file_size} bytes; the limit is {limit})")
             schema = json.loads(archive.read("schema.json"))
     except RecursionError as exc:
         raise ArtefactRefused("not a readable skops file: its schema.json is nested too "
