@@ -55,6 +55,13 @@ def usable(session: Session, record: Governed, policy: Policy, today: date) -> U
     return Usability(True)
 
 
+def first(record: Governed) -> str:
+    """What to do to an upstream record before the one resting on it, in the officer's words."""
+    verb = {"suspended": "reinstate", "rejected": "replace", "retired": "replace"}.get(
+        record.state, "approve" if record.state != "approved" else "bring back into force")
+    return f"{verb} {record.label} first"
+
+
 def servability(session: Session, version: ModelVersion, policy: Policy, today: date) -> Usability:
     """Whether a frontline tool may be served this version, with the reason chain if not."""
     u = usable(session, version, policy, today)
