@@ -311,9 +311,22 @@ class Requirement(Schema):
     remedy = Text()
 
 
+class WaitingOn(Schema):
+    """An upstream record to approve first: by id, or by name (and number) for models."""
+
+    kind = Text()
+    id = fields.Integer()
+    name = Text()
+    number = fields.Integer()
+    label = Text()
+    state = Text()
+    action = Text()
+
+
 class GateOut(Schema):
     ready = fields.Boolean()
     requirements = fields.List(fields.Nested(Requirement))
+    waiting_on = fields.List(fields.Nested(WaitingOn))
 
 
 class LedgerEntryOut(Schema):

@@ -44,6 +44,8 @@ class Requirement:
 @dataclass
 class GateResult:
     requirements: list[Requirement] = field(default_factory=list)
+    # upstream records not yet usable, in the order they must be approved (see .order)
+    waiting_on: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -55,7 +57,8 @@ class GateResult:
         return [r for r in self.requirements if not r.met]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ready": self.ready, "requirements": [r.as_dict() for r in self.requirements]}
+        return {"ready": self.ready, "requirements": [r.as_dict() for r in self.requirements],
+                "waiting_on": self.waiting_on}
 
 
 class _Checklist:

@@ -49,6 +49,8 @@ def latest_version(model: PredictiveModel) -> ModelVersion | None:
 def agreement_stages_status(a: DataSharingAgreement) -> Status:
     """Every permitted purpose states the stages it covers."""
     silent = [p for p in a.purposes if not a.stages.get(p)]
+    if not a.purposes:
+        return True, "no permitted purposes to state stages for", ""
     if silent:
         return (False, f"no stage is stated for {', '.join(map(repr, silent))}",
                 "for each permitted purpose, tick what the agreement covers: development "
@@ -75,6 +77,8 @@ def development_status(v: ModelVersion) -> Status:
 
 def use_status(v: ModelVersion) -> Status:
     """Serving: every agreement under the training and evaluation data grants use."""
+    if not upstream.version_datasets_of(v):
+        return False, "no datasets", "link training and evaluation datasets"
     refusal = use_refusal(v)
     if refusal:
         return (False, refusal, f"amend the agreements to cover {v.model.purpose!r} for use "

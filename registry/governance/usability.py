@@ -57,9 +57,10 @@ def usable(session: Session, record: Governed, policy: Policy, today: date) -> U
 
 def first(record: Governed) -> str:
     """What to do to an upstream record before the one resting on it, in the officer's words."""
-    verb = {"suspended": "reinstate", "rejected": "replace", "retired": "replace"}.get(
-        record.state, "approve" if record.state != "approved" else "bring back into force")
-    return f"{verb} {record.label} first"
+    if record.state == "approved":  # approved, but lapsed or no longer meeting its gate
+        return f"bring {record.label} back into force first"
+    verb = {"suspended": "reinstate", "rejected": "replace", "retired": "replace"}
+    return f"{verb.get(record.state, 'approve')} {record.label} first"
 
 
 def servability(session: Session, version: ModelVersion, policy: Policy, today: date) -> Usability:

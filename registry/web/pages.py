@@ -16,7 +16,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from ..governance import gates, lifecycle, monitoring, registration, risk, upstream
+from ..governance import gates, lifecycle, monitoring, order, registration, risk, upstream
 from ..governance.errors import GovernanceError
 from ..governance.permissions import allowed, require
 from ..governance.usability import servability, usable
@@ -121,7 +121,7 @@ def listing(segment: str) -> Any:
 def record_context(record: Governed) -> dict[str, Any]:
     """What every record page shows: checklist, decisions, ledger and the decision form."""
     actor, session, policy, moment = current_actor(), db(), services().policy, now()
-    gate = gates.evaluate(session, record, policy, moment)
+    gate = order.gate(session, record, policy, moment)
     decisions = session.scalars(select(Decision).where(
         Decision.subject_kind == record.kind, Decision.subject_id == record.id)
         .order_by(Decision.id)).all()
