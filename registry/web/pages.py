@@ -34,6 +34,7 @@ from ..records import (
     PredictiveModel,
     User,
 )
+from ..records.agreements import AGREEMENT_STAGES, STAGE_WORDS
 from ..state import db, services
 from . import dashboard as dash
 from . import evidence
@@ -204,7 +205,13 @@ def version(name: str, number: int) -> Any:
 
 def _agreement_page(a: Any) -> tuple[str, dict[str, Any]]:
     deps = upstream.dependents_of_agreement(db(), a)
-    return "records/agreement.html", {"dependents": deps}
+    actor = current_actor()
+    return "records/agreement.html", {
+        "dependents": deps, "stage_names": [(s, STAGE_WORDS[s]) for s in AGREEMENT_STAGES],
+        # the stages are ticked on the page by the agreement's owner while it may be changed
+        "can_edit_stages": allowed(actor, "register") and a.state in registration.EDITABLE
+        and actor.user_id in (a.owner_id, a.created_by_id),
+    }
 
 
 def _dataset_page(d: Any) -> tuple[str, dict[str, Any]]:
