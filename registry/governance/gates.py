@@ -260,7 +260,7 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
           "; ".join(first(d) for d, u in checked if not u.ok) if problems
           else "link approved training and evaluation datasets")
     c.add("purpose_permitted", *purposes.development_status(v))
-    if m.purpose_class == "individual_case_work":  # only a model that scores cases is used so
+    if m.purpose_class == "individual_case_work":  # aggregate analysis scores no case
         c.add("use_permitted", *purposes.use_status(v))
     _bias_audit(session, v, policy, today, c)
     basis = purposes.audit_basis_status(session, v)

@@ -189,19 +189,20 @@ def _assign(record: Governed, data: dict[str, Any], skip: tuple[str, ...] = ()) 
 
 
 def _apply_agreement(session: Session, record: Governed, data: dict[str, Any]) -> None:
+    assert isinstance(record, DataSharingAgreement)
     if "reference" in data:
         _unique(session, record, DataSharingAgreement.reference, data["reference"], "reference")
-    purposes = data.get("purposes", getattr(record, "purposes", None) or [])
+    purposes = data.get("purposes", record.purposes or [])
     stages = data.get("stages")
     if stages is None:  # purposes narrowed alone: the stages of a purpose dropped go with it
-        stages = {p: s for p, s in (getattr(record, "stages", None) or {}).items()
-                  if p in purposes}
+        stages = {p: s for p, s in (record.stages or {}).items() if p in purposes}
     problems = {f"stages.{p}": [f"{p!r} is not one of the agreement's permitted purposes"]
                 for p in stages if p not in purposes}
     if problems:
         raise Invalid("the agreement has invalid fields", problems)
     _assign(record, data, skip=("stages",))
-    record.stages = {p: [s for s in AGREEMENT_STAGES if s in stages[p]]  # type: ignore[attr-defined]
+    # kept in the vocabulary's order, each stage once
+    record.stages = {p: [s for s in AGREEMENT_STAGES if s in stages[p]]
                      for p in purposes if p in stages}
 
 
