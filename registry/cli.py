@@ -25,7 +25,11 @@ def _session():  # type: ignore[no-untyped-def]
 
 def _fail(exc: GovernanceError) -> NoReturn:
     click.echo(f"error: {exc.message}", err=True)
-    if exc.details:
+    if isinstance(exc.details, dict) and all(isinstance(v, list) for v in exc.details.values()):
+        for field, problems in exc.details.items():  # field by field, in the officer's words
+            for problem in problems:
+                click.echo(f"  {field}: {problem}", err=True)
+    elif exc.details:
         click.echo(f"details: {exc.details}", err=True)
     sys.exit(2)
 

@@ -224,7 +224,10 @@ class Gatehouse:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
     def register_agreement(self, **fields: Any) -> dict[str, Any]:
-        """A data sharing agreement (the fields of ``AgreementIn``); returns the record."""
+        """A data sharing agreement (the fields of ``AgreementIn``); returns the record.
+
+        ``stages`` maps each of the ``purposes`` to what the agreement covers it for, e.g.
+        ``{"early_help_triage": ["development", "use", "fairness_audit"]}``."""
         return self.post("/api/v1/agreements", fields)
 
     def register_dataset(self, name: str, *, frame: pd.DataFrame | None = None,

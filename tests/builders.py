@@ -37,6 +37,7 @@ def agreement(reference: str = "DSA-12", **over: Any) -> dict[str, Any]:
         "special_category": False,
         "statutory_gateway": "Local Government Act 2000 s.2 (well-being power)",
         "purposes": ["credit_risk_research"],
+        "stages": {"credit_risk_research": ["development", "use"]},
         "data_categories": ["financial standing", "employment", "age"],
         "start_date": str(TODAY - timedelta(days=30)),
         "end_date": str(TODAY + timedelta(days=700)),
@@ -48,6 +49,8 @@ def agreement(reference: str = "DSA-12", **over: Any) -> dict[str, Any]:
         ],
     }
     body.update(over)
+    if "purposes" in over and "stages" not in over:  # what a permitted purpose meant before
+        body["stages"] = {p: ["development", "use"] for p in body["purposes"]}
     return body
 
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from registry.governance import people
+from registry.records import ApiClient
+
 from . import builders as b
 from .conftest import Api
 
@@ -146,19 +149,22 @@ def build_chain(
     )
     assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
     ok(api.post(f"{url}/drift-monitor", json={"action": action}), 201)
-    token = ok(
-        api.post(
-            "/api/v1/clients",
-            as_="ada",
-            json={
-                "name": f"{name}-caseworker-app",
-                "models": [name],
-                "purposes": ["credit_risk_research"],
-            },
-        ),
-        201,
-    )["token"]
-    api.tokens["app"] = token
+    token = ""
+    if model_over.get("purpose_class", "individual_case_work") == "individual_case_work":
+        # a model for aggregate analysis is given to no frontline client
+        token = ok(
+            api.post(
+                "/api/v1/clients",
+                as_="ada",
+                json={
+                    "name": f"{name}-caseworker-app",
+                    "models": [name],
+                    "purposes": ["credit_risk_research"],
+                },
+            ),
+            201,
+        )["token"]
+        api.tokens["app"] = token
     if approve_version:
         ok(api.post(f"{url}/submit"))
         b.approve(api, url)
@@ -170,6 +176,18 @@ def accept_proposal(api: Api, version_url: str, kind: str, evidence_id: int,
     """An officer accepts a change proposed to a version in use."""
     return ok(api.post(f"{version_url}/proposals/{kind}/{evidence_id}", as_=as_,
                        json={"decision": "accept", "rationale": "Reviewed the change; agreed."}))
+
+
+def insert_client(app: Any, name: str, models: list[str], purposes: list[str]) -> str:
+    """A client written straight to the database, bypassing the checks of its creation (as
+    one created before they existed); its token."""
+    services = app.extensions["gatehouse"]
+    token, digest = people.new_token(people.CLIENT_TOKEN)
+    with services.sessions() as session:
+        session.add(ApiClient(name=name, models=models, purposes=purposes, token_hash=digest,
+                              created_at=services.clock.now()))
+        session.commit()
+    return token
 
 
 def case(row: int = 0) -> dict[str, Any]:

@@ -35,6 +35,7 @@ def test_register_audit_approve_and_score(app: Flask, api: Api, live: str) -> No
 
     # the data scientist's few lines
     dsa = sam.register_agreement(**b.agreement("DSA-77"))
+    assert dsa["stages"] == {PURPOSE: ["development", "use"]}
     data = sam.register_dataset(
         "credit-data", frame=frame, title="German credit applicants",
         classification="personal", purpose=PURPOSE, label_column="credit",

@@ -17,7 +17,7 @@ from registry.governance.policy import KNOWN_KEYS, PolicyError, load_policies, l
 from registry.records import DriftMonitor
 
 from . import builders as b
-from .chain import build_chain, case, fitted, ok
+from .chain import build_chain, case, fitted, insert_client, ok
 from .conftest import Api
 
 SCORE = {"purpose": "credit_risk_research"}
@@ -29,7 +29,7 @@ SHIPPED = Path(__file__).parent.parent / "policies"
 def gate(api: Api, url: str) -> tuple[bool, dict[str, dict[str, Any]]]:
     """(ready, requirements by id) from the record's gate."""
     body = ok(api.get(f"{url}/gate"))
-    assert set(body) == {"ready", "requirements"}
+    assert set(body) == {"ready", "requirements", "waiting_on"}
     reqs = {r["id"]: r for r in body["requirements"]}
     assert len(reqs) == len(body["requirements"]), "requirement ids are unique"
     for r in body["requirements"]:
@@ -83,8 +83,8 @@ def score(api: Api, model: str, **body: Any) -> tuple[int, Any]:
 
 # --- agreements -------------------------------------------------------------------------------
 
-AGREEMENT_IDS = {"legal_basis", "statutory_gateway", "purposes", "dates", "review_date",
-                 "controllers", "signatories", "approvals"}
+AGREEMENT_IDS = {"legal_basis", "statutory_gateway", "purposes", "stages", "dates",
+                 "review_date", "controllers", "signatories", "approvals"}
 
 AGREEMENT_UNMET = [
     ("legal_basis", {"legal_basis": "legitimate_interests"}, "not one the policy accepts"),
@@ -94,6 +94,11 @@ AGREEMENT_UNMET = [
      "without an accepted Art. 9 condition"),
     ("purposes", {"purposes": []}, "no permitted purposes"),
     ("purposes", {"purposes": ["astrology"]}, "not in the policy's vocabulary: astrology"),
+    ("stages", {"stages": {"credit_risk_research": []}},
+     "no stage is stated for 'credit_risk_research'"),
+    ("stages", {"purposes": ["credit_risk_research", "service_planning"],
+                "stages": {"credit_risk_research": ["use"]}},
+     "no stage is stated for 'service_planning'"),
     ("dates", {"end_date": b.date_str(1200)}, "the policy allows 0 to 1095 days"),
     ("dates", {"end_date": None}, "start or end date is missing"),
     ("dates", {"start_date": b.date_str(-400), "end_date": b.date_str(-1),
@@ -349,7 +354,8 @@ def test_every_agreement_under_a_dataset_must_hold(api: Api) -> None:
 # --- model versions ---------------------------------------------------------------------------
 
 VERSION_IDS = {"model", "artefact", "feature_schema", "datasets", "purpose_permitted",
-               "bias_audit", "drift_monitor", "explanation", "decision_role", "approvals"}
+               "use_permitted", "bias_audit", "drift_monitor", "explanation", "decision_role",
+               "approvals"}
 
 
 def upload(api: Api, name: str, **metadata: Any) -> str:
@@ -414,7 +420,7 @@ def test_version_requirements_unmet(api: Api) -> None:
     # no datasets: nothing to verify the artefact on, no features, no purpose to check
     url = upload(api, chain.model, stage="production")
     _, reqs = gate(api, url)
-    assert {"artefact", "feature_schema", "datasets", "purpose_permitted",
+    assert {"artefact", "feature_schema", "datasets", "purpose_permitted", "use_permitted",
             "explanation"} <= unmet(reqs)
     assert reqs["datasets"]["detail"] == "needs at least one training and one evaluation dataset"
     assert reqs["purpose_permitted"]["detail"] == "no datasets"
@@ -563,10 +569,21 @@ def test_tier_4_needs_two_governance_officers_and_the_dpo(app, api: Api) -> None
 
 # --- purpose class and stage ------------------------------------------------------------------
 
-def test_aggregate_analysis_model_is_never_scored_case_by_case(api: Api) -> None:
+def test_aggregate_analysis_model_is_never_scored_case_by_case(app, api: Api) -> None:
     chain = build_chain(api, purpose_class="aggregate_analysis")
     assert ok(api.get(chain.version_url))["state"] == "approved"
-    assert not unmet(gate(api, chain.version_url)[1])
+    _, reqs = gate(api, chain.version_url)
+    assert not unmet(reqs) and "use_permitted" not in reqs  # it is never used on a case
+    # no frontline client may be given it...
+    status, body = api.post("/api/v1/clients", as_="ada", json={
+        "name": "planner-app", "models": [chain.model], "purposes": ["credit_risk_research"]})
+    assert status == 422
+    assert body["error"]["details"] == {"models": [
+        'model "credit-risk" is registered for aggregate analysis, not for scoring individual '
+        "cases"]}
+    # ...and one that got it some other way is refused every score
+    api.tokens["app"] = insert_client(app, "planner-app", [chain.model],
+                                      ["credit_risk_research"])
     status, body = score(api, chain.model)
     assert status == 409
     assert body["error"]["message"] == (
@@ -772,6 +789,7 @@ def test_childrens_services_policy_is_stricter(api: Api, policy_name: str) -> No
     ready, reqs = gate(api, url)
     assert not ready and not reqs["purposes"]["met"]  # credit research is not a purpose here
     ok(api.patch(url, json={"purposes": ["early_help_triage"],
+                            "stages": {"early_help_triage": ["development", "use"]},
                             "end_date": b.date_str(800)}))  # over the two-year maximum
     _, reqs = gate(api, url)
     assert unmet(reqs) == {"dates", "approvals"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -18,6 +20,68 @@ def _url(tmp_path: Path) -> str:
     if PG_URL:  # a schema of its own, so the shared test schema is untouched
         return PG_URL
     return f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+
+
+def _fresh(tmp_path: Path, schema: str) -> str:
+    """A database URL with nothing in it: a schema of its own on PostgreSQL."""
+    if not PG_URL:
+        return _url(tmp_path)
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
+
+
+def _drop(schema: str) -> None:
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+def test_existing_agreements_get_development_and_use_and_fairness_audit_only_under_art9(
+        tmp_path: Path) -> None:
+    """0002 decides the stages of agreements that exist: what a permitted purpose meant before
+    (development and use), plus fairness auditing only where special-category data was shared
+    under an Art. 9 condition."""
+    url = _fresh(tmp_path, "stagestest")
+    upgrade(url, "0001")
+    engine = create_engine(url)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organisations (id, name, kind, created_at) "
+                          "VALUES (1, 'Northmere', 'council', :now)"), {"now": now})
+        conn.execute(text("INSERT INTO users (id, email, name, roles, active, created_at) "
+                          "VALUES (1, 'sam@x', 'Sam', '[]', :yes, :now)"),
+                     {"now": now, "yes": True})
+        for id_, special, art9 in ((1, False, None), (2, True, "substantial_public_interest"),
+                                   (3, True, None)):
+            conn.execute(text(
+                "INSERT INTO agreements (id, reference, title, provider, recipient, controllers,"
+                " legal_basis, special_category, art9_condition, statutory_gateway, purposes,"
+                " data_categories, retention, signatories, state, organisation_id, owner_id,"
+                " created_by_id, created_at, updated_at) VALUES (:id, :ref, 't', 'p', 'r', '[]',"
+                " 'public_task', :special, :art9, '', :purposes, '[]', '', '[]', 'approved', 1,"
+                " 1, 1, :now, :now)"),
+                {"id": id_, "ref": f"DSA-{id_}", "special": special, "art9": art9, "now": now,
+                 "purposes": json.dumps(["service_planning", "credit_risk_research"])})
+    upgrade(url, "0002")
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, stages FROM agreements")).all())
+    stages = {k: v if isinstance(v, dict) else json.loads(v) for k, v in rows.items()}
+    both = ["development", "use"]
+    assert stages[1] == {"service_planning": both, "credit_risk_research": both}
+    assert stages[2] == {p: [*both, "fairness_audit"]
+                         for p in ("service_planning", "credit_risk_research")}
+    assert stages[3] == stages[1]  # special category without an Art. 9 condition: no audit basis
+    downgrade(url, "0001")
+    assert "stages" not in {c["name"] for c in inspect(engine).get_columns("agreements")}
+    downgrade(url)
+    engine.dispose()
+    _drop("stagestest")
 
 
 def test_upgrade_head_matches_the_models_and_downgrade_works(tmp_path: Path) -> None:

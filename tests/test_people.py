@@ -11,15 +11,21 @@ from registry.governance.actors import OPERATOR
 from registry.governance.errors import Unauthenticated
 from registry.records import ApiClient, User
 
+from . import builders as b
+from .conftest import Api
 
-def test_each_token_authenticates_its_own_kind_of_actor_and_nothing_else(app: Flask) -> None:
+
+def test_each_token_authenticates_its_own_kind_of_actor_and_nothing_else(
+        app: Flask, api: Api) -> None:
+    assert api.post("/api/v1/models", json=b.model("case-model"))[0] == 201
     services = app.extensions["gatehouse"]
     now = services.clock.now()
     with services.sessions() as session:
         user, user_token = people.create_user(
             session, OPERATOR, {"email": "Ola@northmere.gov.uk", "roles": ["dpo", "auditor"]}, now)
         client, client_token = people.create_client(
-            session, OPERATOR, {"name": "case-tool", "models": ["m"], "purposes": ["p"]}, now)
+            session, OPERATOR, {"name": "case-tool", "models": ["case-model"],
+                                "purposes": ["credit_risk_research"]}, now)
         session.commit()
 
         actor = people.authenticate(session, user_token)

@@ -1,10 +1,12 @@
-"""Property: random people take random decisions, submit, sweep, renew the bias audit and let time
-pass on a real chain (agreement → dataset, DPIA → model → version, plus an agreement an officer
-built), through the API. After every step:
+"""Property: random people take random decisions, submit, sweep, renew the bias audit, amend what
+the chain's agreement permits (its purposes and the stages of each) and let time pass on a real
+chain (agreement → dataset, DPIA → model → version, plus an agreement an officer built), through
+the API. After every step:
 
-- the version is servable (the score endpoint answers 200, not 409) exactly when every
-  requirement along its chain holds, walked here from the recorded facts, never by asking
-  `usability.servability`;
+- the version is servable for its purpose (the score endpoint answers 200; 403 when an
+  agreement does not grant the purpose for use, else 409) exactly when every requirement along
+  its chain holds, purpose and stages included, walked here from the recorded facts, never by
+  asking `usability.servability`; a purpose the model is not registered for is always 403;
 - nobody's approval counts on a record they built or submitted, nor twice in one round, and an
   approved record's round holds the roles it needs;
 - every state change has its ledger entry (folding the ledger gives every record's state);
@@ -43,7 +45,7 @@ from registry.records import (
 from registry.serving import servability
 
 from . import builders as b
-from .chain import build_chain, case, ok
+from .chain import build_chain, case, insert_client, ok
 from .conftest import PEOPLE, START, Api
 
 DECIDERS = {"governance_officer", "dpo"}
@@ -60,6 +62,15 @@ VALIDITY = timedelta(days=365)        # approvals.validity_days in the test poli
 AUDIT_VALIDITY = timedelta(days=180)  # fairness.audit_validity_days
 DPIA_REVIEW_WITHIN = timedelta(days=365)  # dpia.review_within_days
 KEYS = ("agreement", "dataset", "dpia", "model", "version", "side")
+PURPOSE, OTHER = "credit_risk_research", "service_planning"  # the model's purpose; another
+# what the provider may change the chain's agreement to ("full" twice: it is also restored)
+AMENDMENTS = {
+    "full": {"purposes": [PURPOSE], "stages": {PURPOSE: ["development", "use"]}},
+    "no use": {"purposes": [PURPOSE], "stages": {PURPOSE: ["development"]}},
+    "no development": {"purposes": [PURPOSE], "stages": {PURPOSE: ["use"]}},
+    "purpose dropped": {"purposes": [OTHER], "stages": {OTHER: ["development", "use"]}},
+    "stages unstated": {"purposes": [PURPOSE], "stages": {}},
+}
 TOTAL_STATS: Counter[str] = Counter()
 
 Facts = dict[str, dict[str, Any]]
@@ -111,6 +122,9 @@ class World:
                                  vulnerable_groups=True, people_scored_per_year=20_000)
         self.side = ok(api.post("/api/v1/agreements", as_="gus",
                                 json=b.agreement("DSA-side")), 201)["id"]
+        # a tool that somehow holds a purpose the model is not registered for
+        api.tokens["other"] = insert_client(app, "other-app", [self.chain.model],
+                                            [PURPOSE, OTHER])
         with self.services.sessions() as session:
             model = registration.get(session, "model", self.chain.model)
             assert risk.tier(session, model, self.services.policy).tier == 3
@@ -149,7 +163,8 @@ class World:
                 record = session.get(registration.KINDS[kind], record_id)
                 assert record is not None
                 out[key] = {name: getattr(record, name, None) for name in (
-                    "state", "approved_until", "start_date", "end_date", "review_date")}
+                    "state", "approved_until", "start_date", "end_date", "review_date",
+                    "purposes", "stages")}
             version = session.get(ModelVersion, self.version_id)
             assert version is not None
             audit = evidence.in_force_audit(session, version)
@@ -195,10 +210,15 @@ def own_dates_hold(key: str, r: dict[str, Any], today: date) -> bool:
     return True
 
 
+def grants(agreement: dict[str, Any], stage: str) -> bool:
+    return PURPOSE in agreement["purposes"] and stage in agreement["stages"].get(PURPOSE, [])
+
+
 def upstream_holds(key: str, facts: Facts, today: date) -> bool:
     """What a record's gate asks of what it rests on (the rest of its gate never changes here)."""
-    if key == "dataset":
-        return usable("agreement", facts, today) and usable("dpia", facts, today)
+    if key == "dataset":  # the agreement must permit the dataset's purpose
+        return (usable("agreement", facts, today) and PURPOSE in facts["agreement"]["purposes"]
+                and usable("dpia", facts, today))
     if key == "model":
         return usable("dpia", facts, today)
     if key == "version":
@@ -207,15 +227,16 @@ def upstream_holds(key: str, facts: Facts, today: date) -> bool:
                     and today <= audit["day"] + AUDIT_VALIDITY)
         monitor_ok = monitor["configured"] and not monitor["in_breach"]
         return (usable("model", facts, today) and usable("dataset", facts, today)
-                and audit_ok and monitor_ok)
+                and audit_ok and monitor_ok and grants(facts["agreement"], "development")
+                and grants(facts["agreement"], "use"))
     return True
 
 
 def gate_holds(key: str, facts: Facts, today: date) -> bool:
     """Every gate requirement but the approvals themselves: what approve and reinstate need."""
     r = facts[key]
-    if key in ("agreement", "side"):
-        dates_ok = today <= r["end_date"]  # an ended agreement cannot be approved
+    if key in ("agreement", "side"):  # an ended agreement cannot be approved, nor one silent
+        dates_ok = today <= r["end_date"] and all(r["stages"].get(p) for p in r["purposes"])
     elif key == "dpia":
         dates_ok = today <= r["review_date"] <= today + DPIA_REVIEW_WITHIN
     else:
@@ -416,6 +437,31 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             key = keys[pick % len(keys)]
             self.submit(key, sorted(self.recs[key].builders)[0])
 
+        @rule(amendment=st.sampled_from(["full", *AMENDMENTS]),
+              person=st.sampled_from(OFFICERS))
+        def provider_amends_the_agreement(self, amendment: str, person: str) -> None:
+            """The provider changes what the agreement permits: an officer sends it back if it
+            is under review or in force, and its owner edits it (the other rules resubmit and
+            approve it)."""
+            rec = self.recs["agreement"]
+            if rec.state in ("submitted", "approved", "suspended"):
+                self.decide("agreement", person, "request_changes")
+            if rec.state not in ("draft", "changes_requested"):
+                return  # rejected or retired: it changes no more
+            body = ok(api.patch(rec.url, as_="sam", json=AMENDMENTS[amendment]))
+            assert (body["purposes"], body["stages"]) == tuple(AMENDMENTS[amendment].values())
+            self._facts = None
+            self.stats[f"agreement {amendment}"] += 1
+
+        @rule()
+        def a_tool_asks_for_another_purpose(self) -> None:
+            """Whatever the chain's state, a purpose the model is not registered for is 403."""
+            status, body = api.post(f"/api/v1/models/{world.chain.model}/score", as_="other",
+                                    json={"purpose": OTHER, "features": case(0)})
+            assert status == 403, body
+            assert body["error"]["details"] == {"purpose": [
+                f"model \"early-help\" is registered for {PURPOSE!r}, not {OTHER!r}"]}
+
         @rule(days=st.sampled_from([1, 3, 10, 30, 60, 120, 200]))
         def advance(self, days: int) -> None:
             world.clock.advance(days=days)
@@ -464,13 +510,16 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 if rec.state in ("approved", "suspended"):
                     assert facts[key]["approved_until"] == rec.approved_until, (key, rec)
             servable = usable("version", facts, today)
+            use = grants(facts["agreement"], "use")  # purpose binding comes before the chain
             status, body = api.post(f"/api/v1/models/{world.chain.model}/score", as_="app",
-                                    json={"purpose": "credit_risk_research",
-                                          "features": case(0)})
-            assert status == (200 if servable else 409), (today, facts, body)
+                                    json={"purpose": PURPOSE, "features": case(0)})
+            assert status == (200 if servable else 409 if use else 403), (today, facts, body)
             if status == 409:
                 assert "is not servable" in body["error"]["message"]
+            if status == 403:
+                assert body["error"]["message"].startswith('agreement "DSA-early-help"'), body
             self.stats["servable" if servable else "not servable"] += 1
+            self.stats["no use granted"] += not use
             if facts["version"]["state"] == "approved":  # which links broke, for the tally
                 self.stats.update(f"approved version, {key} unusable" for key in
                                   ("agreement", "dataset", "dpia", "model", "version")
@@ -535,5 +584,6 @@ def test_servable_exactly_when_the_chain_holds(app, api: Api, clock) -> None:
     print(dict(TOTAL_STATS))  # shown with -s: how often each kind of step happened
     # the walk met both answers; approvals, refusals and broken links all happened
     assert TOTAL_STATS["servable"] and TOTAL_STATS["not servable"], TOTAL_STATS
+    assert TOTAL_STATS["no use granted"] and TOTAL_STATS["agreement full"], TOTAL_STATS
     assert TOTAL_STATS["decide 201"] and TOTAL_STATS["decide 403"], TOTAL_STATS
     assert TOTAL_STATS["decide 409"], TOTAL_STATS

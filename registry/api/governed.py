@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
-from ..governance import gates, lifecycle, registration, upstream
+from ..governance import lifecycle, order, registration, upstream
 from ..governance.permissions import require
 from ..governance.usability import servability, usable
 from ..records import Decision
@@ -72,7 +72,7 @@ def governed_routes(
     @blp.response(200, s.GateOut)
     def gate(**kwargs: Any) -> Any:
         record = load(**kwargs)
-        return gates.evaluate(db(), record, services().policy, now()).as_dict()
+        return order.gate(db(), record, services().policy, now()).as_dict()
 
     @blp.route(f"{item_url}/decisions")
     class Decisions(MethodView):

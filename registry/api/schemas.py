@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..governance.inputs import MAX_SMALL_INT
-from ..records.agreements import LEGAL_BASES
+from ..records.agreements import AGREEMENT_STAGES, LEGAL_BASES
 from ..records.datasets import CLASSIFICATIONS, COLUMN_TYPES
 from ..records.decisions import DECISIONS
 from ..records.dpias import RISK_EFFECTS
@@ -76,6 +76,12 @@ class AgreementIn(Schema):
     art9_condition = Text(allow_none=True, load_default=None)
     statutory_gateway = Text(load_default="")
     purposes = fields.List(Text(validate=NonEmpty), load_default=list)
+    # each permitted purpose → the stages it is covered for (keys must be among `purposes`)
+    stages = fields.Dict(
+        keys=Text(validate=NonEmpty),
+        values=fields.List(Text(validate=validate.OneOf(AGREEMENT_STAGES))),
+        load_default=dict,
+    )
     data_categories = fields.List(Text(validate=NonEmpty), load_default=list)
     start_date = fields.Date(allow_none=True, load_default=None)
     end_date = fields.Date(allow_none=True, load_default=None)
@@ -309,9 +315,22 @@ class Requirement(Schema):
     remedy = Text()
 
 
+class WaitingOn(Schema):
+    """An upstream record to approve first: by id, or by name (and number) for models."""
+
+    kind = Text()
+    id = fields.Integer()
+    name = Text()
+    number = fields.Integer()
+    label = Text()
+    state = Text()
+    action = Text()
+
+
 class GateOut(Schema):
     ready = fields.Boolean()
     requirements = fields.List(fields.Nested(Requirement))
+    waiting_on = fields.List(fields.Nested(WaitingOn))
 
 
 class LedgerEntryOut(Schema):

@@ -135,6 +135,10 @@ class Demo:
                 "art9_condition": "substantial_public_interest" if special else None,
                 "statutory_gateway": gateway,
                 "purposes": purposes,
+                # every demo agreement covers building and using its model; the one sharing
+                # special-category data also covers auditing fairness on it, as its audit does
+                "stages": {p: ["development", "use", *(["fairness_audit"] if special else [])]
+                           for p in purposes},
                 "data_categories": categories,
                 "start_date": self.day(-200),
                 "end_date": self.day(ends_in),

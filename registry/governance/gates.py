@@ -23,7 +23,7 @@ from ..records import (
     PredictiveModel,
 )
 from ..records.datasets import PERSONAL_CLASSIFICATIONS
-from . import evidence, gaps, upstream
+from . import dpia_gate, evidence, gaps, purposes, upstream
 from .policy import Policy
 
 
@@ -42,6 +42,8 @@ class Requirement:
 @dataclass
 class GateResult:
     requirements: list[Requirement] = field(default_factory=list)
+    # upstream records not yet usable, in the order they must be approved (see .order)
+    waiting_on: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -53,7 +55,8 @@ class GateResult:
         return [r for r in self.requirements if not r.met]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ready": self.ready, "requirements": [r.as_dict() for r in self.requirements]}
+        return {"ready": self.ready, "requirements": [r.as_dict() for r in self.requirements],
+                "waiting_on": self.waiting_on}
 
 
 class _Checklist:
@@ -96,6 +99,7 @@ def _agreement(session: Session, a: Any, policy: Policy, today: date, c: _Checkl
           else (f"purposes not in the policy's vocabulary: {', '.join(bad)}" if bad
                 else "no permitted purposes are listed"),
           f"list purposes from: {', '.join(policy.purposes)}")
+    c.add("stages", *purposes.agreement_stages_status(a))
     if a.start_date is None or a.end_date is None:
         c.add("dates", False, "start or end date is missing", "record start_date and end_date")
     else:
@@ -128,18 +132,19 @@ def _agreement(session: Session, a: Any, policy: Policy, today: date, c: _Checkl
 # --- datasets ---------------------------------------------------------------------------------
 
 def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklist) -> None:
-    from .usability import usable
+    from .usability import first, usable
 
     assert isinstance(d, Dataset)
     c.add("purpose", d.purpose in policy.purposes, f"declared purpose {d.purpose!r}"
           + ("" if d.purpose in policy.purposes else " is not in the policy's vocabulary"),
           f"declare one of: {', '.join(policy.purposes)}")
     # Every agreement the data came under must hold: if one is revoked, that data may not be used.
-    good, problems = [], []
+    good, problems, todo = [], [], []
     for a in d.agreements:
         u = usable(session, a, policy, today)
         if not u.ok:
             problems.append(u.reason)
+            todo.append(first(a))
         elif d.purpose not in a.purposes:
             problems.append(f"{a.label} does not permit the purpose {d.purpose!r}")
         else:
@@ -147,6 +152,7 @@ def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklis
     c.add("agreement", bool(good) and not problems,
           "; ".join(problems) if problems
           else (f"covered by {', '.join(good)}" if good else "no agreement covers this dataset"),
+          "; ".join(todo) if todo else
           "every agreement linked must be approved, in force, and permit the dataset's purpose")
     if d.classification in PERSONAL_CLASSIFICATIONS:
         covering = upstream.dpias_covering_dataset(session, d)
@@ -156,7 +162,8 @@ def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklis
         c.add("dpia", bool(ok_dpias),
               f"assessed by {', '.join(ok_dpias)}" if ok_dpias
               else ("; ".join(reasons) or f"{d.classification} data with no DPIA covering it"),
-              "have an approved DPIA that lists this dataset")
+              " or ".join(first(p) for p in covering) if covering
+              else "have an approved DPIA that lists this dataset")
     protected = d.protected_attributes
     justified = bool((d.no_protected_justification or "").strip())
     c.add("schema", bool(d.columns) and (bool(protected) or justified),
@@ -171,63 +178,15 @@ def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklis
           else "no data uploaded", "upload the data (CSV or Parquet) matching the schema")
 
 
-# --- DPIAs ------------------------------------------------------------------------------------
-
-STEPS = (("need", "step 1: the need and screening"), ("processing", "step 2: the processing"),
-         ("consultation", "step 3: consultation"),
-         ("necessity", "step 4: necessity and proportionality"))
-
-
 def _dpia(session: Session, p: Any, policy: Policy, today: date, c: _Checklist) -> None:
     assert isinstance(p, DPIA)
-    for attr, title in STEPS:
-        text = (getattr(p, attr) or "").strip()
-        c.add(f"step_{attr}", bool(text), f"{title}: " + ("written" if text else "empty"),
-              f"describe {title.split(': ', 1)[1]}")
-    unscored = [r.position + 1 for r in p.risks if r.level is None]
-    c.add("step_risks", bool(p.risks) and not unscored,
-          f"{len(p.risks)} risks scored" if p.risks and not unscored
-          else ("no risks identified" if not p.risks
-                else f"risk(s) {unscored} lack likelihood or severity"),
-          "list each risk with likelihood and severity (1-3 each)")
-    incomplete = [r.position + 1 for r in p.risks
-                  if not (r.measure or "").strip() or r.effect is None or r.residual_level is None]
-    c.add("step_measures", bool(p.risks) and not incomplete,
-          "every risk has a measure and a residual risk" if p.risks and not incomplete
-          else f"risk(s) {incomplete or 'none'} lack a measure, its effect or the residual risk",
-          "record a measure, its effect and the residual likelihood and severity for each risk")
-    c.add("step_signoff", bool(p.measures_approved_by and p.residual_risk_approved_by),
-          "measures and residual risk approved by "
-          f"{p.measures_approved_by} / {p.residual_risk_approved_by}"
-          if p.measures_approved_by and p.residual_risk_approved_by
-          else "step 7 sign-off of measures and residual risk is missing",
-          "record who approved the measures and who approved the residual risk")
-    high = [r.position + 1 for r in p.risks if r.residual_level == "high"]
-    if high:
-        c.add("prior_consultation", bool((p.prior_consultation or "").strip()),
-              f"high residual risk (risk {high}); prior consultation: "
-              + ((p.prior_consultation or "").strip() or "not recorded"),
-              "consult the ICO before processing (GDPR Art. 36) and record the outcome")
-    c.add("dpo_advice", bool((p.dpo_advice or "").strip()),
-          "the DPO's advice is recorded" if p.dpo_advice else "no advice from the DPO yet",
-          "the DPO records advice (POST .../dpo-advice)")
-    answered = p.dpo_advice_accepted is not None and bool((p.dpo_response_reason or "").strip())
-    c.add("dpo_response", answered,
-          ("advice accepted" if p.dpo_advice_accepted else "advice overruled")
-          + f": {p.dpo_response_reason}" if answered
-          else "the officer has not accepted or overruled the DPO's advice with reasons",
-          "a governance officer accepts or overrules the advice, with reasons")
-    latest = today + timedelta(days=policy.dpia_review_max_days)
-    ok = p.review_date is not None and today <= p.review_date <= latest
-    c.add("review_date", ok, f"review due {p.review_date}" if ok
-          else f"review date {p.review_date or 'missing'} is not between today and {latest}",
-          f"set a review date within {policy.dpia_review_max_days} days")
+    dpia_gate.check(p, policy, today, c.add)
 
 
 # --- models -----------------------------------------------------------------------------------
 
 def _model(session: Session, m: Any, policy: Policy, today: date, c: _Checklist) -> None:
-    from .usability import usable
+    from .usability import first, usable
 
     assert isinstance(m, PredictiveModel)
     c.add("purpose", m.purpose in policy.purposes, f"purpose {m.purpose!r} ({m.purpose_class})"
@@ -258,7 +217,8 @@ def _model(session: Session, m: Any, policy: Policy, today: date, c: _Checklist)
     c.add("dpia", bool(ok), f"assessed by {', '.join(ok)}" if ok
           else ("; ".join(u.reason for _, u in checked)
                 or "no DPIA covers this model"),
-          "have an approved DPIA that lists this model")
+          " or ".join(first(p) for p in dpias) if dpias
+          else "have an approved DPIA that lists this model")
 
 
 def _decision_role(m: PredictiveModel, policy: Policy, c: _Checklist) -> None:
@@ -276,32 +236,34 @@ def _decision_role(m: PredictiveModel, policy: Policy, c: _Checklist) -> None:
 
 def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklist) -> None:
     from . import versions_check
-    from .usability import usable
+    from .usability import first, usable
 
     assert isinstance(v, ModelVersion)
     m = v.model
     u = usable(session, m, policy, today)
     c.add("model", u.ok, f"{m.label} is approved" if u.ok else u.reason,
-          "have the model's registration approved")
+          first(m))
     c.add("artefact", *versions_check.artefact_status(v))
     c.add("feature_schema", bool(v.feature_schema),
           f"{len(v.feature_schema)} features declared" if v.feature_schema
           else "no feature schema", "declare the feature schema (or derive it from the dataset)")
     datasets = upstream.version_datasets_of(v)
-    checked = [usable(session, d, policy, today) for d in datasets]
-    problems = [u.reason for u in checked if not u.ok]
+    checked = [(d, usable(session, d, policy, today)) for d in datasets]
+    problems = [u.reason for _, u in checked if not u.ok]
     has_both = bool(v.training_datasets) and bool(v.evaluation_datasets)
     c.add("datasets", has_both and not problems,
           "; ".join(problems) if problems
           else (f"{len(datasets)} dataset(s), all approved" if has_both
                 else "needs at least one training and one evaluation dataset"),
-          "link approved training and evaluation datasets")
-    bad = sorted({a.label for d in datasets for a in d.agreements if m.purpose not in a.purposes})
-    c.add("purpose_permitted", bool(datasets) and not bad,
-          f"every agreement upstream permits {m.purpose!r}" if datasets and not bad
-          else (f"{', '.join(bad)} does not permit {m.purpose!r}" if bad else "no datasets"),
-          "use data whose agreements permit the model's purpose, or amend the agreement")
+          "; ".join(first(d) for d, u in checked if not u.ok) if problems
+          else "link approved training and evaluation datasets")
+    c.add("purpose_permitted", *purposes.development_status(v))
+    if m.purpose_class == "individual_case_work":  # aggregate analysis scores no case
+        c.add("use_permitted", *purposes.use_status(v))
     _bias_audit(session, v, policy, today, c)
+    basis = purposes.audit_basis_status(session, v)
+    if basis is not None:
+        c.add("audit_basis", *basis)
     _drift_monitor(session, v, c)
     for gap in gaps.find(session, v, policy):
         if gap.decision == "waive":

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..records import ApiClient, Organisation, User
-from . import ledger
+from . import ledger, purposes
 from .actors import Actor
 from .errors import Conflict, Invalid, Unauthenticated
 from .passwords import require_acceptable
@@ -138,10 +138,15 @@ def set_password(session: Session, actor: Actor, user: User, password: str, now:
 def create_client(
     session: Session, actor: Actor, data: dict[str, Any], now: datetime
 ) -> tuple[ApiClient, str]:
+    """A new frontline client and its token; refused unless every model/purpose pair it would
+    be allowed can be served (see :func:`.purposes.client_problems`)."""
     require(actor, "administer")
     if session.scalars(select(ApiClient).where(ApiClient.name == data["name"])).first():
         raise Conflict("an API client with this name exists", {"name": ["already used"]})
     _check_organisation(session, data.get("organisation_id"))
+    problems = purposes.client_problems(session, data["models"], data["purposes"])
+    if problems:
+        raise Invalid("the client's models cannot be served for its purposes", problems)
     token, digest = new_token(CLIENT_TOKEN)
     client = ApiClient(
         name=data["name"],

@@ -22,6 +22,7 @@ from ..records import (
     User,
     version_datasets,
 )
+from ..records.agreements import AGREEMENT_STAGES
 from ..storage import FileStore
 from . import ledger
 from .actors import Actor
@@ -188,9 +189,21 @@ def _assign(record: Governed, data: dict[str, Any], skip: tuple[str, ...] = ()) 
 
 
 def _apply_agreement(session: Session, record: Governed, data: dict[str, Any]) -> None:
+    assert isinstance(record, DataSharingAgreement)
     if "reference" in data:
         _unique(session, record, DataSharingAgreement.reference, data["reference"], "reference")
-    _assign(record, data)
+    purposes = data.get("purposes", record.purposes or [])
+    stages = data.get("stages")
+    if stages is None:  # purposes narrowed alone: the stages of a purpose dropped go with it
+        stages = {p: s for p, s in (record.stages or {}).items() if p in purposes}
+    problems = {f"stages.{p}": [f"{p!r} is not one of the agreement's permitted purposes"]
+                for p in stages if p not in purposes}
+    if problems:
+        raise Invalid("the agreement has invalid fields", problems)
+    _assign(record, data, skip=("stages",))
+    # kept in the vocabulary's order, each stage once
+    record.stages = {p: [s for s in AGREEMENT_STAGES if s in stages[p]]
+                     for p in purposes if p in stages}
 
 
 def _apply_dataset(session: Session, record: Governed, data: dict[str, Any]) -> None:

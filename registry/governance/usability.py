@@ -55,6 +55,14 @@ def usable(session: Session, record: Governed, policy: Policy, today: date) -> U
     return Usability(True)
 
 
+def first(record: Governed) -> str:
+    """What to do to an upstream record before the one resting on it, in the officer's words."""
+    if record.state == "approved":  # approved, but lapsed or no longer meeting its gate
+        return f"bring {record.label} back into force first"
+    verb = {"suspended": "reinstate", "rejected": "replace", "retired": "replace"}
+    return f"{verb.get(record.state, 'approve')} {record.label} first"
+
+
 def servability(session: Session, version: ModelVersion, policy: Policy, today: date) -> Usability:
     """Whether a frontline tool may be served this version, with the reason chain if not."""
     u = usable(session, version, policy, today)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Governed
@@ -18,6 +18,16 @@ LEGAL_BASES = (  # GDPR Art. 6(1)
     "public_task",
     "legitimate_interests",
 )
+
+# What a permitted purpose may cover, each needing its own basis: developing a model (training and
+# evaluating it), using it (scoring cases), and auditing its fairness on special-category data
+# (GDPR Art. 9; EU AI Act Art. 10(5)).
+AGREEMENT_STAGES = ("development", "use", "fairness_audit")
+STAGE_WORDS = {
+    "development": "development (training)",
+    "use": "use (scoring cases)",
+    "fairness_audit": "fairness auditing with special-category data",
+}
 
 agreement_datasets = Table(
     "agreement_datasets",
@@ -42,12 +52,18 @@ class DataSharingAgreement(Governed, Base):
     art9_condition: Mapped[str | None] = mapped_column(String(80))
     statutory_gateway: Mapped[str] = mapped_column(Text, default="")
     purposes: Mapped[list[str]]
+    # Each permitted purpose → the stages (AGREEMENT_STAGES) the agreement covers it for.
+    stages: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     data_categories: Mapped[list[str]]
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     review_date: Mapped[date | None]
     retention: Mapped[str] = mapped_column(Text, default="")
     signatories: Mapped[list[dict[str, Any]]]
+
+    def grants(self, purpose: str, stage: str) -> bool:
+        """Whether the agreement permits the purpose for this stage."""
+        return purpose in self.purposes and stage in self.stages.get(purpose, [])
 
     @property
     def label(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
@@ -39,12 +39,26 @@ def check_client(session: Session, actor: Actor, model: str, purpose: str, now: 
     if rights is None or purpose not in rights.purposes:
         problems["purpose"] = [f"{actor.name} is not allowed the purpose {purpose!r}"]
     if problems:
-        # The refusal is kept even though the request is refused: nothing else was written yet.
-        session.rollback()
-        ledger.append(session, actor, "score_refused", "model", model,
-                      {"purpose": purpose, "problems": problems}, now)
-        session.commit()
-        raise Forbidden(" and ".join(p[0] for p in problems.values()), problems)
+        _refuse(session, actor, model, purpose, problems, now)
+
+
+def check_purpose(session: Session, actor: Actor, model: str, purpose: str,
+                  verdict: servability.Verdict, now: datetime) -> None:
+    """The purpose must be the model's, and granted for use by every agreement under the
+    version served, today; refusals are recorded."""
+    refusal = verdict.purpose_refusal(purpose)
+    if refusal:
+        _refuse(session, actor, model, purpose, {"purpose": [refusal]}, now)
+
+
+def _refuse(session: Session, actor: Actor, model: str, purpose: str,
+            problems: dict[str, list[str]], now: datetime) -> NoReturn:
+    # The refusal is kept even though the request is refused: nothing else was written yet.
+    session.rollback()
+    ledger.append(session, actor, "score_refused", "model", model,
+                  {"purpose": purpose, "problems": problems}, now)
+    session.commit()
+    raise Forbidden(" and ".join(p[0] for p in problems.values()), problems)
 
 
 def band_of(score: float, bands: Any, policy: Policy) -> str:
@@ -71,6 +85,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     release_early = commit and read_first(session)
     at = servability.head(session)
     check_client(session, actor, name, purpose, now, at)
+    check_purpose(session, actor, name, purpose,
+                  servability.verdict(session, name, number, policy, now.date(), at), now)
     verdict = servability.require_servable(session, name, number, policy, now.date(),
                                            len(cases), at)
     if release_early:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..governance import purposes
 from ..governance.errors import Conflict, NotFound
 from ..governance.policy import Policy
 from ..governance.usability import servability
@@ -44,6 +45,18 @@ class Verdict:
     feature_schema: tuple[dict[str, Any], ...] = ()
     bands: tuple[dict[str, Any], ...] | None = None
     artefact_sha256: str = ""
+    # purpose binding: the model's registered purpose, and the purposes the version may be
+    # served for today (that one, if every agreement under its data grants it for use)
+    model_label: str = ""
+    model_purpose: str = ""
+    purposes: frozenset[str] = frozenset()
+    use_refusal: str = ""
+
+    def purpose_refusal(self, purpose: str) -> str:
+        """Why the version may not be served for the purpose, or "" if it may."""
+        if purpose != self.model_purpose:
+            return f"{self.model_label} is registered for {self.model_purpose!r}, not {purpose!r}"
+        return "" if purpose in self.purposes else self.use_refusal
 
 
 @dataclass(frozen=True)
@@ -111,12 +124,13 @@ def _compute(session: Session, name: str, number: int | None, policy: Policy, to
         if version is None:
             raise NotFound(f"{model.label} has no version {number}", {"version": [str(number)]})
     else:
-        approved = [v for v in model.versions if v.state == "approved"]
-        version = approved[-1] if approved else (model.versions[-1] if model.versions else None)
+        version = purposes.latest_version(model)
         if version is None:
             return Verdict(0, False, f"{model.label} is not servable: it has no versions", None,
-                           None, None)
+                           None, None, model_label=model.label, model_purpose=model.purpose,
+                           purposes=frozenset({model.purpose}))
     usable = servability(session, version, policy, today)
+    refusal = purposes.use_refusal(version)
     cap = version.pilot_case_cap if version.stage == "pilot" else None
     return Verdict(
         version.id, usable.ok, usable.reason, version.approval_id, version.approved_until, cap,
@@ -124,6 +138,8 @@ def _compute(session: Session, name: str, number: int | None, policy: Policy, to
         feature_schema=tuple(dict(f) for f in version.feature_schema or []),
         bands=None if not version.bands else tuple(dict(b) for b in version.bands),
         artefact_sha256=version.artefact_sha256 or "",
+        model_label=model.label, model_purpose=model.purpose,
+        purposes=frozenset() if refusal else frozenset({model.purpose}), use_refusal=refusal,
     )
 
 

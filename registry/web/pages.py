@@ -16,7 +16,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from ..governance import gates, lifecycle, monitoring, registration, risk, upstream
+from ..governance import gates, lifecycle, monitoring, order, registration, risk, upstream
 from ..governance.errors import GovernanceError
 from ..governance.inputs import small_int
 from ..governance.permissions import allowed, require
@@ -35,6 +35,7 @@ from ..records import (
     PredictiveModel,
     User,
 )
+from ..records.agreements import AGREEMENT_STAGES, STAGE_WORDS
 from ..state import db, services
 from . import dashboard as dash
 from . import evidence
@@ -122,7 +123,7 @@ def listing(segment: str) -> Any:
 def record_context(record: Governed) -> dict[str, Any]:
     """What every record page shows: checklist, decisions, ledger and the decision form."""
     actor, session, policy, moment = current_actor(), db(), services().policy, now()
-    gate = gates.evaluate(session, record, policy, moment)
+    gate = order.gate(session, record, policy, moment)
     decisions = session.scalars(select(Decision).where(
         Decision.subject_kind == record.kind, Decision.subject_id == record.id)
         .order_by(Decision.id)).all()
@@ -205,7 +206,13 @@ def version(name: str, number: int) -> Any:
 
 def _agreement_page(a: Any) -> tuple[str, dict[str, Any]]:
     deps = upstream.dependents_of_agreement(db(), a)
-    return "records/agreement.html", {"dependents": deps}
+    actor = current_actor()
+    return "records/agreement.html", {
+        "dependents": deps, "stage_names": [(s, STAGE_WORDS[s]) for s in AGREEMENT_STAGES],
+        # the stages are ticked on the page by the agreement's owner while it may be changed
+        "can_edit_stages": allowed(actor, "register") and a.state in registration.EDITABLE
+        and actor.user_id in (a.owner_id, a.created_by_id),
+    }
 
 
 def _dataset_page(d: Any) -> tuple[str, dict[str, Any]]:

@@ -64,7 +64,10 @@ REQUIREMENT_NAMES = {
     "dpo_advice": "DPO advice",
     "dpo_response": "Response to the DPO",
     "model": "Model approved",
-    "purpose_permitted": "Purpose permitted upstream",
+    "stages": "What each purpose covers",
+    "purpose_permitted": "Purpose permitted for development",
+    "use_permitted": "Purpose permitted for use",
+    "audit_basis": "Basis for a fairness audit",
     "explanation": "Explanations",
 }
 ACRONYMS = {"auc": "AUC", "roc_auc": "ROC AUC", "f1": "F1", "dpia": "DPIA", "dpo": "DPO"}

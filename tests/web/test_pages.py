@@ -4,6 +4,7 @@ allowed; the checklist, decisions and ledger on record pages; decisions and thei
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -346,3 +347,37 @@ def test_a_round_short_of_people_says_who_else_must_decide(api: Api, browser,
     assert button(html(dee.get(url)), "Reinstate")
     dashboard = html(dee.get("/dashboard"))
     assert "Reinstatement begun: yours is needed too" in dashboard and "DSA-CS" in dashboard
+
+
+def test_the_owner_ticks_what_each_purpose_covers_and_the_checklist_tells_the_order(
+        app: Flask, api: Api, browser) -> None:
+    body = b.agreement("DSA-T", purposes=["credit_risk_research", "service_planning"],
+                       stages={"credit_risk_research": ["development", "use"]})
+    agreement = api.post("/api/v1/agreements", as_="sam", json=body)[1]["id"]
+    url = f"/agreements/{agreement}"
+    sam = browser("sam")
+    page = unescape(html(sam.get(url)))
+    assert 'id="stages-service_planning-use"' in page
+    assert button(page, "Save what each purpose covers")
+    assert "no stage is stated for 'service_planning'" in page  # the checklist says what is missing
+    response = sam.post(f"{url}/stages", {"stages-credit_risk_research": ["development", "use"],
+                                          "stages-service_planning": ["use", "fairness_audit"]},
+                        token_from=url)
+    assert response.status_code == 302
+    with app.extensions["gatehouse"].sessions() as session:
+        assert session.get(DataSharingAgreement, agreement).stages == {
+            "credit_risk_research": ["development", "use"],
+            "service_planning": ["use", "fairness_audit"]}
+    # an officer reads the table but cannot tick it; the owner cannot once it is submitted
+    assert 'name="stages-' not in html(browser("olivia").get(url))
+    api.post(f"/api/v1/agreements/{agreement}/submit", as_="sam")
+    assert 'name="stages-' not in html(sam.get(url))
+    refused = sam.post(f"{url}/stages", {"stages-service_planning": ["use"]}, token_from=url)
+    assert refused.status_code == 409 and "govuk-error-summary" in html(refused)
+
+    # a dataset under the submitted agreement waits on it, and its page says so first
+    dataset = api.post("/api/v1/datasets", as_="sam", json=b.dataset(
+        "t-data", agreement_ids=[agreement]))[1]["id"]
+    page = unescape(html(sam.get(f"/datasets/{dataset}")))
+    assert "Waiting on, in this order" in page
+    assert 'Approve agreement "DSA-T" first: it is awaiting approval.' in page
