@@ -51,8 +51,17 @@ def init_app(app: Flask) -> None:
     app.jinja_env.bytecode_cache = BYTECODE
     present.register(app)
 
-    # decisions adds its routes to pages.bp, so it is imported before that is registered
-    from . import auth, decisions, dpia, pages, security, transparency  # noqa: F401
+    # decisions and evidence_decisions add their routes to pages.bp, so they are imported
+    # before that is registered
+    from . import (  # noqa: F401
+        auth,
+        decisions,
+        dpia,
+        evidence_decisions,
+        pages,
+        security,
+        transparency,
+    )
 
     security.init_app(app)
     auth.init_app(app)
