@@ -53,6 +53,9 @@ class WaiverIn(Schema):
     items = fields.List(fields.String(validate=validate.Length(min=1, max=500)), required=True,
                         validate=validate.Length(min=1, max=1000),
                         metadata={"description": "each outstanding item waived, by name"})
+    evidence = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the evidence the gap was found in, e.g. drift_check:7 (default: the "
+                       "newest in which the items are outstanding)"})
     rationale = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
 
 
@@ -100,6 +103,7 @@ def waive(data: dict[str, Any], name: str, number: int) -> Any:
     version's other decisions at .../decisions."""
     version = _version(name, number)
     decision = waivers.record(db(), current_actor(), version, services().policy, now(),
-                              data["requirement"], data["items"], data["rationale"])
+                              data["requirement"], data["items"], data["rationale"],
+                              data["evidence"])
     db().commit()
     return decision

@@ -15,7 +15,7 @@ from ..records import BiasAudit, Decision, ModelVersion
 from . import evidence
 from .actors import Actor
 from .errors import Conflict, Forbidden, NotFound
-from .lifecycle import evidence_decision
+from .lifecycle import builders, evidence_decision
 from .policy import Policy
 
 
@@ -50,6 +50,14 @@ def changes(session: Session, version: ModelVersion, proposed: evidence.Evidence
         if old != new:
             out[field] = [old, new]
     return out
+
+
+def may_settle(actor: Actor, version: ModelVersion, proposed: evidence.Evidence) -> bool:
+    """Whether `actor` may accept or decline the proposal now, by the rules `settle` applies:
+    a governance officer who neither proposed it nor built the version, while it awaits one."""
+    return (proposed.status == "proposed" and "governance_officer" in actor.roles
+            and actor.user_id is not None and actor.user_id != proposed.created_by_id
+            and actor.user_id not in builders(version))
 
 
 def settle(session: Session, actor: Actor, version: ModelVersion, proposed: evidence.Evidence,

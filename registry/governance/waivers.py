@@ -14,19 +14,30 @@ from ..records import Decision, ModelVersion
 from . import gaps
 from .actors import Actor
 from .errors import Conflict, Invalid
-from .lifecycle import evidence_decision
+from .lifecycle import builders, evidence_decision
 from .policy import Policy
 
 
+def may_waive(actor: Actor, version: ModelVersion) -> bool:
+    """Whether `actor` may waive or acknowledge gaps of the version, by the rules `record`
+    applies: a governance officer who did not build or submit it."""
+    return ("governance_officer" in actor.roles and actor.user_id is not None
+            and actor.user_id not in builders(version))
+
+
 def record(session: Session, actor: Actor, version: ModelVersion, policy: Policy,
-           now: datetime, requirement: str, items: list[str], rationale: str) -> Decision:
-    """Waive (or acknowledge, for an alert) the named items of the requirement's open gaps."""
+           now: datetime, requirement: str, items: list[str], rationale: str,
+           evidence: str | None = None) -> Decision:
+    """Waive (or acknowledge, for an alert) the named items of the requirement's open gaps —
+    of the named evidence (``drift_check:7``) when given, else of the newest that has them."""
     if requirement not in gaps.FINDERS:
         raise Invalid(f"{requirement!r} cannot be waived",
                       {"requirement": [f"one of: {', '.join(sorted(gaps.FINDERS))}"]})
-    open_ = [g for g in gaps.find(session, version, policy, requirement) if g.outstanding]
+    open_ = [g for g in gaps.find(session, version, policy, requirement) if g.outstanding
+             and evidence in (None, g.evidence)]
     if not open_:
-        raise Conflict(f"{version.label} has nothing outstanding for {requirement!r}",
+        raise Conflict(f"{version.label} has nothing outstanding for {requirement!r}"
+                       + (f" in {evidence}" if evidence else ""),
                        {"requirement": ["nothing to waive or acknowledge"]})
     wanted = list(dict.fromkeys(items))
     if not wanted:

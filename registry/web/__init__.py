@@ -51,13 +51,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.bytecode_cache = BYTECODE
     present.register(app)
 
-    # decisions and agreement_stages add their routes to pages.bp, so they are imported before
-    # that is registered
+    # decisions, agreement_stages and evidence_decisions add their routes to pages.bp, so they
+    # are imported before that is registered
     from . import (  # noqa: F401
         agreement_stages,
         auth,
         decisions,
         dpia,
+        evidence_decisions,
         pages,
         security,
         transparency,

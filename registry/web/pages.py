@@ -37,8 +37,8 @@ from ..records import (
 )
 from ..records.agreements import AGREEMENT_STAGES, STAGE_WORDS
 from ..state import db, services
+from . import changes, evidence
 from . import dashboard as dash
-from . import evidence
 from .auth import current_actor, login_required
 from .present import STATES, record_name, record_url
 
@@ -79,6 +79,7 @@ def dashboard() -> Any:
         due=dash.due_soon(session, moment.date()),
         stopped=dash.stopped(session, policy, moment.date()),
         mine=dash.my_records(session, actor, policy, moment),
+        evidence_to_decide=changes.to_decide(session, actor, policy),
         can_decide=allowed(actor, "decide"),
         can_register=allowed(actor, "register"),
     )
@@ -146,7 +147,7 @@ def record_context(record: Governed) -> dict[str, Any]:
         "options": options, "lease_end": lease, "use": use, "separation": separation,
         "approvals_missing": gates.approvals_missing(session, record, policy),
         "decide_url": decide_url(record), "title": record_name(record),
-        "errors": [], "form": {}, "field_errors": {},
+        "errors": [], "form": {}, "field_errors": {}, "evidence_form": {},
         "can_read_ledger": allowed(actor, "read_ledger"),
     }
 
@@ -273,6 +274,7 @@ def _version_page(v: Any) -> tuple[str, dict[str, Any]]:
         "tier": risk.tier(session, v.model, policy),
         "summary": version_summary(v),
         **model_evidence(v),
+        **changes.page_context(session, current_actor(), v, policy),
     }
 
 

@@ -41,6 +41,10 @@ DECISION_PAST = {
     "suspend": "Suspended",
     "reinstate": "Reinstated",
     "retire": "Retired",
+    "waive": "Waived",
+    "acknowledge": "Acknowledged",
+    "accept_change": "Proposed change accepted",
+    "decline_change": "Proposed change declined",
 }
 ROLE_NAMES = {
     "data_scientist": "data scientist",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from registry.api import schemas as s
 from registry.governance import dpia as dpia_rules
-from registry.governance import lifecycle, registration
+from registry.governance import evidence, lifecycle, registration
 from registry.governance.actors import Actor
 from registry.governance.people import actor_for_user
 from registry.records import (
@@ -182,3 +182,69 @@ def draft_model(app: Flask, name: str, **over: Any) -> PredictiveModel:
             b.model(name, **over)), services.clock.now())
         session.commit()
         return model  # type: ignore[return-value]
+
+
+def version_of(session: Session, name: str = "credit-risk", number: int = 1) -> ModelVersion:
+    version = registration.get(session, "model_version", (name, number))
+    assert isinstance(version, ModelVersion)
+    return version
+
+
+_MONITOR_SETTINGS = ("reference_path", "reference_hash", "reference_rows", "columns", "method",
+                     "column_threshold", "drift_share", "every_receipts", "daily", "action")
+_AUDIT_SETTINGS = ("dataset_id", "label_column", "positive_label", "threshold",
+                   "sensitive_features", "extra_groupings", "results", "verdict", "reasons",
+                   "model_sha256", "data_hash", "policy_name", "policy_version")
+
+
+def new_monitor(session: Session, version: ModelVersion, by: Actor, now: datetime,
+                **over: Any) -> DriftMonitor:
+    """The in-force monitor's settings changed by `over`, arriving as `configure_monitor` would
+    store it: in force before use, a proposal from an owner after (Forbidden from others)."""
+    current = evidence.in_force_monitor(session, version)
+    assert current is not None
+    monitor = DriftMonitor(
+        model_version_id=version.id, **{**{k: getattr(current, k) for k in _MONITOR_SETTINGS},
+                                        **over},
+        status=evidence.arrival_status(by, version, "drift monitor"),
+        created_by_id=by.user_id, created_at=now)
+    session.add(monitor)
+    session.flush()
+    if monitor.status == "in_force":
+        evidence.take_in_force(session, monitor)
+    return monitor
+
+
+def new_audit(session: Session, version: ModelVersion, by: Actor, now: datetime,
+              **over: Any) -> BiasAudit:
+    """The in-force audit rerun with `over` (a threshold, say), arriving as an audit job's
+    result would: in force before use, a proposal from an owner after."""
+    current = evidence.in_force_audit(session, version)
+    assert current is not None
+    audit = BiasAudit(
+        model_version_id=version.id, **{**{k: getattr(current, k) for k in _AUDIT_SETTINGS},
+                                        **over},
+        status=evidence.arrival_status(by, version, "bias audit"),
+        created_by_id=by.user_id, created_at=now)
+    session.add(audit)
+    session.flush()
+    if audit.status == "in_force":
+        evidence.take_in_force(session, audit)
+    return audit
+
+
+def drift_alert(session: Session, version: ModelVersion, columns: tuple[str, ...],
+                now: datetime) -> DriftCheck:
+    """A check that found drift in `columns` under a monitor whose action is to alert (the
+    in-force monitor is switched to alerting first, as if it had always been so)."""
+    monitor = evidence.in_force_monitor(session, version)
+    assert monitor is not None
+    monitor.action = "alert"
+    check = DriftCheck(
+        monitor_id=monitor.id, source="batch", rows=200,
+        columns=[{"column": c, "drifted": c in columns, "score": 0.9 if c in columns else 0.1}
+                 for c in ("age", "duration", "credit_amount", "housing")],
+        share_drifted=len(columns) / 4, drifted=True, created_at=now)
+    session.add(check)
+    session.flush()
+    return check

@@ -14,7 +14,7 @@ from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from registry.records import ModelVersion, PredictiveModel
+from registry.records import DriftMonitor, ModelVersion, PredictiveModel
 
 from . import seed
 from .conftest import World
@@ -155,3 +155,36 @@ def test_keyboard_users_can_skip_to_the_content_and_reach_the_form(
     expect(page.locator(".govuk-error-summary")).to_be_focused(timeout=10_000)
     page.get_by_role("link", name="Enter your email address").click()
     expect(page.locator("#email")).to_be_focused(timeout=10_000)
+
+
+@pytest.fixture
+def live_server(app: Flask, live_chain: seed.Chain) -> Iterator[LiveServer]:
+    """A fresh app whose version is in use, for changes proposed to its evidence."""
+    with LiveServer(app) as live:
+        yield live
+
+
+def test_an_officer_accepts_a_proposed_change_from_the_dashboard(
+        app: Flask, live_server: LiveServer, context: Any) -> None:
+    services = app.extensions["gatehouse"]
+    with services.sessions() as session:
+        version = seed.version_of(session)
+        proposed = seed.new_monitor(session, version, seed.person(session, "sam"),
+                                    services.clock.now(), action="alert", every_receipts=10**9)
+        session.commit()
+        anchor = f"proposal-drift_monitor-{proposed.id}"
+
+    page = context.new_page()
+    sign_in(page, live_server, "olivia")
+    page.get_by_role("link", name="Accept or decline the proposed change").click()
+    page.wait_for_url(re.compile(r".*/models/credit-risk/versions/1#proposals$"))
+    changes = page.locator(f"#{anchor} + table")
+    assert "alert the officers" in changes.locator("tr", has_text="On a breach").inner_text()
+    page.locator(f"#{anchor}-rationale").fill("Alerts are enough for a capped pilot.")
+    page.get_by_role("button", name="Accept", exact=True).click()
+    page.wait_for_url(re.compile(r".*/models/credit-risk/versions/1#proposals$"))
+    assert "accepted and is now in force" in page.locator(
+        ".govuk-notification-banner--success").inner_text()
+    expect(page.locator("#proposals + p")).to_contain_text("No change to this version")
+    with services.sessions() as session:
+        assert session.get(DriftMonitor, proposed.id).status == "in_force"  # type: ignore[union-attr]
