@@ -214,19 +214,25 @@ def decide(
     return d
 
 
+def require_evidence_decider(actor: Actor, record: Governed) -> None:
+    """Only a governance officer who did not build or submit the record decides on its evidence;
+    checked before anything else, so nobody else learns more than that."""
+    require(actor, "decide")
+    if "governance_officer" not in actor.roles:
+        raise Forbidden(f"only a governance officer may decide on the evidence of "
+                        f"{record.label}; {actor.name} holds {', '.join(sorted(actor.roles))}",
+                        {"roles_needed": ["governance_officer"]})
+    check_separation(actor, record)
+
+
 def evidence_decision(session: Session, actor: Actor, record: Governed, policy: Policy,
                       now: datetime, decision: str, rationale: str, scope: dict[str, Any]
                       ) -> Decision:
     """Record an officer's decision on a record's evidence (a waiver, an acknowledgement, a
     settled proposal): it leaves the record's state as it is, and is on the ledger."""
-    require(actor, "decide")
-    if "governance_officer" not in actor.roles:
-        raise Forbidden(f"only a governance officer may {decision.replace('_', ' ')} on "
-                        f"{record.label}; {actor.name} holds {', '.join(sorted(actor.roles))}",
-                        {"roles_needed": ["governance_officer"]})
+    require_evidence_decider(actor, record)
     if not rationale.strip():
         raise Invalid("a decision needs a rationale", {"rationale": ["must not be empty"]})
-    check_separation(actor, record)
     gate = evaluate(session, record, policy, now).as_dict()
     d = Decision(
         subject_kind=record.kind, subject_id=record.id, decision=decision,

@@ -15,7 +15,7 @@ from ..records import BiasAudit, Decision, ModelVersion
 from . import evidence
 from .actors import Actor
 from .errors import Conflict, Forbidden, NotFound
-from .lifecycle import builders, evidence_decision
+from .lifecycle import builders, evidence_decision, require_evidence_decider
 from .policy import Policy
 
 
@@ -55,14 +55,19 @@ def changes(session: Session, version: ModelVersion, proposed: evidence.Evidence
 def may_settle(actor: Actor, version: ModelVersion, proposed: evidence.Evidence) -> bool:
     """Whether `actor` may accept or decline the proposal now, by the rules `settle` applies:
     a governance officer who neither proposed it nor built the version, while it awaits one."""
-    return (proposed.status == "proposed" and "governance_officer" in actor.roles
+    return (proposed.status == "proposed" and version.state not in evidence.CLOSED
+            and "governance_officer" in actor.roles
             and actor.user_id is not None and actor.user_id != proposed.created_by_id
             and actor.user_id not in builders(version))
 
 
 def settle(session: Session, actor: Actor, version: ModelVersion, proposed: evidence.Evidence,
            accept: bool, rationale: str, policy: Policy, now: datetime) -> Decision:
+    require_evidence_decider(actor, version)
     what = evidence.EVIDENCE_WORDS[evidence.kind_of(proposed)]
+    if version.state in evidence.CLOSED:
+        raise Conflict(f"{version.label} is {version.state}: its proposals can no longer be "
+                       "settled", {"state": version.state})
     if proposed.status != "proposed":
         raise Conflict(f"{what} {proposed.id} is {proposed.status.replace('_', ' ')}, not "
                        "awaiting a decision", {"status": proposed.status})

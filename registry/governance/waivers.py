@@ -14,7 +14,7 @@ from ..records import Decision, ModelVersion
 from . import gaps
 from .actors import Actor
 from .errors import Conflict, Invalid
-from .lifecycle import builders, evidence_decision
+from .lifecycle import builders, evidence_decision, require_evidence_decider
 from .policy import Policy
 
 
@@ -30,6 +30,7 @@ def record(session: Session, actor: Actor, version: ModelVersion, policy: Policy
            evidence: str | None = None) -> Decision:
     """Waive (or acknowledge, for an alert) the named items of the requirement's open gaps —
     of the named evidence (``drift_check:7``) when given, else of the newest that has them."""
+    require_evidence_decider(actor, version)
     if requirement not in gaps.FINDERS:
         raise Invalid(f"{requirement!r} cannot be waived",
                       {"requirement": [f"one of: {', '.join(sorted(gaps.FINDERS))}"]})
