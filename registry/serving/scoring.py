@@ -71,7 +71,7 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     release_early = commit and read_first(session)
     at = servability.head(session)
     check_client(session, actor, name, purpose, now, at)
-    verdict = servability.require_servable(session, name, number, policy, now.date(),
+    verdict = servability.require_servable(session, name, number, policy, now,
                                            len(cases), at)
     if release_early:
         session.commit()  # nothing written yet: this only ends the read transaction
