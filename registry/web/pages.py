@@ -137,7 +137,7 @@ def record_context(record: Governed) -> dict[str, Any]:
             lease = lifecycle.lease_end(record, policy, moment.date(), None)
         except GovernanceError:
             lease = None
-    use = (usable(session, record, policy, moment.date())
+    use = (usable(session, record, policy, moment.date(), moment)
            if record.state in ("approved", "suspended") else None)
     separation = (allowed(actor, "decide") and actor.user_id in lifecycle.builders(record)
                   and record.state in ("submitted", "suspended"))
