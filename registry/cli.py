@@ -167,8 +167,11 @@ def ledger_verify() -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep_command() -> None:
-    """Daily housekeeping: record lapses and list what expires soon; erase score inputs and
-    drift reports past the policy's retention; queue again jobs whose worker stopped."""
+    """Daily housekeeping: record lapses and list what expires soon; record drift monitors
+    overdue (so serving sees them); erase score inputs and drift reports past the policy's
+    retention; queue again jobs whose worker stopped."""
+    from . import monitoring_jobs  # noqa: F401  (registers the jobs' failure hooks)
+    from .governance.monitor_health import record_overdue
     from .governance.retention import erase_expired_inputs, prune_drift_reports
     from .governance.sweep import sweep
     from .jobs import requeue_stale
@@ -176,6 +179,7 @@ def sweep_command() -> None:
     now, policy = services().clock.now(), services().policy
     with _session() as session:
         report = sweep(session, policy, now)
+        overdue = record_overdue(session, policy, now)
         erased = erase_expired_inputs(session, now)
         pruned = prune_drift_reports(session, services().store, policy, now)
         session.commit()
@@ -184,6 +188,8 @@ def sweep_command() -> None:
         click.echo(f"lapsed: {line}")
     for line in report.expiring:
         click.echo(f"expires soon: {line}")
+    for line in overdue:
+        click.echo(f"overdue: {line}")
     for job in interrupted:
         click.echo(f"interrupted job {job.id} ({job.kind}): {job.state}")
     click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days; "
@@ -227,10 +233,13 @@ def monitors_group() -> None:
 def monitors_run(wait: bool) -> None:
     """Run the drift checks that are due (N receipts since the last check, or a day).
 
-    Without Celery the checks run here, one after another (no worker pool outlives this
-    command); with Celery they are queued for `gatehouse worker`.
+    Monitors found overdue are first recorded on the ledger, so that serving sees them at once
+    (see registry.governance.monitor_health). Without Celery the checks run here, one after
+    another (no worker pool outlives this command); with Celery they are queued for
+    `gatehouse worker`.
     """
     from .governance.actors import SYSTEM
+    from .governance.monitor_health import record_overdue
     from .jobs import enqueue, mode
     from .jobs import wait as wait_for
     from .monitoring_jobs import due_monitors
@@ -238,6 +247,9 @@ def monitors_run(wait: bool) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     inline = mode(app) != "celery"
     with _session() as session:
+        for line in record_overdue(session, services().policy, services().clock.now()):
+            click.echo(f"overdue: {line}")
+        session.commit()
         due = due_monitors(session, services())
         for monitor in due:
             job = enqueue(app, session, SYSTEM, "drift_check",

@@ -9,7 +9,9 @@ queued → running → succeeded | failed. Where it runs:
 
 A failure rolls back everything the job wrote and records the message (and any field-by-field
 details) on the job: no half-written audit or check. A handler may commit only before it has
-written anything (to end a read transaction while it computes).
+written anything (to end a read transaction while it computes). A kind of job may also say what
+its failure means elsewhere (``on_failure``: a drift check that cannot run marks its monitor
+failing); that is written after the job's own failure, in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ from .state import Services
 
 log = logging.getLogger("gatehouse.jobs")
 Handler = Callable[[Session, Services, Actor, dict[str, Any]], tuple[str, int]]
+# (session, services, actor, params, message, the exception or None if its worker was lost)
+FailureHook = Callable[[Session, Services, Actor, dict[str, Any], str, Exception | None], None]
 HANDLERS: dict[str, Handler] = {}
+FAILURE_HOOKS: dict[str, FailureHook] = {}
 FINISHED = ("succeeded", "failed")
 # A job running for longer than this has lost its worker (the longest, a drift check on 100k
 # rows, takes seconds); it runs at most MAX_RUNS times in all.
@@ -42,11 +47,29 @@ STALE_AFTER = timedelta(minutes=30)
 MAX_RUNS = 3
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
+def handler(kind: str, on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if on_failure is not None:
+            FAILURE_HOOKS[kind] = on_failure
         return fn
     return register
+
+
+def _after_failure(services: Services, session: Session, job: Job, actor: Actor, message: str,
+                   exc: Exception | None) -> None:
+    """Run the kind's failure hook in a transaction of its own; a hook that fails is logged and
+    leaves the job's own failure as recorded."""
+    hook = FAILURE_HOOKS.get(job.kind)
+    if hook is None:
+        return
+    params = {k: v for k, v in job.params.items() if k not in ("runs", "error_details")}
+    try:
+        hook(session, services, actor, params, message, exc)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("job %s (%s): recording its failure elsewhere failed", job.id, job.kind)
 
 
 def mode(app: Flask) -> str:
@@ -97,7 +120,8 @@ def requeue_stale(app: Flask, session: Session) -> list[Job]:
 
     A worker process that dies (a restart, the memory killer) leaves its job "running" for
     ever, and nothing would pick it up again. Each is queued and handed over again, up to
-    ``MAX_RUNS`` runs in all; after that it fails, saying why. Returns the jobs dealt with.
+    ``MAX_RUNS`` runs in all; after that it fails, saying why, and its kind's failure hook runs
+    (the caller imports the handlers' module). Returns the jobs dealt with.
     """
     services: Services = app.extensions["gatehouse"]
     now = services.clock.now()
@@ -111,6 +135,9 @@ def requeue_stale(app: Flask, session: Session) -> list[Job]:
         else:
             job.state, job.started_at = "queued", None
     session.commit()
+    for job in stale:
+        if job.state == "failed":
+            _after_failure(services, session, job, SYSTEM, job.error or "", None)
     for job in stale:
         if job.state == "queued":
             log.warning("job %s (%s) was interrupted; queued again", job.id, job.kind)
@@ -183,3 +210,4 @@ def run_job(app: Flask, job_id: str) -> None:
             if details:
                 job.params = {**job.params, "error_details": details}
             session.commit()
+            _after_failure(services, session, job, actor, message, exc)

@@ -3,7 +3,8 @@
 Each handler reads and validates (``plan_*``), then commits to end its read transaction before
 the model and the statistics run (``compute_*``: on SQLite the write lock is not held for
 seconds), then records the result (``record_*``). Nothing is written before that last step, so
-a failure anywhere leaves nothing behind but the job's own failed state.
+a failure anywhere leaves nothing half-written: only the job's own failed state and, for a drift
+check, a failed check on its monitor (:func:`drift_check_failed`), each in its own transaction.
 """
 
 from __future__ import annotations
@@ -54,7 +55,19 @@ def read_batch(data: bytes) -> Any:
                       {"batch": [str(exc)]}) from exc
 
 
-@handler("drift_check")
+def drift_check_failed(session: Session, services: Services, actor: Actor, p: dict[str, Any],
+                       message: str, exc: Exception | None) -> None:
+    """A drift check that could not run is recorded as a failed check: the monitor is failing
+    until one runs. Nothing to check (no receipts with kept inputs) is not a failure."""
+    monitor = session.get(DriftMonitor, p["monitor_id"])
+    if monitor is None or isinstance(exc, monitoring.NothingToCheck):
+        return
+    source = "batch" if p.get("batch_path") else p.get("source", "receipts")
+    monitoring.record_failed_check(session, actor, monitor, source, message,
+                                   services.clock.now())
+
+
+@handler("drift_check", on_failure=drift_check_failed)
 def drift_check(session: Session, services: Services, actor: Actor, p: dict[str, Any]
                 ) -> tuple[str, int]:
     monitor = session.get(DriftMonitor, p["monitor_id"])
@@ -87,14 +100,16 @@ def due_monitors(session: Session, services: Services) -> list[DriftMonitor]:
     """Monitors in force whose schedule says a check is due.
 
     Due when at least ``every_receipts`` receipts (with kept inputs) were scored since the last
-    check (or since the monitor was set up), or, for a ``daily`` monitor, when a day has passed
-    since then and at least one receipt was scored.
+    check that ran (or since the monitor was set up), or, for a ``daily`` monitor, when a day
+    has passed since then and at least one receipt was scored. A failing monitor is therefore
+    tried again on every run until a check runs.
     """
     now = services.clock.now()
     due = []
     for monitor in session.scalars(select(DriftMonitor).where(DriftMonitor.status == "in_force")
                                    .order_by(DriftMonitor.id)):
-        last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id)
+        last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id,
+                                                        DriftCheck.status == "ok")
                                .order_by(DriftCheck.id.desc())).first()
         since = last.created_at if last else monitor.created_at
         fresh = monitoring.kept_inputs_since(session, monitor.model_version_id, since, now)

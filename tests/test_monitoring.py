@@ -202,7 +202,8 @@ def test_charts_and_failed_jobs_leave_nothing_behind(app, api: Api, monkeypatch)
     assert api.post(f"{chain.version_url}/bias-audits", as_="dee",
                     json={"dataset_id": chain.dataset})[0] == 403
 
-    # A drift check failing after its row and report were written: both are gone.
+    # A drift check failing after its row and report were written: both are gone, and the
+    # attempt is recorded as a check that could not run, in a transaction of its own.
     services = app.extensions["gatehouse"]
     real_append = ledger_module.append
 
@@ -223,7 +224,11 @@ def test_charts_and_failed_jobs_leave_nothing_behind(app, api: Api, monkeypatch)
     assert job["state"] == "failed"
     assert job["error"] == "RuntimeError: the ledger is unavailable"
     after = table_counts(app)
-    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {"jobs": 1}
+    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
+        "jobs": 1, "drift_checks": 1, "ledger_entries": 1}
+    failed = ok(api.get(f"{chain.version_url}/drift-checks"))[-1]
+    assert failed["status"] == "failed" and failed["drifted"] is False
+    assert failed["error"] == "RuntimeError: the ledger is unavailable"
     assert not list(services.store.path("reports").glob("**/*.html.gz"))
     assert ok(api.get(chain.version_url))["state"] == "approved"
     monkeypatch.undo()
@@ -236,8 +241,9 @@ def test_charts_and_failed_jobs_leave_nothing_behind(app, api: Api, monkeypatch)
     job = ok(api.post(f"{chain.version_url}/drift-checks"), 202)
     job = ok(api.get(f"/api/v1/jobs/{job['id']}"))
     assert job["state"] == "failed" and "no kept inputs" in job["error"]
-    with services.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(DriftCheck)) == 0
+    with services.sessions() as session:  # nothing to check is no failure to run
+        statuses = session.scalars(select(DriftCheck.status).order_by(DriftCheck.id)).all()
+        assert statuses == ["failed", "failed"]
     # Only staff who monitor may ask for checks.
     assert api.post(f"{chain.version_url}/drift-checks", as_="audrey")[0] == 403
 

@@ -144,7 +144,7 @@ def model_ready(name: str, version: str | None = None) -> Any:
     """200 when the model (or version) may be served today; 409 with the reason when not."""
     model = _model(name)
     number = _number(version) if version is not None else None
-    verdict = servability.verdict(db(), model.name, number, services().policy, now().date())
+    verdict = servability.verdict(db(), model.name, number, services().policy, now())
     if not verdict.ok:
         raise Conflict(verdict.reason, {"ready": False, "reason": verdict.reason})
     return {"name": name, "version": str(verdict.number), "ready": True}

@@ -108,6 +108,9 @@ class CheckOut(Schema):
     drifted = fields.Boolean()
     has_report = fields.Function(lambda c: bool(c.report_path))
     note = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "ok (it ran, whatever it found) | failed "
+                                                    "(it could not run: see error)"})
+    error = fields.String(allow_none=True, metadata={"description": "why it could not run"})
     created_at = fields.DateTime()
 
 

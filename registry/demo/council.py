@@ -12,7 +12,15 @@ from typing import Any
 import skops.io as sio
 from sqlalchemy.orm import Session
 
-from ..governance import audits, lifecycle, monitoring, people, registration, versions
+from ..governance import (
+    audits,
+    evidence,
+    lifecycle,
+    monitoring,
+    people,
+    registration,
+    versions,
+)
 from ..governance import dpia as dpia_rules
 from ..governance.actors import OPERATOR, Actor
 from ..governance.errors import GovernanceError
@@ -319,6 +327,21 @@ class Demo:
         )
         self.lines.append(f"  {version.label}: bias audit {audit.verdict}")
         return version
+
+    def check_drift(self, version: ModelVersion) -> None:
+        """Check the inputs kept from the version's receipts against its monitor's reference,
+        as `gatehouse monitors run` would, and say what was found."""
+        monitor = evidence.in_force_monitor(self.session, version)
+        assert monitor is not None
+        batch = monitoring.receipts_batch(self.session, monitor, monitor.every_receipts or 500,
+                                          self.now)
+        check = monitoring.run_drift_check(self.session, self.people[REGISTRAR], monitor, batch,
+                                           "receipts", self.services.policy,
+                                           self.services.store, self.now)
+        drifted = [c["column"] for c in check.columns if c["drifted"]]
+        self.lines.append(f"  {version.label}: drift check of {check.rows} receipts: "
+                          + (f"drift in {', '.join(drifted)}" if drifted else "no drift")
+                          + (" (a breach)" if check.drifted else ""))
 
     def client(self, name: str, models: list[str], purposes: list[str]) -> Actor:
         client, token = people.create_client(

@@ -260,7 +260,8 @@ def load(d: Demo) -> None:
     version = d.version(model, ds, dataset, "production", 0.1, ["area_office"])
     if d.approve(version, "Audit across wards reviewed with the housing team."):
         client = d.client("housing-inspections-app", ["hmo-finder"], ["hmo_licensing_enforcement"])
-        _serve_inspections(d, client, ds.frame, 40)
+        _serve_inspections(d, client, ds.frame, 300)
+        d.check_drift(version)
 
 
 def _serve_inspections(d: Demo, client: Actor, frame: pd.DataFrame, n: int) -> None:

@@ -23,7 +23,7 @@ from ..records import (
     PredictiveModel,
 )
 from ..records.datasets import PERSONAL_CLASSIFICATIONS
-from . import dpia_gate, evidence, gaps, purposes, upstream
+from . import dpia_gate, evidence, gaps, monitor_health, purposes, upstream
 from .policy import Policy
 
 
@@ -60,15 +60,16 @@ class GateResult:
 
 
 class _Checklist:
-    def __init__(self) -> None:
+    def __init__(self, now: datetime) -> None:
         self.items: list[Requirement] = []
+        self.now = now  # the moment evaluated at, for what runs by the hour (a monitor's grace)
 
     def add(self, id: str, met: bool, detail: str, remedy: str = "") -> None:
         self.items.append(Requirement(id, bool(met), detail, remedy))
 
 
 def evaluate(session: Session, record: Governed, policy: Policy, now: datetime) -> GateResult:
-    checks = _Checklist()
+    checks = _Checklist(now)
     _RULES[record.kind](session, record, policy, now.date(), checks)
     _approvals(session, record, policy, checks)
     return GateResult(checks.items)
@@ -264,7 +265,7 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
     basis = purposes.audit_basis_status(session, v)
     if basis is not None:
         c.add("audit_basis", *basis)
-    _drift_monitor(session, v, c)
+    _drift_monitor(session, v, policy, c)
     for gap in gaps.find(session, v, policy):
         if gap.decision == "waive":
             c.add(gap.requirement, not gap.outstanding,
@@ -305,16 +306,19 @@ def _bias_audit(session: Session, v: ModelVersion, policy: Policy, today: date,
           "at the version's threshold")
 
 
-def _drift_monitor(session: Session, v: ModelVersion, c: _Checklist) -> None:
+def _drift_monitor(session: Session, v: ModelVersion, policy: Policy, c: _Checklist) -> None:
+    """Configured, not in breach, and running on time (see :mod:`.monitor_health`)."""
     monitor = evidence.in_force_monitor(session, v)
     if monitor is None:
         c.add("drift_monitor", False, "no drift monitor is configured",
               "configure a drift monitor (POST .../drift-monitor)")
-    else:
-        c.add("drift_monitor", not monitor.in_breach,
-              f"monitor {monitor.id} in breach: the latest check found drift" if monitor.in_breach
-              else f"monitor {monitor.id} configured (on breach: {monitor.action})",
+    elif monitor.in_breach:
+        c.add("drift_monitor", False,
+              f"monitor {monitor.id} in breach: the latest check found drift",
               "investigate the drift, then a governance officer reinstates with a rationale")
+    else:
+        c.add("drift_monitor", *monitor_health.requirement(
+            monitor_health.health(session, monitor, policy, c.now)))
 
 
 # --- approvals --------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ SQLite, the write lock) while the model and evidently run:
    caller's transaction: if anything fails the caller rolls back and no half-written check
    remains (a report file already written is removed).
 
-``run_drift_check`` does the three steps in one go. Bias audits, the other evidence, are in
-:mod:`.audits`.
+``run_drift_check`` does the three steps in one go. A check that cannot run (any error in the
+first two steps) is recorded by ``record_failed_check`` in a transaction of its own: the monitor
+is then *failing* until a check runs (see :mod:`.monitor_health`). Bias audits, the other
+evidence, are in :mod:`.audits`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..analysis import drift_columns
 from ..records import Dataset, DriftCheck, DriftMonitor, ModelVersion, ScoreReceipt
 from ..storage import FileStore
 from . import evidence, ledger
@@ -42,7 +45,6 @@ if TYPE_CHECKING:
 
     from ..analysis.drift import DriftResult, DriftRules
 
-NUMERIC = ("integer", "number", "boolean")
 
 
 def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
@@ -81,13 +83,17 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
     reference.to_parquet(buffer, index=False)
     data = buffer.getvalue()
     digest = hashlib.sha256(data).hexdigest()
-    numerical = [c for c in chosen if c == "score" or schema[c]["type"] in NUMERIC]
+    if every_receipts is not None and every_receipts > policy.drift_max_every_receipts:
+        raise Invalid("a check that rare would not watch the model", {"every_receipts": [
+            f"{every_receipts} is more than the policy allows ({policy.drift_max_every_receipts} "
+            "receipts between checks)"]})
+    types = {c: "score" if c == "score" else schema[c]["type"] for c in chosen}
+    numerical, categorical = drift_columns.split(types)
     monitor = DriftMonitor(
         model_version_id=version.id,
         reference_path=store.write(f"monitors/{version.id}/{digest}.parquet", data),
         reference_hash=digest, reference_rows=len(reference),
-        columns={"numerical": numerical,
-                 "categorical": [c for c in chosen if c not in numerical]},
+        columns={"numerical": numerical, "categorical": categorical, "types": types},
         method=policy.drift_method, column_threshold=policy.drift_column_threshold,
         drift_share=policy.drift_share,
         every_receipts=every_receipts or policy.drift_every_receipts, daily=daily,
@@ -114,32 +120,24 @@ class DriftPlan:
     version_id: int
     source: str
     reference: pd.DataFrame
-    current: pd.DataFrame
+    current: pd.DataFrame  # the monitored columns, typed as the reference (no score yet if model)
     numerical: list[str]
     categorical: list[str]
     rules: DriftRules
     model: ModelRef | None  # set when the batch has no score column: the model scores it
+    inputs: pd.DataFrame | None  # the batch as sent, for the model to score
 
 
-def _typed(current: pd.DataFrame, numerical: list[str], categorical: list[str]
-           ) -> pd.DataFrame:
-    """Numbers as numbers, categories as text (a CSV batch may read "1" as 1)."""
-    import pandas as pd
-
-    out = current.copy()
-    problems = {}
-    for column in numerical:
-        if column in out:
-            try:
-                out[column] = pd.to_numeric(out[column]).astype(float)
-            except (TypeError, ValueError):
-                problems[column] = ["must hold numbers"]
-    for column in categorical:
-        if column in out:
-            out[column] = out[column].map(lambda v: v if v is None or v != v else str(v))
-    if problems:
-        raise Invalid("the batch has columns of the wrong type", problems)
-    return out
+def column_types(monitor: DriftMonitor, version: ModelVersion) -> dict[str, str]:
+    """Each monitored column's schema type. Monitors set up before the types were stored take
+    them from the version's feature schema (which is how a boolean once listed as numerical is
+    now compared as a category)."""
+    stored = monitor.columns.get("types")
+    if stored:
+        return dict(stored)
+    schema = {f["name"]: f["type"] for f in version.feature_schema}
+    return {c: "score" if c == "score" else schema.get(c, "category")
+            for c in [*monitor.columns["numerical"], *monitor.columns["categorical"]]}
 
 
 def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFrame,
@@ -151,13 +149,13 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
 
     version = session.get(ModelVersion, monitor.model_version_id)
     assert version is not None
-    numerical, categorical = monitor.columns["numerical"], monitor.columns["categorical"]
-    wanted = [*numerical, *categorical]
+    types = column_types(monitor, version)
+    numerical, categorical = drift_columns.split(types)
     if len(current) == 0:
         raise Invalid("the batch has no rows", {"batch": ["empty"]})
-    missing = [c for c in wanted if c not in current and c != "score"]
+    missing = [c for c in types if c not in current and c != "score"]
     model = None
-    if "score" in wanted and "score" not in current:
+    if "score" in types and "score" not in current:
         model = ModelRef.of(version, policy)
         missing += [f["name"] for f in model.features
                     if f["name"] not in current and f["name"] not in missing]
@@ -165,12 +163,21 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
         raise Invalid("the batch lacks monitored columns (or features the model needs to score "
                       "it)", {"columns": [f"missing: {missing}"]})
     reference = pd.read_parquet(io.BytesIO(store.read(monitor.reference_path)))
+    batch_types = {c: t for c, t in types.items() if c != "score" or model is None}
+    try:
+        typed_reference = drift_columns.typed(reference, types)
+        typed_current = drift_columns.typed(current, batch_types)
+    except KeyError as exc:
+        raise Invalid(f"the monitor's reference lacks column {exc}", {"reference": [str(exc)]}
+                      ) from exc
+    except ValueError as exc:
+        raise Invalid(f"the batch has columns of the wrong type: {exc}", {"batch": [str(exc)]}
+                      ) from exc
     rules = drift.DriftRules(method=monitor.method, column_threshold=monitor.column_threshold,
                              drift_share=monitor.drift_share,
                              html_max_bytes=policy.drift_report_max_bytes)
-    return DriftPlan(monitor.id, version.id, source, reference,
-                     _typed(current, numerical, categorical), list(numerical),
-                     list(categorical), rules, model)
+    return DriftPlan(monitor.id, version.id, source, typed_reference, typed_current, numerical,
+                     categorical, rules, model, current if model is not None else None)
 
 
 def compute_drift_check(plan: DriftPlan, store: FileStore) -> DriftResult:
@@ -178,9 +185,9 @@ def compute_drift_check(plan: DriftPlan, store: FileStore) -> DriftResult:
     from ..analysis import drift
 
     current = plan.current
-    if plan.model is not None:
+    if plan.model is not None and plan.inputs is not None:
         current = current.copy()
-        current["score"] = plan.model.scores(current, store)
+        current["score"] = plan.model.scores(plan.inputs, store)
     try:
         return drift.check_drift(plan.reference, current[[*plan.numerical, *plan.categorical]],
                                  numerical=plan.numerical, categorical=plan.categorical,
@@ -233,6 +240,24 @@ def record_drift_check(session: Session, actor: Actor, plan: DriftPlan, result: 
     return check
 
 
+def record_failed_check(session: Session, actor: Actor, monitor: DriftMonitor, source: str,
+                        error: str, now: datetime) -> DriftCheck:
+    """Record that a check of ``monitor`` could not run, and why, with its ledger entry.
+
+    The caller commits it in a transaction of its own (the failed attempt's work rolled back
+    first). The monitor is failing from now until a check runs (:mod:`.monitor_health`).
+    """
+    check = DriftCheck(monitor_id=monitor.id, source=source, rows=0, columns=[],
+                       share_drifted=0.0, drifted=False, status="failed", error=error,
+                       created_at=now)
+    session.add(check)
+    session.flush()
+    ledger.append(session, actor, "drift_check_failed", "model_version",
+                  monitor.model_version_id, {"check_id": check.id, "monitor_id": monitor.id,
+                                             "source": source, "error": error}, now)
+    return check
+
+
 def report_html(store: FileStore, check: DriftCheck) -> bytes | None:
     """The check's evidently report, or None if it has none or it was deleted (retention)."""
     if not check.report_path or not store.exists(check.report_path):
@@ -248,6 +273,10 @@ def run_drift_check(session: Session, actor: Actor, monitor: DriftMonitor,
     plan = plan_drift_check(session, monitor, current, source, policy, store)
     return record_drift_check(session, actor, plan, compute_drift_check(plan, store), policy,
                               store, now)
+
+
+class NothingToCheck(Conflict):
+    """No receipt keeps its inputs: there is nothing to check, which is no failure to run."""
 
 
 def kept_inputs_since(session: Session, version_id: int, since: datetime, now: datetime) -> int:
@@ -270,6 +299,7 @@ def receipts_batch(session: Session, monitor: DriftMonitor, limit: int, now: dat
         .order_by(ScoreReceipt.created_at.desc(), ScoreReceipt.id).limit(limit)).all()
     rows = [r for r in rows if r]
     if not rows:
-        raise Conflict("no kept inputs from score receipts to check (none scored yet, or their "
-                       "inputs were erased after the retention period)", {"receipts": ["none"]})
+        raise NothingToCheck("no kept inputs from score receipts to check (none scored yet, or "
+                             "their inputs were erased after the retention period)",
+                             {"receipts": ["none"]})
     return pd.DataFrame(rows)

@@ -39,6 +39,8 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "drift_share",
             "action_on_breach",
             "every_receipts",
+            "max_every_receipts",
+            "failing_grace_hours",
             "reference_rows",
             "report_max_bytes",
             "report_retention_days",
@@ -104,6 +106,8 @@ class Policy:
     drift_share: float
     drift_action: str
     drift_every_receipts: int
+    drift_max_every_receipts: int  # the rarest receipts-cadence a monitor may be given
+    drift_failing_grace_hours: int  # how long a failing or overdue monitor still counts as met
     drift_reference_rows: int
     drift_report_max_bytes: int
     drift_report_retention_days: int
@@ -282,6 +286,15 @@ def load_policy(path: Path) -> Policy:
     trusted = r.get("serving.trusted_types", list, [])
     if not all(isinstance(t, str) and t for t in trusted):
         raise r.fail("serving.trusted_types", "must be a list of dotted type names")
+    every_receipts = r.positive("drift.every_receipts")
+    max_every = r.positive("drift.max_every_receipts")
+    if every_receipts > max_every:
+        raise r.fail("drift.every_receipts",
+                     f"must be at most drift.max_every_receipts ({max_every}), "
+                     f"got {every_receipts}")
+    grace = r.get("drift.failing_grace_hours", int, 0)
+    if grace < 0:
+        raise r.fail("drift.failing_grace_hours", f"must be 0 or more (got {grace})")
     retain = r.get("serving.retain_inputs_days", int)
     if retain < 0:
         raise r.fail("serving.retain_inputs_days", f"must be 0 or more (got {retain})")
@@ -307,7 +320,9 @@ def load_policy(path: Path) -> Policy:
         drift_column_threshold=r.get("drift.column_threshold", (int, float), None),
         drift_share=r.fraction("drift.drift_share"),
         drift_action=action,
-        drift_every_receipts=r.positive("drift.every_receipts"),
+        drift_every_receipts=every_receipts,
+        drift_max_every_receipts=max_every,
+        drift_failing_grace_hours=grace,
         drift_reference_rows=r.positive("drift.reference_rows"),
         drift_report_max_bytes=r.positive("drift.report_max_bytes"),
         drift_report_retention_days=r.positive("drift.report_retention_days"),

@@ -33,7 +33,7 @@ from ..records import (
     Organisation,
     PredictiveModel,
 )
-from . import evidence, risk, upstream
+from . import evidence, gaps, monitor_health, risk, upstream
 from .policy import Policy
 
 STANDARD = "Algorithmic Transparency Recording Standard (UK)"
@@ -123,11 +123,12 @@ def _columns(dataset: Dataset) -> list[dict[str, Any]]:
 
 
 def atrs_record(session: Session, model: PredictiveModel, status: str, policy: Policy,
-                today: date, website: str, contact: str = "") -> dict[str, Any]:
+                now: datetime, website: str, contact: str = "") -> dict[str, Any]:
     """One model as an ATRS-shaped record (tier 1 and tier 2), with nothing private in it.
 
     ``website`` is the record's own public page; ``contact`` whom to ask (by default the
     organisation's DPO)."""
+    today = now.date()
     org = session.get(Organisation, model.organisation_id)
     org_name = org.name if org else ""
     words, phase = STATUSES[status]
@@ -251,7 +252,7 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
                               "factors": [_words(f) for f in tier.facts],
                               "approver_roles": list(tier.approver_roles)},
                 "bias_audit": _bias(session, current),
-                "drift_monitoring": _drift(session, current),
+                "drift_monitoring": _drift(session, current, policy, now),
             },
             "approval": _approval(session, current) if current else None,
         },
@@ -308,24 +309,57 @@ def _bias(session: Session, v: ModelVersion | None) -> dict[str, Any] | None:
             "characteristics": audit.sensitive_features, "checks": checks}
 
 
-def _drift(session: Session, v: ModelVersion | None) -> dict[str, Any] | None:
+def _drift(session: Session, v: ModelVersion | None, policy: Policy, now: datetime
+           ) -> dict[str, Any] | None:
+    """Whether the version in use is watched for drift, and honestly how that is going: a
+    monitor that cannot run or is overdue, and drift found that officers are still reviewing
+    (an alert not yet acknowledged). Never the error's text: it may quote people's data."""
     if v is None:
         return None
     monitor = evidence.in_force_monitor(session, v)
     if monitor is None:
         return {"monitored": False}
     last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id)
-                           .order_by(DriftCheck.created_at.desc())).first()
+                           .order_by(DriftCheck.created_at.desc(), DriftCheck.id.desc())).first()
+    health = monitor_health.health(session, monitor, policy, now)
+    alerts = [{"date": _day(check.created_at),
+               "text": f"drift found on {_day(check.created_at)}; under review"}
+              for check in _alert_checks(session, v, policy)]
     return {"monitored": True,
             "action_on_breach": "use is suspended" if monitor.action == "suspend"
             else "officers are alerted",
             "last_check": _day(last.created_at) if last else None,
-            "last_result": None if last is None else ("drift found" if last.drifted
-                                                      else "no drift")}
+            "last_result": None if last is None else ("could not run" if last.status == "failed"
+                                                      else "drift found" if last.drifted
+                                                      else "no drift"),
+            "state": {"ok": "working"}.get(health.state, health.state),
+            "state_text": _health_words(health),
+            "open_alerts": alerts}
 
 
-def register(session: Session, policy: Policy, today: date, website: Callable[[str], str],
+def _alert_checks(session: Session, v: ModelVersion, policy: Policy) -> list[DriftCheck]:
+    found = []
+    for gap in gaps.open_alerts(session, v, policy):
+        check = session.get(DriftCheck, int(gap.evidence.split(":", 1)[1]))
+        if check is not None:
+            found.append(check)
+    return found
+
+
+def _health_words(health: monitor_health.Health) -> str:
+    if health.ok or health.since is None:
+        return "Checks are running on time."
+    if health.state == "failing":
+        return (f"The checks have not been able to run since {_day(health.since)}; "
+                + ("the tool is not used until they do." if health.lapsed
+                   else "officers are putting it right."))
+    return (f"A check has been overdue since {_day(health.since)}; "
+            + ("the tool is not used until one runs." if health.lapsed
+               else "officers are putting it right."))
+
+
+def register(session: Session, policy: Policy, now: datetime, website: Callable[[str], str],
              contact: str = "") -> list[dict[str, Any]]:
     """Every public model's ATRS record; ``website`` gives a model's public page by its name."""
-    return [atrs_record(session, m, status, policy, today, website(m.name), contact)
+    return [atrs_record(session, m, status, policy, now, website(m.name), contact)
             for m, status in public_models(session)]

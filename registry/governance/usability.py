@@ -26,8 +26,13 @@ class Usability:
     reason: str = ""
 
 
-def usable(session: Session, record: Governed, policy: Policy, today: date) -> Usability:
-    """Usable = approved, its lease unexpired, in force today, and every gate requirement met."""
+def usable(session: Session, record: Governed, policy: Policy, today: date,
+           at: datetime | None = None) -> Usability:
+    """Usable = approved, its lease unexpired, in force today, and every gate requirement met.
+
+    The gate is evaluated at ``at`` (a moment of ``today``), by default at noon: only a drift
+    monitor's health runs by the hour.
+    """
     from .gates import evaluate
 
     label = record.label
@@ -48,7 +53,7 @@ def usable(session: Session, record: Governed, policy: Policy, today: date) -> U
     if record.approved_until is not None and record.approved_until < today:
         return Usability(False, f"the approval of {label} lapsed on "
                                 f"{record.approved_until + timedelta(days=1)}")
-    moment = datetime.combine(today, time(12), tzinfo=UTC)
+    moment = at or datetime.combine(today, time(12), tzinfo=UTC)
     unmet = evaluate(session, record, policy, moment).unmet
     if unmet:
         return Usability(False, f"{label} is not usable: {unmet[0].detail}")
@@ -63,9 +68,10 @@ def first(record: Governed) -> str:
     return f"{verb.get(record.state, 'approve')} {record.label} first"
 
 
-def servability(session: Session, version: ModelVersion, policy: Policy, today: date) -> Usability:
+def servability(session: Session, version: ModelVersion, policy: Policy, today: date,
+                at: datetime | None = None) -> Usability:
     """Whether a frontline tool may be served this version, with the reason chain if not."""
-    u = usable(session, version, policy, today)
+    u = usable(session, version, policy, today, at)
     if not u.ok:
         reason = u.reason.replace(f"{version.label} is not usable: ", "")
         if version.state == "suspended":  # suspended by Gatehouse itself (drift): say why

@@ -15,6 +15,9 @@ BREACH_ACTIONS = ("alert", "suspend")
 # Evidence is in force, or proposed for a version in use (until an officer accepts or declines
 # it), or was superseded by newer evidence in force, or declined.
 EVIDENCE_STATUSES = ("in_force", "proposed", "superseded", "declined")
+# A check ran ("ok", whatever it found), or could not run ("failed": its error says why; it then
+# has no columns, no rows it could read, a share of 0 and no drift).
+CHECK_STATUSES = ("ok", "failed")
 
 
 class BiasAudit(Base):
@@ -73,4 +76,6 @@ class DriftCheck(Base):
     drifted: Mapped[bool]
     report_path: Mapped[str | None] = mapped_column(String(500))
     note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), default="ok")
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

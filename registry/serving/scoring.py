@@ -86,8 +86,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     at = servability.head(session)
     check_client(session, actor, name, purpose, now, at)
     check_purpose(session, actor, name, purpose,
-                  servability.verdict(session, name, number, policy, now.date(), at), now)
-    verdict = servability.require_servable(session, name, number, policy, now.date(),
+                  servability.verdict(session, name, number, policy, now, at), now)
+    verdict = servability.require_servable(session, name, number, policy, now,
                                            len(cases), at)
     if release_early:
         session.commit()  # nothing written yet: this only ends the read transaction

@@ -5,7 +5,10 @@ Every cache key holds the ledger's head: every decision, audit, drift check or e
 the ledger, so any such change invalidates every worker's cache on its very next request at the
 cost of one single-row read. The head's hash (not only its number) is the key, so two databases
 whose ledgers differ never share an entry; so is the policy's content hash. The date is in the key
-too, so expiries bite on their day.
+too, so expiries bite on their day. What changes within a day by time alone (the end of a drift
+monitor's grace, a daily check's deadline) is worked out again at that moment (``recheck_at``);
+a monitor that falls overdue by receipts is seen once `gatehouse monitors run` or
+`gatehouse sweep` records it on the ledger (see :mod:`registry.governance.monitor_health`).
 
 A cached :class:`Verdict` carries a copy of what serving needs from the version (its feature
 schema, bands, artefact), so a warm request reads nothing else about the model.
@@ -15,13 +18,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..governance import purposes
+from ..governance import monitor_health, purposes
 from ..governance.errors import Conflict, NotFound
 from ..governance.policy import Policy
 from ..governance.usability import servability
@@ -57,6 +60,7 @@ class Verdict:
         if purpose != self.model_purpose:
             return f"{self.model_label} is registered for {self.model_purpose!r}, not {purpose!r}"
         return "" if purpose in self.purposes else self.use_refusal
+    recheck_at: datetime | None = None  # the verdict may change by time alone then
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,13 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
         cache[key] = value
 
 
-def verdict(session: Session, name: str, number: int | None, policy: Policy, today: date,
+def verdict(session: Session, name: str, number: int | None, policy: Policy, now: datetime,
             ledger_head: str | None = None) -> Verdict:
     at = head(session) if ledger_head is None else ledger_head
-    key = (name, number, at, policy.content_hash, today)
+    key = (name, number, at, policy.content_hash, now.date())
     cached = _verdicts.get(key)
-    if cached is None:
-        cached = _compute(session, name, number, policy, today)
+    if cached is None or (cached.recheck_at is not None and now >= cached.recheck_at):
+        cached = _compute(session, name, number, policy, now)
         _remember(_verdicts, key, cached)
     return cached
 
@@ -114,7 +118,7 @@ def rights(session: Session, client_id: int, ledger_head: str) -> Rights | None:
     return found
 
 
-def _compute(session: Session, name: str, number: int | None, policy: Policy, today: date
+def _compute(session: Session, name: str, number: int | None, policy: Policy, now: datetime
              ) -> Verdict:
     model = session.scalars(select(PredictiveModel).where(PredictiveModel.name == name)).first()
     if model is None:
@@ -129,7 +133,7 @@ def _compute(session: Session, name: str, number: int | None, policy: Policy, to
             return Verdict(0, False, f"{model.label} is not servable: it has no versions", None,
                            None, None, model_label=model.label, model_purpose=model.purpose,
                            purposes=frozenset({model.purpose}))
-    usable = servability(session, version, policy, today)
+    usable = servability(session, version, policy, now.date(), now)
     refusal = purposes.use_refusal(version)
     cap = version.pilot_case_cap if version.stage == "pilot" else None
     return Verdict(
@@ -140,14 +144,15 @@ def _compute(session: Session, name: str, number: int | None, policy: Policy, to
         artefact_sha256=version.artefact_sha256 or "",
         model_label=model.label, model_purpose=model.purpose,
         purposes=frozenset() if refusal else frozenset({model.purpose}), use_refusal=refusal,
+        recheck_at=monitor_health.next_change(session, version, policy, now),
     )
 
 
 def require_servable(session: Session, name: str, number: int | None, policy: Policy,
-                     today: date, cases: int, ledger_head: str | None = None) -> Verdict:
+                     now: datetime, cases: int, ledger_head: str | None = None) -> Verdict:
     """The verdict for a servable version; Conflict with the reason otherwise (or past a pilot's
     cap)."""
-    v = verdict(session, name, number, policy, today, ledger_head)
+    v = verdict(session, name, number, policy, now, ledger_head)
     if not v.ok:
         raise Conflict(v.reason, {"servable": False, "reason": v.reason})
     if v.pilot_cap is not None:

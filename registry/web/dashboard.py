@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..governance import gates, lifecycle
+from ..governance import gaps, gates, lifecycle, monitor_health
 from ..governance.actors import Actor
+from ..governance.evidence import CLOSED
 from ..governance.permissions import allowed
 from ..governance.policy import Policy
 from ..governance.registration import KINDS
 from ..governance.sweep import due_dates
 from ..governance.usability import servability, usable
 from ..records import DataSharingAgreement, Decision, Governed, ModelVersion
-from .present import format_date, role_name
+from .present import format_date, format_datetime, role_name
 
 SOON = timedelta(days=30)
 
@@ -29,6 +30,8 @@ class Item:
     detail: str = ""
     when: date | None = None
     ready: bool | None = None
+    todo: str = ""  # what to do about it
+    anchor: str = ""  # where on the record's page
 
 
 def records(session: Session, states: tuple[str, ...] | None = None,
@@ -98,8 +101,9 @@ def due_soon(session: Session, today: date) -> list[Item]:
     return sorted(items, key=lambda i: i.when or today)
 
 
-def stopped(session: Session, policy: Policy, today: date) -> list[Item]:
+def stopped(session: Session, policy: Policy, now: datetime) -> list[Item]:
     """Suspended records (with the reason given) and approved ones that may not be relied on."""
+    today = now.date()
     items = []
     for record in records(session, ("approved", "suspended")):
         if record.state == "suspended":
@@ -110,12 +114,38 @@ def stopped(session: Session, policy: Policy, today: date) -> list[Item]:
                               detail=last.rationale if last else "suspended",
                               when=last.created_at.date() if last else None))
             continue
-        check = (servability(session, record, policy, today)
+        check = (servability(session, record, policy, today, now)
                  if isinstance(record, ModelVersion)
                  and record.model.purpose_class == "individual_case_work"
-                 else usable(session, record, policy, today))
+                 else usable(session, record, policy, today, now))
         if not check.ok:
             items.append(Item(record, note="Lapsed", detail=check.reason))
+    return items
+
+
+def monitors_unwell(session: Session, policy: Policy, now: datetime) -> list[Item]:
+    """Drift monitors in force that cannot run or are overdue: what is wrong, since when, and
+    whether the version is still served (within the policy's grace) or not."""
+    items = []
+    for version, h in monitor_health.unwell(session, policy, now):
+        served = ("not served until a check runs" if h.lapsed
+                  else f"still served until {format_datetime(h.grace_until)} (grace period)")
+        items.append(Item(version, note=f"Drift monitor {h.state}",
+                          detail=f"{h.why}; {served}", when=h.since.date() if h.since else None,
+                          todo=h.remedy, anchor="drift-health"))
+    return items
+
+
+def open_alerts(session: Session, policy: Policy) -> list[Item]:
+    """Drift found by monitors that alert, not yet acknowledged by an officer."""
+    items = []
+    versions = session.scalars(select(ModelVersion).where(ModelVersion.state.not_in(CLOSED))
+                               .order_by(ModelVersion.id)).all()
+    for version in versions:
+        for gap in gaps.open_alerts(session, version, policy):
+            items.append(Item(version, note="Drift alert", detail=gap.detail,
+                              todo=f"{gap.remedy} (columns: {', '.join(gap.outstanding)})",
+                              anchor="drift-alerts"))
     return items
 
 

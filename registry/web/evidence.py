@@ -16,6 +16,10 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..governance import gaps, monitor_health
+from ..governance.gaps import Gap
+from ..governance.monitor_health import Health
+from ..governance.policy import Policy
 from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, ModelVersion, ScoreReceipt
 
 log = logging.getLogger("gatehouse.web")
@@ -192,9 +196,12 @@ class DriftView:
     checks: list[DriftCheck]
     latest_report: DriftCheck | None
     chart: Markup | None
+    health: Health | None = None  # of the monitor in force
+    alerts: list[Gap] = field(default_factory=list)  # drift alerts not yet acknowledged
 
 
-def drift_view(session: Session, version: ModelVersion, report_exists: Any) -> DriftView:
+def drift_view(session: Session, version: ModelVersion, report_exists: Any, policy: Policy,
+               now: datetime) -> DriftView:
     monitors = list(session.scalars(select(DriftMonitor).where(
         DriftMonitor.model_version_id == version.id).order_by(DriftMonitor.id.desc())).all())
     monitor = next((m for m in monitors if m.status == "in_force"),
@@ -205,8 +212,12 @@ def drift_view(session: Session, version: ModelVersion, report_exists: Any) -> D
         DriftCheck.monitor_id.in_([m.id for m in monitors])).order_by(DriftCheck.created_at,
                                                                        DriftCheck.id)).all())
     latest_report = next((c for c in reversed(checks) if report_exists(c.report_path)), None)
-    chart = drift_chart(checks, monitor.drift_share if monitor else None) if checks else None
-    return DriftView(monitor, checks, latest_report, chart)
+    ran = [c for c in checks if c.status == "ok"]  # a check that could not run has no share
+    chart = drift_chart(ran, monitor.drift_share if monitor else None) if ran else None
+    health = (monitor_health.health(session, monitor, policy, now)
+              if monitor is not None and monitor.status == "in_force" else None)
+    return DriftView(monitor, checks, latest_report, chart, health,
+                     gaps.open_alerts(session, version, policy))
 
 
 def drift_chart(checks: list[DriftCheck], limit: float | None) -> Markup:

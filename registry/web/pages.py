@@ -77,7 +77,9 @@ def dashboard() -> Any:
         "dashboard.html",
         awaiting=dash.awaiting_decision(session, actor, policy, moment),
         due=dash.due_soon(session, moment.date()),
-        stopped=dash.stopped(session, policy, moment.date()),
+        stopped=dash.stopped(session, policy, moment),
+        monitors=dash.monitors_unwell(session, policy, moment),
+        alerts=dash.open_alerts(session, policy),
         mine=dash.my_records(session, actor, policy, moment),
         evidence_to_decide=changes.to_decide(session, actor, policy),
         can_decide=allowed(actor, "decide"),
@@ -138,7 +140,7 @@ def record_context(record: Governed) -> dict[str, Any]:
             lease = lifecycle.lease_end(record, policy, moment.date(), None)
         except GovernanceError:
             lease = None
-    use = (usable(session, record, policy, moment.date())
+    use = (usable(session, record, policy, moment.date(), moment)
            if record.state in ("approved", "suspended") else None)
     separation = (allowed(actor, "decide") and actor.user_id in lifecycle.builders(record)
                   and record.state in ("submitted", "suspended"))
@@ -230,9 +232,9 @@ def _dataset_page(d: Any) -> tuple[str, dict[str, Any]]:
 
 def version_summary(v: ModelVersion) -> dict[str, Any]:
     session, policy, moment = db(), services().policy, now()
-    serve = (servability(session, v, policy, moment.date())
+    serve = (servability(session, v, policy, moment.date(), moment)
              if v.model.purpose_class == "individual_case_work"
-             else usable(session, v, policy, moment.date()))
+             else usable(session, v, policy, moment.date(), moment))
     why_not = serve.reason.replace(f"{v.label} is not servable: ", "").replace(
         f"{v.label} is not usable: ", "")
     return {"version": v, "serve": serve, "why_not": why_not,
@@ -247,7 +249,8 @@ def model_evidence(v: ModelVersion | None) -> dict[str, Any]:
     return {
         "audit": evidence.audit_view(session, audits[0]) if audits else None,
         "audits": audits,
-        "drift": evidence.drift_view(session, v, services().store.exists),
+        "drift": evidence.drift_view(session, v, services().store.exists, services().policy,
+                                     now()),
         "scoring": evidence.scoring(session, [v.id], now()),
         "evidence_version": v,
     }

@@ -44,7 +44,7 @@ def website(name: str) -> str:
 
 def register() -> list[dict[str, Any]]:
     s = services()
-    return public_register(db(), s.policy, s.clock.now().date(), website,
+    return public_register(db(), s.policy, s.clock.now(), website,
                            current_app.config["TRANSPARENCY_CONTACT"])
 
 
@@ -72,7 +72,7 @@ def model(name: str) -> Any:
     status = public_status(m) if m is not None else None
     if m is None or status is None:
         abort(404)
-    record = atrs_record(session, m, status, services().policy, services().clock.now().date(),
+    record = atrs_record(session, m, status, services().policy, services().clock.now(),
                          website(name), current_app.config["TRANSPARENCY_CONTACT"])
     return render_template("transparency/model.html", r=record, status=status, public=True,
                            title=record["tier_1"]["name"])
@@ -119,6 +119,17 @@ def _join(items: Any) -> str:
     return "; ".join(str(i) for i in items if i not in (None, ""))
 
 
+def _drift_words(drift: dict[str, Any] | None) -> str:
+    if not drift or not drift.get("monitored"):
+        return "not monitored"
+    words = ["monitored" + (f", last checked {drift['last_check']}" if drift.get("last_check")
+                            else "")]
+    if drift.get("state") not in (None, "working"):
+        words.append(drift["state_text"])
+    words += [a["text"] for a in drift.get("open_alerts") or []]
+    return "; ".join(words)
+
+
 def _flat(r: dict[str, Any]) -> dict[str, Any]:
     """One ATRS record as one CSV row: lists joined with '; '."""
     t1, t2 = r["tier_1"], r["tier_2"]
@@ -156,9 +167,7 @@ def _flat(r: dict[str, Any]) -> dict[str, Any]:
         "risk_tier": rmi["risk_tier"]["tier"],
         "risk_factors": _join(rmi["risk_tier"]["factors"]),
         "bias_audit": f"{bias['verdict']} on {bias['date']}" if bias else "",
-        "drift_monitoring": ("monitored" + (f", last checked {drift['last_check']}"
-                                            if drift.get("last_check") else ""))
-        if drift and drift.get("monitored") else "not monitored",
+        "drift_monitoring": _drift_words(drift),
         "approved_on": approval["approved_on"] if approval else "",
         "approved_until": approval["approved_until"] if approval else "",
         "date_updated": r["metadata"]["date_updated"],
