@@ -58,11 +58,16 @@ def read_batch(data: bytes) -> Any:
 def drift_check_failed(session: Session, services: Services, actor: Actor, p: dict[str, Any],
                        message: str, exc: Exception | None) -> None:
     """A drift check that could not run is recorded as a failed check: the monitor is failing
-    until one runs. Nothing to check (no receipts with kept inputs) is not a failure."""
+    until one runs. Nothing to check (no receipts with kept inputs) is not a failure; nor is a
+    posted batch that is refused as invalid (unreadable, missing or mistyped columns): that is
+    its sender's mistake, told to them by the job, and must not let anyone who may post a batch
+    stop the model being served."""
     monitor = session.get(DriftMonitor, p["monitor_id"])
     if monitor is None or isinstance(exc, monitoring.NothingToCheck):
         return
     source = "batch" if p.get("batch_path") else p.get("source", "receipts")
+    if source == "batch" and isinstance(exc, Invalid):
+        return
     monitoring.record_failed_check(session, actor, monitor, source, message,
                                    services.clock.now())
 

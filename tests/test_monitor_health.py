@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from registry.governance import evidence, registration
+
 from . import builders as b
 from .chain import accept_proposal, build_chain, case, ok
 from .conftest import Api
@@ -30,6 +32,24 @@ def policy_dir(policy_dir: Path, tmp_path: Path) -> Path:
     text = text.replace("failing_grace_hours = 0", "failing_grace_hours = 6")
     (folder / "grace.toml").write_text(text)
     return folder
+
+
+def lose_reference(app: Any, chain: Any) -> tuple[Path, bytes]:
+    """The monitor's stored reference goes missing: no check of it can run."""
+    services = app.extensions["gatehouse"]
+    with services.sessions() as session:
+        version = registration.get(session, "model_version", (chain.model, chain.version))
+        monitor = evidence.in_force_monitor(session, version)
+        assert monitor is not None
+        path = services.store.path(monitor.reference_path)
+    data = path.read_bytes()
+    path.unlink()
+    return path, data
+
+
+def check_receipts(api: Api, url: str) -> dict[str, Any]:
+    job = ok(api.post(f"{url}/drift-checks"), 202)
+    return ok(api.get(f"/api/v1/jobs/{job['id']}"))
 
 
 def post_batch(api: Api, url: str, frame: pd.DataFrame) -> dict[str, Any]:
@@ -60,15 +80,17 @@ def score(api: Api, chain: Any) -> tuple[int, Any]:
 
 
 @pytest.mark.parametrize("action", ["suspend", "alert"])
-def test_a_check_that_cannot_run_is_not_met_and_stops_serving(api: Api, action: str) -> None:
+def test_a_check_that_cannot_run_is_not_met_and_stops_serving(app: Any, api: Api,
+                                                              action: str) -> None:
     """The issue's defect: every check failed, and the checklist still said "Met"."""
     chain = build_chain(api, action=action)
-    assert score(api, chain)[0] == 200
-    job = post_batch(api, chain.version_url, unreadable())
-    assert job["state"] == "failed" and "credit_amount" in job["error"]  # the job's own record
+    assert score(api, chain)[0] == 200  # a receipt whose inputs are kept, to check
+    path, data = lose_reference(app, chain)
+    job = check_receipts(api, chain.version_url)
+    assert job["state"] == "failed" and "reference" in job["error"]  # the job's own record
 
     check = ok(api.get(f"{chain.version_url}/drift-checks"))[-1]
-    assert check["status"] == "failed" and "credit_amount" in check["error"]
+    assert check["status"] == "failed" and "reference data" in check["error"]
     met = requirement(api, chain.version_url)
     assert met["met"] is False
     assert "the last check on 2026-11-02 could not run: " in met["detail"]
@@ -81,16 +103,18 @@ def test_a_check_that_cannot_run_is_not_met_and_stops_serving(api: Api, action: 
     assert [e for e in entries if e["action"] == "drift_check_failed"]
 
     # A check that runs restores it, with no one deciding anything.
+    path.write_bytes(data)
     assert post_batch(api, chain.version_url, fresh())["state"] == "succeeded"
     assert requirement(api, chain.version_url)["met"] is True
     assert score(api, chain)[0] == 200
 
 
 @pytest.mark.parametrize("policy_name", ["grace"])
-def test_within_the_grace_it_reads_met_and_serves(api: Api, clock: Any) -> None:
+def test_within_the_grace_it_reads_met_and_serves(app: Any, api: Api, clock: Any) -> None:
     chain = build_chain(api)
     assert score(api, chain)[0] == 200
-    assert post_batch(api, chain.version_url, unreadable())["state"] == "failed"
+    lose_reference(app, chain)
+    assert check_receipts(api, chain.version_url)["state"] == "failed"
     met = requirement(api, chain.version_url)
     assert met["met"] is True and "could not run" in met["detail"]
     assert "counts as met until 2026-11-02 15:30 UTC" in met["detail"]
@@ -101,6 +125,16 @@ def test_within_the_grace_it_reads_met_and_serves(api: Api, clock: Any) -> None:
     status, body = score(api, chain)
     assert status == 409 and "could not run" in body["error"]["message"]
     assert requirement(api, chain.version_url)["met"] is False
+
+
+def test_a_posted_batch_refused_as_invalid_leaves_the_monitor_as_it_was(api: Api) -> None:
+    """A sender's mistake is theirs: whoever may post a batch cannot stop serving with one."""
+    chain = build_chain(api)
+    job = post_batch(api, chain.version_url, unreadable())
+    assert job["state"] == "failed" and "credit_amount" in job["error"]
+    assert ok(api.get(f"{chain.version_url}/drift-checks")) == []
+    assert requirement(api, chain.version_url)["met"] is True
+    assert score(api, chain)[0] == 200
 
 
 def test_overdue_by_receipts_stops_serving_by_the_next_sweep(app: Any, api: Api, clock: Any

@@ -162,6 +162,9 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
     if missing:
         raise Invalid("the batch lacks monitored columns (or features the model needs to score "
                       "it)", {"columns": [f"missing: {missing}"]})
+    if not store.exists(monitor.reference_path):  # a monitor that cannot run: failing
+        raise Invalid(f"the reference data of drift monitor {monitor.id} is missing from the "
+                      "file store; configure the monitor again", {"monitor": ["no reference"]})
     reference = pd.read_parquet(io.BytesIO(store.read(monitor.reference_path)))
     batch_types = {c: t for c, t in types.items() if c != "score" or model is None}
     try:

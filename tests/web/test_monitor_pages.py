@@ -11,8 +11,9 @@ import pandas as pd
 from flask import Flask
 
 from .. import builders as b
-from ..chain import build_chain, ok
+from ..chain import build_chain, case, ok
 from ..conftest import Api
+from ..test_monitor_health import check_receipts, lose_reference
 
 
 def post_batch(api: Api, url: str, frame: pd.DataFrame) -> dict[str, Any]:
@@ -80,9 +81,10 @@ def test_an_alert_is_seen_until_an_officer_acknowledges_it(app: Flask, api: Api,
 
 def test_a_failing_monitor_is_seen_with_what_to_do(app: Flask, api: Api, browser: Any) -> None:
     chain = build_chain(api)
-    frame = b.credit_frame().sample(n=100, random_state=3).astype({"credit_amount": str})
-    frame["credit_amount"] = "unknown"
-    assert post_batch(api, chain.version_url, frame)["state"] == "failed"
+    ok(api.post(f"/api/v1/models/{chain.model}/score", as_="app",
+                json={"purpose": "credit_risk_research", "features": case(0)}))
+    path, data = lose_reference(app, chain)
+    assert check_receipts(api, chain.version_url)["state"] == "failed"
 
     seen = pages(app, browser, chain.model)
     assert "Drift monitor failing" in seen["dashboard"]
@@ -92,8 +94,9 @@ def test_a_failing_monitor_is_seen_with_what_to_do(app: Flask, api: Api, browser
     assert "The version is not served until a check runs." in seen["version"]
     for where in ("register", "json", "csv"):
         assert "not been able to run since 2026-11-02" in seen[where], where
-    assert "unknown" not in seen["register"]  # the error's text, which may quote data, is not
+    assert "file store" not in seen["register"]  # the error's text, which may quote data, is not
 
+    path.write_bytes(data)
     assert post_batch(api, chain.version_url,
                       b.credit_frame().sample(n=300, random_state=2))["state"] == "succeeded"
     healed = pages(app, browser, chain.model)
