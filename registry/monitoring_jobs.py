@@ -51,8 +51,8 @@ def read_batch(data: bytes) -> Any:
         return (pd.read_parquet(io.BytesIO(data)) if data[:4] == b"PAR1"
                 else pd.read_csv(io.BytesIO(data)))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise Invalid(f"the batch cannot be read as CSV or Parquet: {exc}",
-                      {"batch": [str(exc)]}) from exc
+        raise monitoring.BatchRefused(f"the batch cannot be read as CSV or Parquet: {exc}",
+                                      {"batch": [str(exc)]}) from exc
 
 
 def drift_check_failed(session: Session, services: Services, actor: Actor, p: dict[str, Any],
@@ -66,7 +66,7 @@ def drift_check_failed(session: Session, services: Services, actor: Actor, p: di
     if monitor is None or isinstance(exc, monitoring.NothingToCheck):
         return
     source = "batch" if p.get("batch_path") else p.get("source", "receipts")
-    if source == "batch" and isinstance(exc, Invalid):
+    if source == "batch" and isinstance(exc, monitoring.BatchRefused):
         return
     monitoring.record_failed_check(session, actor, monitor, source, message,
                                    services.clock.now())

@@ -196,3 +196,12 @@ def test_overdue_by_days(app: Any, api: Api, clock: Any) -> None:
     assert "overdue: " in result.output and "succeeded" in result.output, result.output
     assert requirement(api, chain.version_url)["met"] is True
     assert score(api, chain)[0] == 200
+
+
+def test_a_posted_batch_the_monitor_itself_cannot_check_marks_it_failing(app: Any,
+                                                                          api: Api) -> None:
+    chain = build_chain(api)
+    lose_reference(app, chain)
+    assert post_batch(api, chain.version_url, fresh())["state"] == "failed"
+    assert ok(api.get(f"{chain.version_url}/drift-checks"))[-1]["status"] == "failed"
+    assert requirement(api, chain.version_url)["met"] is False

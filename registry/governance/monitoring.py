@@ -47,6 +47,12 @@ if TYPE_CHECKING:
 
 
 
+class BatchRefused(Invalid):
+    """The batch itself is wrong (empty, unreadable, missing or mistyped columns). When it was
+    posted, that is its sender's mistake, not the monitor's failure; when it was drawn from the
+    receipts, the monitor's own data cannot be checked, and the monitor is failing."""
+
+
 def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
                       dataset: Dataset | None, columns: list[str] | None, action: str | None,
                       every_receipts: int | None, daily: bool, policy: Policy, store: FileStore,
@@ -152,7 +158,7 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
     types = column_types(monitor, version)
     numerical, categorical = drift_columns.split(types)
     if len(current) == 0:
-        raise Invalid("the batch has no rows", {"batch": ["empty"]})
+        raise BatchRefused("the batch has no rows", {"batch": ["empty"]})
     missing = [c for c in types if c not in current and c != "score"]
     model = None
     if "score" in types and "score" not in current:
@@ -160,8 +166,8 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
         missing += [f["name"] for f in model.features
                     if f["name"] not in current and f["name"] not in missing]
     if missing:
-        raise Invalid("the batch lacks monitored columns (or features the model needs to score "
-                      "it)", {"columns": [f"missing: {missing}"]})
+        raise BatchRefused("the batch lacks monitored columns (or features the model needs to "
+                           "score it)", {"columns": [f"missing: {missing}"]})
     if not store.exists(monitor.reference_path):  # a monitor that cannot run: failing
         raise Invalid(f"the reference data of drift monitor {monitor.id} is missing from the "
                       "file store; configure the monitor again", {"monitor": ["no reference"]})
@@ -174,8 +180,8 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
         raise Invalid(f"the monitor's reference lacks column {exc}", {"reference": [str(exc)]}
                       ) from exc
     except ValueError as exc:
-        raise Invalid(f"the batch has columns of the wrong type: {exc}", {"batch": [str(exc)]}
-                      ) from exc
+        raise BatchRefused(f"the batch has columns of the wrong type: {exc}",
+                           {"batch": [str(exc)]}) from exc
     rules = drift.DriftRules(method=monitor.method, column_threshold=monitor.column_threshold,
                              drift_share=monitor.drift_share,
                              html_max_bytes=policy.drift_report_max_bytes)

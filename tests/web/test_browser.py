@@ -170,7 +170,7 @@ def test_an_officer_accepts_a_proposed_change_from_the_dashboard(
     with services.sessions() as session:
         version = seed.version_of(session)
         proposed = seed.new_monitor(session, version, seed.person(session, "sam"),
-                                    services.clock.now(), action="alert", every_receipts=10**9)
+                                    services.clock.now(), action="alert", every_receipts=10_000)
         session.commit()
         anchor = f"proposal-drift_monitor-{proposed.id}"
 

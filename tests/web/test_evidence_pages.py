@@ -18,7 +18,7 @@ from .test_pages import _Controls, button, html
 
 URL = "/models/credit-risk/versions/1"
 WEAKER = {"action": "alert", "columns": {"numerical": ["duration"], "categorical": []},
-          "every_receipts": 10**9}
+          "every_receipts": 10_000}
 
 
 def in_session(app: Flask, work: Any) -> Any:
@@ -65,7 +65,7 @@ def test_a_proposal_reads_field_by_field_and_only_who_may_settle_sees_the_form(
     page = html(browser("olivia").get(URL))
     assert 'id="proposals"' in page and "A new drift monitor, proposed by Sam" in page
     for words in ("On a breach", "suspend the version", "alert the officers",
-                  "every 1,000,000,000 receipts", "every 500 receipts", "1 column: duration"):
+                  "every 10,000 receipts", "every 500 receipts", "1 column: duration"):
         assert words in page, words
     assert action in page and button(page, "Accept") and button(page, "Decline")
     assert labelled(page)
