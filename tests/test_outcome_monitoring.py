@@ -126,13 +126,13 @@ def with_age() -> bytes:
 
 def test_protected_attributes_kept_in_inputs_are_audited_by_window(app, api: Api) -> None:
     chain = build_chain(api)
-    metadata = {"training_dataset_ids": [chain.dataset], "evaluation_dataset_ids": [chain.dataset],
+    metadata = {"training_dataset_ids": [chain.dataset],
+                "evaluation_dataset_ids": [chain.evaluation],
                 "label_column": "credit", "positive_label": "good", "threshold": 0.5,
                 "stage": "production", "summary": "Chance of repaying, with age."}
     version = ok(b.upload_version(api, chain.model, with_age(), metadata), 201)
     url = f"/api/v1/models/{chain.model}/versions/{version['number']}"
-    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.dataset,
-                                                   "sensitive_features": ["sex"]}), 202)
+    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.evaluation}), 202)
     assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
     ok(api.post(f"{url}/drift-monitor", json={}), 201)
     ok(api.post(f"{url}/submit"))
