@@ -108,7 +108,7 @@ def test_refusals_raise_with_the_api_details(app: Flask, api: Api, live: str) ->
     sam = Gatehouse(live, api.tokens["sam"])
     sam.register_model("credit-risk", **{k: v for k, v in b.model().items() if k != "name"})
     with pytest.raises(GatehouseError) as refused:
-        sam.register_version("credit-risk", small_pipeline(), training=[], evaluation=[],
+        sam.register_version("credit-risk", small_pipeline(), training=[1], evaluation=[1],
                              background=1)
     assert refused.value.status == 422 and refused.value.code == "invalid"
     assert refused.value.details["offending_types"] == ["tests.test_artefact_uploads.shout"]

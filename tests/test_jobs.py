@@ -51,7 +51,7 @@ def test_worker_threads_run_jobs_in_the_background(app: Flask, api: Api) -> None
     try:
         queued = [post_audit(api, chain.version_url, chain.evaluation),
                   post_audit(api, chain.version_url, chain.evaluation,
-                             sensitive_features=["age", "foreign_worker"]),
+                             extra_groupings=["job"]),
                   post_audit(api, chain.version_url, chain.evaluation, positive_label="excellent")]
         assert all(j["state"] in ("queued", "running", "succeeded", "failed") for j in queued)
         done = [jobs.wait(app, j["id"], timeout=120) for j in queued]
@@ -89,7 +89,8 @@ def test_celery_runs_jobs_and_records_failures(app: Flask, api: Api,
     done = jobs.wait(app, job["id"], timeout=120)
     assert done.state == "succeeded" and done.result_kind == "bias_audit", done.error
     audit = ok(api.get(f"/api/v1/bias-audits/{done.result_id}"))
-    assert audit["verdict"] == "pass" and audit["sensitive_features"] == ["sex"]
+    assert audit["verdict"] == "pass" and audit["sensitive_features"] == [
+        "status_sex", "age", "foreign_worker", "sex"]
 
     before = table_counts(app)
     failing = post_audit(api, chain.version_url, chain.evaluation, positive_label="excellent")

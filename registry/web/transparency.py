@@ -144,7 +144,10 @@ def _flat(r: dict[str, Any]) -> dict[str, Any]:
                        for x in rmi["risks"]),
         "risk_tier": rmi["risk_tier"]["tier"],
         "risk_factors": _join(rmi["risk_tier"]["factors"]),
-        "bias_audit": f"{bias['verdict']} on {bias['date']}" if bias else "",
+        "bias_audit": (f"{bias['verdict']} on {bias['date']}" + (
+            "; groups not assessed, waived by an officer: "
+            + ", ".join(bias["groups_not_assessed_waived"])
+            if bias.get("groups_not_assessed_waived") else "")) if bias else "",
         "drift_monitoring": ("monitored" + (f", last checked {drift['last_check']}"
                                             if drift.get("last_check") else ""))
         if drift and drift.get("monitored") else "not monitored",
