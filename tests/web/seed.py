@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from registry.api import schemas as s
 from registry.governance import dpia as dpia_rules
-from registry.governance import lifecycle, overlap, registration
+from registry.governance import gaps, lifecycle, overlap, registration, waivers
 from registry.governance.actors import Actor
 from registry.governance.people import actor_for_user
 from registry.records import (
@@ -47,7 +47,8 @@ def person(session: Session, name: str) -> Actor:
 
 @lru_cache(maxsize=2)
 def audit_results(sensitive: tuple[str, ...] = ("sex",),
-                  intersections: tuple[tuple[str, ...], ...] = ()) -> dict[str, Any]:
+                  intersections: tuple[tuple[str, ...], ...] = (),
+                  small_groups: str = "insufficient_data") -> dict[str, Any]:
     """A real `run_audit` result on german_credit for a score that treats the groups alike."""
     import numpy as np
 
@@ -60,7 +61,8 @@ def audit_results(sensitive: tuple[str, ...] = ("sex",),
     rules = FairnessRules(
         limits=(MetricLimit("demographic_parity_ratio", min=0.6),  # the test policy's
                 MetricLimit("equalized_odds_difference", max=0.4)),
-        min_group_size=30, bands={"age": (0, 25, 35, 50, 130)}, proxy_threshold=0.3)
+        min_group_size=30, bands={"age": (0, 25, 35, 50, 130)}, proxy_threshold=0.3,
+        small_groups=small_groups)
     return run_audit(y, score, frame[list(sensitive)], threshold=0.5, rules=rules,
                      intersections=list(intersections))
 
@@ -141,7 +143,8 @@ def build(app: Flask, name: str = "credit-risk", *, approve_version: bool = Fals
         # the seed writes the self-check's findings, as it does the artefact: kept apart
         version.evaluation_overlap = {**overlap.datasets_of(version), "pairs": []}
         protected = tuple(dataset.protected_attributes)
-        results = audit_results(protected, tuple(policy.required_intersections(list(protected))))
+        results = audit_results(protected, tuple(policy.required_intersections(list(protected))),
+                                policy.small_groups)
         session.add(BiasAudit(
             model_version_id=version.id, dataset_id=dataset.id, label_column="credit",
             positive_label="good", threshold=0.5,
@@ -168,6 +171,10 @@ def build(app: Flask, name: str = "credit-risk", *, approve_version: bool = Fals
                 created_at=now - timedelta(days=7 * (drift_checks - i))))
         if submit_version:
             registration.submit(session, sam, version, now)
+        session.flush()
+        for gap in gaps.find(session, version, policy, "small_groups"):
+            waivers.record(session, olivia, version, policy, now, "small_groups",
+                           gap.outstanding, "Too few applicants to judge; reviewed by hand.")
         if approve_version:
             lifecycle.decide(session, olivia, version, policy, now, "approve",
                              "Evidence complete; pilot terms agreed.")
