@@ -154,7 +154,7 @@ def test_protected_attributes_kept_in_inputs_are_audited_by_window(app, api: Api
     from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate
 
     frame = b.credit_frame().loc[rows]
-    edges = [0, 25, 35, 50, 65, 130]
+    edges = [0, 25, 35, 50, 130]  # the test policy's age bands
     band = pd.cut(frame["age"], edges, right=False,
                   labels=[f"{lo}–{hi - 1}" for lo, hi in zip(edges, edges[1:], strict=False)])
     mf = MetricFrame(metrics={"selection_rate": selection_rate, "tpr": true_positive_rate},
@@ -165,4 +165,4 @@ def test_protected_attributes_kept_in_inputs_are_audited_by_window(app, api: Api
         assert groups[label]["selection_rate"] == pytest.approx(row["selection_rate"], abs=1e-12)
         tpr = groups[label]["true_positive_rate"]  # None where fairlearn says 0: no positives
         assert tpr == pytest.approx(row["tpr"], abs=1e-12) or (tpr is None and row["tpr"] == 0)
-        assert groups[label]["sufficient"] == (groups[label]["count"] >= 30)
+        assert groups[label]["sufficient"] == (groups[label]["count"] >= 10)  # the test policy
