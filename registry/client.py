@@ -6,14 +6,16 @@ Register a fitted scikit-learn pipeline with the data it rests on in a few lines
 
     gh = Gatehouse("https://gatehouse.example.gov.uk", token)
     dsa = gh.register_agreement(reference="DSA-12", title="...", provider="...", ...)
-    data = gh.register_dataset("german-credit", frame=df, title="German credit applicants",
+    data = gh.register_dataset("german-credit", frame=train_df, title="German credit applicants",
                                classification="personal", purpose="credit_risk_research",
                                label_column="credit", protected=["sex", "age"],
                                agreements=[dsa["id"]])
+    held_out = gh.register_dataset("german-credit-held-out", frame=test_df, ...)  # as above
     gh.register_model("credit-risk", title="...", purpose="credit_risk_research", ...)
     version = gh.register_version("credit-risk", pipeline, training=data["id"],
+                                  evaluation=held_out["id"], background=held_out["id"],
                                   label_column="credit", positive_label="good")
-    gh.run_bias_audit("credit-risk", version["number"], dataset=data["id"])
+    gh.run_bias_audit("credit-risk", version["number"], dataset=held_out["id"])
     gh.configure_drift_monitor("credit-risk", version["number"])
     gh.submit("version", ("credit-risk", version["number"]))
     print(gh.gate("version", ("credit-risk", version["number"])))
@@ -263,21 +265,26 @@ class Gatehouse:
         return self.post("/api/v1/models", {**fields, "name": name})
 
     def register_version(self, model_name: str, pipeline: Any, *, training: Key | Iterable[Key],
-                         evaluation: Key | Iterable[Key] | None = None,
+                         evaluation: Key | Iterable[Key], background: Key,
+                         background_rows: int | None = None, background_seed: int | None = None,
                          **metadata: Any) -> dict[str, Any]:
         """Save the fitted pipeline with skops and upload it as a new version of the model.
 
-        ``training`` and ``evaluation`` (default: the training data) are dataset ids or
-        records; ``metadata`` holds the rest of ``VersionIn`` (label_column, positive_label,
-        threshold, stage, summary, ...). Gatehouse refuses anything but a safe skops file, then
-        loads and explains the stored artefact; the version's ``self_check`` says how it went.
+        ``training`` and ``evaluation`` are dataset ids or records: evaluation data is not
+        training data. ``background`` is the dataset (one of those) the explanation background
+        is drawn from, ``background_rows`` rows with ``background_seed`` (the server's defaults
+        if not given, and recorded either way). ``metadata`` holds the rest of ``VersionIn``
+        (label_column, positive_label, threshold, stage, summary, ...). Gatehouse refuses
+        anything but a safe skops file, then loads and explains the stored artefact; the
+        version's ``self_check`` says how it went.
         """
         import skops.io as sio
 
-        training_ids = _ids(training)
-        evaluation_ids = training_ids if evaluation is None else _ids(evaluation)
-        body = {**metadata, "training_dataset_ids": training_ids,
-                "evaluation_dataset_ids": evaluation_ids}
+        chosen = {"dataset_id": _ids(background)[0], "rows": background_rows,
+                  "seed": background_seed}
+        body = {**metadata, "training_dataset_ids": _ids(training),
+                "evaluation_dataset_ids": _ids(evaluation),
+                "background": {k: v for k, v in chosen.items() if v is not None}}
         return self._multipart(
             "POST", f"/api/v1/models/{quote(model_name)}/versions",
             {"artefact": ("model.skops", sio.dumps(pipeline))},

@@ -59,6 +59,17 @@ def credit_frame() -> pd.DataFrame:
     return pd.read_csv(CREDIT)
 
 
+TRAINING_ROWS = 700  # the first 700 applicants train the model; the other 300 evaluate it
+
+
+def training_frame() -> pd.DataFrame:
+    return credit_frame().iloc[:TRAINING_ROWS].reset_index(drop=True)
+
+
+def evaluation_frame() -> pd.DataFrame:
+    return credit_frame().iloc[TRAINING_ROWS:].reset_index(drop=True)
+
+
 def credit_columns() -> list[dict[str, Any]]:
     frame = credit_frame()
     columns = []
@@ -176,6 +187,11 @@ def upload_csv(
 def upload_version(
     api: Api, name: str, artefact: bytes, metadata: dict[str, Any], as_: str = "sam"
 ) -> tuple[int, Any]:
+    """Upload a version; the explanation background is drawn from its first training dataset
+    (else its first evaluation dataset) unless the metadata chooses one."""
+    own = [*metadata.get("training_dataset_ids", []), *metadata.get("evaluation_dataset_ids", [])]
+    if own and "background" not in metadata:
+        metadata = {**metadata, "background": {"dataset_id": own[0]}}
     return api.post(
         f"/api/v1/models/{name}/versions",
         as_=as_,

@@ -57,9 +57,19 @@ TEST_POLICY_CHANGES = {
     '{ metric = "demographic_parity_ratio", min = 0.8 }': (
         '{ metric = "demographic_parity_ratio", min = 0.6 }'
     ),
+    # The standard chain audits every protected attribute on 300 held-out rows, where the false
+    # positive rates of groups of a few dozen rows differ by up to 0.3 by chance alone.
     '{ metric = "equalized_odds_difference", max = 0.1 }': (
-        '{ metric = "equalized_odds_difference", max = 0.3 }'
+        '{ metric = "equalized_odds_difference", max = 0.4 }'
     ),
+    # On those 300 rows the smallest protected group (foreign_worker = "no") has 11 rows and only
+    # 8 people are 65 or older: the test policy assesses groups of 10 and bands age to 50+.
+    # Tests of small groups, merging and intersections use policies of their own.
+    "min_group_size = 30": "min_group_size = 10",
+    "age = [0, 25, 35, 50, 65, 130]": "age = [0, 25, 35, 50, 130]",
+    'intersections = "pairs"': 'intersections = "none"',
+    # housing is associated with sex (Cramér's V 0.35 on those rows); the proxy tests use 0.3.
+    "proxy_threshold = 0.3 ": "proxy_threshold = 0.4 ",
 }
 
 

@@ -16,8 +16,10 @@ from . import builders as b
 from .chain import ok
 from .conftest import Api, table_counts
 
+# The artefact is refused before any dataset is looked up, so the ids need not exist.
 METADATA = {"label_column": "credit", "positive_label": "good", "stage": "production",
-            "summary": "Chance of repaying, 0 to 1."}
+            "summary": "Chance of repaying, 0 to 1.", "evaluation_dataset_ids": [1],
+            "background": {"dataset_id": 1}}
 
 
 def shout(x: Any) -> Any:

@@ -31,23 +31,24 @@ def test_register_audit_approve_and_score(app: Flask, api: Api, live: str) -> No
     sam = Gatehouse(live, api.tokens["sam"])
     olivia = Gatehouse(live, api.tokens["olivia"])
     dee = Gatehouse(live, api.tokens["dee"])
-    frame = b.credit_frame()
+    frame = b.training_frame()
 
     # the data scientist's few lines
     dsa = sam.register_agreement(**b.agreement("DSA-77"))
     assert dsa["stages"] == {PURPOSE: ["development", "use"]}
-    data = sam.register_dataset(
-        "credit-data", frame=frame, title="German credit applicants",
+    data, held_out = (sam.register_dataset(
+        name, frame=part, title="German credit applicants",
         classification="personal", purpose=PURPOSE, label_column="credit",
         protected=sorted(b.PROTECTED), agreements=[dsa["id"]],
         descriptions={"duration": "Length of the loan in months"})
+        for name, part in (("credit-data", frame), ("credit-held-out", b.evaluation_frame())))
     sam.register_model("credit-risk", **{k: v for k, v in b.model().items() if k != "name"})
     pipeline, _ = fitted("gbm")
-    version = sam.register_version("credit-risk", pipeline, training=data,
-                                   label_column="credit", positive_label="good",
-                                   stage="production", summary="Chance of repaying, 0 to 1.")
-    audit = sam.run_bias_audit("credit-risk", version["number"], dataset=data,
-                               sensitive_features=["sex"])
+    version = sam.register_version("credit-risk", pipeline, training=data, evaluation=held_out,
+                                   background=data, label_column="credit",
+                                   positive_label="good", stage="production",
+                                   summary="Chance of repaying, 0 to 1.")
+    audit = sam.run_bias_audit("credit-risk", version["number"], dataset=held_out)
     monitor = sam.configure_drift_monitor("credit-risk", version["number"], action="suspend")
 
     assert data["row_count"] == len(frame) and data["content_hash"]
@@ -69,13 +70,13 @@ def test_register_audit_approve_and_score(app: Flask, api: Api, live: str) -> No
     # officers approve the chain; the DPO advises on the DPIA
     sam.submit("agreement", dsa)
     olivia.decide("agreement", dsa, "approve", "Checked")
-    dpia = sam.register_dpia(**b.dpia("DPIA-77", dataset_ids=[data["id"]],
+    dpia = sam.register_dpia(**b.dpia("DPIA-77", dataset_ids=[data["id"], held_out["id"]],
                                       model_names=["credit-risk"]))
     dee.post(f"/api/v1/dpias/{dpia['id']}/dpo-advice", {"advice": "Proceed; audit quarterly."})
     olivia.post(f"/api/v1/dpias/{dpia['id']}/advice-response",
                 {"accepted": True, "reason": "Agreed."})
-    for kind, record in (("dpia", dpia), ("dataset", data), ("model", "credit-risk"),
-                         ("version", key)):
+    for kind, record in (("dpia", dpia), ("dataset", data), ("dataset", held_out),
+                         ("model", "credit-risk"), ("version", key)):
         sam.submit(kind, record)
         olivia.decide(kind, record, "approve", "Checked")
     assert sam.gate("version", key)["ready"] is True
@@ -108,7 +109,8 @@ def test_refusals_raise_with_the_api_details(app: Flask, api: Api, live: str) ->
     sam = Gatehouse(live, api.tokens["sam"])
     sam.register_model("credit-risk", **{k: v for k, v in b.model().items() if k != "name"})
     with pytest.raises(GatehouseError) as refused:
-        sam.register_version("credit-risk", small_pipeline(), training=[])
+        sam.register_version("credit-risk", small_pipeline(), training=[1], evaluation=[1],
+                             background=1)
     assert refused.value.status == 422 and refused.value.code == "invalid"
     assert refused.value.details["offending_types"] == ["tests.test_artefact_uploads.shout"]
     with pytest.raises(GatehouseError) as refused:

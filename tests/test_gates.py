@@ -354,8 +354,8 @@ def test_every_agreement_under_a_dataset_must_hold(api: Api) -> None:
 # --- model versions ---------------------------------------------------------------------------
 
 VERSION_IDS = {"model", "artefact", "feature_schema", "datasets", "purpose_permitted",
-               "use_permitted", "bias_audit", "drift_monitor", "explanation", "decision_role",
-               "approvals"}
+               "use_permitted", "bias_audit", "drift_monitor", "evaluation_data", "explanation",
+               "decision_role", "approvals"}
 
 
 def upload(api: Api, name: str, **metadata: Any) -> str:
@@ -371,9 +371,11 @@ def test_version_requirements_met_on_a_full_chain(app, api: Api) -> None:
     assert set(reqs) == VERSION_IDS  # production: no pilot terms
     assert unmet(reqs) == {"approvals"} and ready, reqs
     assert reqs["model"]["detail"] == 'model "credit-risk" is approved'
-    assert reqs["datasets"]["detail"] == "1 dataset(s), all approved"
+    assert reqs["datasets"]["detail"] == "2 dataset(s), all approved"
     assert reqs["bias_audit"]["detail"].startswith("audit ") and "passed" in \
         reqs["bias_audit"]["detail"]
+    assert reqs["evaluation_data"]["detail"] == (
+        "evaluation data compared with the training data: kept apart")
     ok(api.post(f"{chain.version_url}/submit"))
     b.approve(api, chain.version_url)
     assert not unmet(gate(api, chain.version_url)[1])
@@ -398,7 +400,7 @@ def test_version_requirements_met_on_a_full_chain(app, api: Api) -> None:
 
 def test_version_requirements_unmet(api: Api) -> None:
     chain = build_chain(api, approve_version=False)
-    data = {"training_dataset_ids": [chain.dataset], "evaluation_dataset_ids": [chain.dataset]}
+    data = {"training_dataset_ids": [chain.dataset], "evaluation_dataset_ids": [chain.evaluation]}
     # no audit, no monitor; a pilot with no terms
     url = upload(api, chain.model, stage="pilot", **data)
     _, reqs = gate(api, url)
@@ -417,14 +419,18 @@ def test_version_requirements_unmet(api: Api) -> None:
     _, reqs = gate(api, url)
     assert reqs["pilot_terms"]["met"]
     assert reqs["pilot_terms"]["detail"] == "pilot until 2027-02-10, at most 50 cases"
-    # no datasets: nothing to verify the artefact on, no features, no purpose to check
-    url = upload(api, chain.model, stage="production")
+    # no training data: nothing to derive the features from, no purpose to check upstream
+    url = upload(api, chain.model, stage="production", evaluation_dataset_ids=[chain.evaluation])
     _, reqs = gate(api, url)
     assert {"artefact", "feature_schema", "datasets", "purpose_permitted", "use_permitted",
             "explanation"} <= unmet(reqs)
     assert reqs["datasets"]["detail"] == "needs at least one training and one evaluation dataset"
-    assert reqs["purpose_permitted"]["detail"] == "no datasets"
     assert "self-check failed" in reqs["explanation"]["detail"]
+    # no evaluation data, or no background: refused at upload, naming the field
+    status, err = b.upload_version(api, chain.model, fitted("gbm")[1],
+                                   {"training_dataset_ids": [chain.dataset], "background": None})
+    assert status == 422 and {"metadata.evaluation_dataset_ids", "metadata.background"} <= set(
+        err["error"]["details"])
     # the dataset suspended: the version's datasets requirement names it
     ok(api.post(f"/api/v1/datasets/{chain.dataset}/decisions", as_="gus",
                 json={"decision": "suspend", "rationale": "Quality problem found"}), 201)
@@ -444,7 +450,7 @@ def test_version_of_an_unapproved_model_whose_data_forbids_its_purpose(api: Api)
         "planner", purpose="service_planning", decision_role="automated",
         art22_basis="contract")), 201)
     url = upload(api, "planner", stage="production", training_dataset_ids=[chain.dataset],
-                 evaluation_dataset_ids=[chain.dataset])
+                 evaluation_dataset_ids=[chain.evaluation])
     _, reqs = gate(api, url)
     assert reqs["model"]["detail"] == 'model "planner" is still a draft'
     assert not reqs["purpose_permitted"]["met"]
@@ -611,9 +617,8 @@ def test_pilot_has_an_end_date_and_a_case_cap_then_production_is_a_new_approval(
     assert status == 409
     # production is a new version with its own approval
     url = upload(api, chain.model, stage="production", training_dataset_ids=[chain.dataset],
-                 evaluation_dataset_ids=[chain.dataset])
-    ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.dataset,
-                                            "sensitive_features": ["sex"]}), 202)
+                 evaluation_dataset_ids=[chain.evaluation])
+    ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.evaluation}), 202)
     ok(api.post(f"{url}/drift-monitor", json={}), 201)
     assert score(api, chain.model)[0] == 409  # still the capped pilot
     ok(api.post(f"{url}/submit"))

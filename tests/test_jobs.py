@@ -40,7 +40,7 @@ def audits(app: Flask) -> int:
 
 
 def post_audit(api: Api, url: str, dataset: int, **over: object) -> dict:
-    body = {"dataset_id": dataset, "sensitive_features": ["sex"], **over}
+    body = {"dataset_id": dataset, **over}
     return ok(api.post(f"{url}/bias-audits", json=body), 202)
 
 
@@ -49,10 +49,10 @@ def test_worker_threads_run_jobs_in_the_background(app: Flask, api: Api) -> None
     app.config["JOB_WORKERS"] = 2
     assert jobs.mode(app) == "threads"
     try:
-        queued = [post_audit(api, chain.version_url, chain.dataset),
-                  post_audit(api, chain.version_url, chain.dataset,
-                             sensitive_features=["age", "foreign_worker"]),
-                  post_audit(api, chain.version_url, chain.dataset, positive_label="excellent")]
+        queued = [post_audit(api, chain.version_url, chain.evaluation),
+                  post_audit(api, chain.version_url, chain.evaluation,
+                             extra_groupings=["job"]),
+                  post_audit(api, chain.version_url, chain.evaluation, positive_label="excellent")]
         assert all(j["state"] in ("queued", "running", "succeeded", "failed") for j in queued)
         done = [jobs.wait(app, j["id"], timeout=120) for j in queued]
         assert [j.state for j in done] == ["succeeded", "succeeded", "failed"]
@@ -84,15 +84,16 @@ def test_celery_runs_jobs_and_records_failures(app: Flask, api: Api,
     chain = build_chain(api)  # its own audit runs inline, before Celery is switched on
     app.config.update(CELERY_BROKER_URL=BROKER, CELERY_QUEUE=celery_worker)
     assert jobs.mode(app) == "celery"
-    job = post_audit(api, chain.version_url, chain.dataset)
+    job = post_audit(api, chain.version_url, chain.evaluation)
     assert job["state"] == "queued"
     done = jobs.wait(app, job["id"], timeout=120)
     assert done.state == "succeeded" and done.result_kind == "bias_audit", done.error
     audit = ok(api.get(f"/api/v1/bias-audits/{done.result_id}"))
-    assert audit["verdict"] == "pass" and audit["sensitive_features"] == ["sex"]
+    assert audit["verdict"] == "pass" and audit["sensitive_features"] == [
+        "status_sex", "age", "foreign_worker", "sex"]
 
     before = table_counts(app)
-    failing = post_audit(api, chain.version_url, chain.dataset, positive_label="excellent")
+    failing = post_audit(api, chain.version_url, chain.evaluation, positive_label="excellent")
     done = jobs.wait(app, failing["id"], timeout=120)
     assert done.state == "failed" and "no row has credit = 'excellent'" in (done.error or "")
     after = table_counts(app)
@@ -128,7 +129,7 @@ def test_gatehouse_worker_process(app: Flask, api: Api, tmp_path: Path) -> None:
                               stderr=subprocess.STDOUT)
     try:
         app.config.update(CELERY_BROKER_URL=BROKER, CELERY_QUEUE=queue)
-        job = post_audit(api, chain.version_url, chain.dataset, positive_label="excellent")
+        job = post_audit(api, chain.version_url, chain.evaluation, positive_label="excellent")
         done = jobs.wait(app, job["id"], timeout=180)
         output = (tmp_path / "worker.log").read_text()
         assert done.state == "failed", f"{done.state} {done.error}\n{output[-3000:]}"

@@ -250,7 +250,10 @@ def test_who_built_a_record_cannot_approve_or_reinstate_it(api: Api) -> None:
 def test_who_built_the_model_cannot_approve_its_versions(api: Api) -> None:
     ok(api.post("/api/v1/models", as_="olivia", json=b.model("olivias")), 201)
     _, artefact = fitted("gbm")
-    version = ok(b.upload_version(api, "olivias", artefact, {"stage": "production"}), 201)
+    data = ok(api.post("/api/v1/datasets", json=b.dataset()), 201)["id"]
+    version = ok(b.upload_version(api, "olivias", artefact, {
+        "stage": "production", "training_dataset_ids": [data],
+        "evaluation_dataset_ids": [data]}), 201)
     url = f"/api/v1/models/olivias/versions/{version['number']}"
     ok(api.post(f"{url}/submit"))
     status, err = decide(api, url, "approve", as_="olivia")
@@ -300,7 +303,8 @@ def test_an_agreement_expires_on_its_date_with_no_job_running(api: Api, clock,
     assert status == 409
     assert body["error"]["message"] == (
         'model "credit-risk" v1 is not servable: dataset "credit-risk-data" is not usable: '
-        'agreement "DSA-credit-risk" expired on 2027-02-11')
+        'agreement "DSA-credit-risk" expired on 2027-02-11; dataset "credit-risk-eval" is not '
+        'usable: agreement "DSA-credit-risk" expired on 2027-02-11')
     deps = ok(api.get(f"/api/v1/agreements/{chain.agreement}/dependents"))
     assert deps["datasets"][0]["usable"] is False
     assert deps["model_versions"][0]["servable"] is False
@@ -355,7 +359,8 @@ def test_anything_upstream_suspended_or_retired_stops_serving_at_once(api: Api) 
     ok(decide(api, f"/api/v1/agreements/{chain.agreement}", "retire", as_="gus"), 201)
     status, body = score(api)
     assert status == 409 and body["error"]["message"] == prefix + (
-        'dataset "credit-risk-data" is not usable: agreement "DSA-credit-risk" is retired')
+        'dataset "credit-risk-data" is not usable: agreement "DSA-credit-risk" is retired; '
+        'dataset "credit-risk-eval" is not usable: agreement "DSA-credit-risk" is retired')
     # the dataset cannot be reinstated onto a retired agreement
     ok(decide(api, f"/api/v1/datasets/{chain.dataset}", "suspend", as_="gus"), 201)
     status, err = decide(api, f"/api/v1/datasets/{chain.dataset}", "reinstate")
@@ -434,6 +439,8 @@ def test_dependents_endpoint_and_cli(app, api: Api) -> None:
     url = f"/api/v1/agreements/{chain.agreement}/dependents"
     deps = ok(api.get(url))
     assert deps["datasets"] == [{"id": chain.dataset, "name": "credit-risk-data",
+                                 "state": "approved", "usable": True},
+                                {"id": chain.evaluation, "name": "credit-risk-eval",
                                  "state": "approved", "usable": True}]
     assert [(v["model"], v["number"], v["state"], v["servable"])
             for v in deps["model_versions"]] == [("credit-risk", 1, "approved", True)]
@@ -455,6 +462,7 @@ def test_dependents_endpoint_and_cli(app, api: Api) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "dataset credit-risk-data (approved)",
+        "dataset credit-risk-eval (approved)",
         "model version credit-risk v1 (approved)",
         "client credit-risk-caseworker-app",
     ]

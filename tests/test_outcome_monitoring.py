@@ -126,13 +126,13 @@ def with_age() -> bytes:
 
 def test_protected_attributes_kept_in_inputs_are_audited_by_window(app, api: Api) -> None:
     chain = build_chain(api)
-    metadata = {"training_dataset_ids": [chain.dataset], "evaluation_dataset_ids": [chain.dataset],
+    metadata = {"training_dataset_ids": [chain.dataset],
+                "evaluation_dataset_ids": [chain.evaluation],
                 "label_column": "credit", "positive_label": "good", "threshold": 0.5,
                 "stage": "production", "summary": "Chance of repaying, with age."}
     version = ok(b.upload_version(api, chain.model, with_age(), metadata), 201)
     url = f"/api/v1/models/{chain.model}/versions/{version['number']}"
-    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.dataset,
-                                                   "sensitive_features": ["sex"]}), 202)
+    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.evaluation}), 202)
     assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
     ok(api.post(f"{url}/drift-monitor", json={}), 201)
     ok(api.post(f"{url}/submit"))
@@ -154,7 +154,7 @@ def test_protected_attributes_kept_in_inputs_are_audited_by_window(app, api: Api
     from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate
 
     frame = b.credit_frame().loc[rows]
-    edges = [0, 25, 35, 50, 65, 130]
+    edges = [0, 25, 35, 50, 130]  # the test policy's age bands
     band = pd.cut(frame["age"], edges, right=False,
                   labels=[f"{lo}–{hi - 1}" for lo, hi in zip(edges, edges[1:], strict=False)])
     mf = MetricFrame(metrics={"selection_rate": selection_rate, "tpr": true_positive_rate},
@@ -165,4 +165,4 @@ def test_protected_attributes_kept_in_inputs_are_audited_by_window(app, api: Api
         assert groups[label]["selection_rate"] == pytest.approx(row["selection_rate"], abs=1e-12)
         tpr = groups[label]["true_positive_rate"]  # None where fairlearn says 0: no positives
         assert tpr == pytest.approx(row["tpr"], abs=1e-12) or (tpr is None and row["tpr"] == 0)
-        assert groups[label]["sufficient"] == (groups[label]["count"] >= 30)
+        assert groups[label]["sufficient"] == (groups[label]["count"] >= 10)  # the test policy

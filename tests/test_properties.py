@@ -471,7 +471,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
         def rerun_audit(self) -> None:
             """A data scientist renews the bias audit as it runs out (or after)."""
             job = ok(api.post(f"{world.chain.version_url}/bias-audits", json={
-                "dataset_id": world.chain.dataset, "sensitive_features": ["sex"]}), 202)
+                "dataset_id": world.chain.evaluation}), 202)
             assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
             self._facts = None
             self.stats["audit"] += 1

@@ -19,9 +19,14 @@ Disparities, over the groups with at least ``min_group_size`` rows and a defined
     equalized_odds_difference = max(TPR difference, FPR difference);
     equalized_odds_ratio = min(TPR ratio, FPR ratio)  (fairlearn's "worst_case" definitions).
 
-Groupings audited: every sensitive column, every intersection of 2 or more sensitive columns
-(only combinations that occur in the data are groups), and every ``extra_groupings`` column on
-its own. Missing values form their own group, "(missing)".
+Groupings audited: every sensitive column, the intersections asked for (by default every
+combination of 2 or more sensitive columns; only combinations that occur in the data are groups),
+and every ``extra_groupings`` column on its own. Missing values form their own group, "(missing)".
+
+Small groups (below ``min_group_size``): under the rules' "merge", two or more in a grouping are
+merged into one declared group, "other (merged: a, b)", which is assessed if it is large enough;
+under "insufficient_data" they are left out. Groups still too small are *not assessed*: they are
+listed in ``not_assessed`` as "<grouping>=<group>" so that an officer can waive each by name.
 
 Verdict precedence, per grouping and overall:
     1. "fail" if any limit is breached on any grouping (a breach among the groups that do have
@@ -30,6 +35,8 @@ Verdict precedence, per grouping and overall:
        evaluated (fewer than two comparable groups, or the metric is undefined for a group with
        enough rows, e.g. no actual positives for a true positive rate);
     3. otherwise "pass".
+``assessed_verdict`` is the same over the groups assessed only: "pass" there with groups not
+assessed is "insufficient_data" overall, which an officer's waiver of those groups may accept.
 ``reasons`` lists every breach and every data shortfall, not only those that set the verdict.
 """
 
@@ -58,6 +65,7 @@ if TYPE_CHECKING:  # pandas is imported where used: the web process starts fast
 
 TABLE_METRICS: tuple[str, ...] = ("count", *BASE_METRICS)
 INTERSECTION_SEP = " × "
+MERGED = 2**31 - 1  # the group code of the declared group small groups are merged into
 
 
 # --- the audit --------------------------------------------------------------------------------
@@ -166,6 +174,25 @@ def _evaluate_limit(
     return result, None
 
 
+def _merge_small(
+    rows: pd.DataFrame, features: list[str], label_of: Callable[[Any], str], rules: FairnessRules
+) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """Under the "merge" rule, the cells of two or more groups below the minimum size become one
+    declared group, coded ``MERGED`` in every feature; returns the rows and that group."""
+    if rules.small_groups != "merge":
+        return rows, None
+    sizes = rows.groupby(features, sort=True)[WEIGHT].sum()
+    small = [key for key, n in sizes.items() if n < rules.min_group_size]
+    if len(small) < 2:  # one small group merged with nothing is still itself
+        return rows, None
+    rows = rows.copy()
+    rows.loc[rows.set_index(features).index.isin(small), features] = MERGED
+    rows = rows.groupby([*features, Y_TRUE, Y_PRED], sort=False, as_index=False)[WEIGHT].sum()
+    members = [label_of(key) for key in small]
+    return rows, {"group": f"other (merged: {', '.join(members)})", "members": members,
+                  "count": int(sizes[sizes < rules.min_group_size].sum())}
+
+
 def _audit_grouping(
     name: str,
     kind: str,
@@ -175,17 +202,27 @@ def _audit_grouping(
     rules: FairnessRules,
 ) -> dict[str, Any]:
     """Audit one grouping (one column or an intersection) from compressed rows."""
+    merged: dict[str, Any] | None = None
+
+    def codes_of(index: Any) -> tuple[int, ...]:
+        return tuple(int(c) for c in (index if isinstance(index, tuple) else (index,)))
+
+    def key_of(index: Any) -> dict[str, str]:
+        codes = codes_of(index)
+        if merged is not None and codes[0] == MERGED:
+            return dict.fromkeys(features, "other")
+        return {f: labels[f][c] for f, c in zip(features, codes, strict=True)}
+
+    def label_of(index: Any) -> str:
+        if merged is not None and codes_of(index)[0] == MERGED:
+            return str(merged["group"])
+        return INTERSECTION_SEP.join(key_of(index).values())
+
     rows = rows.groupby([*features, Y_TRUE, Y_PRED], sort=False, as_index=False)[WEIGHT].sum()
+    rows, merged = _merge_small(rows, features, label_of, rules)
     mf = metric_frame(rows, features)
     by_group = mf.by_group
     by_group = by_group[by_group["count"].fillna(0) > 0]
-
-    def key_of(index: Any) -> dict[str, str]:
-        codes = index if isinstance(index, tuple) else (index,)
-        return {f: labels[f][int(c)] for f, c in zip(features, codes, strict=True)}
-
-    def label_of(index: Any) -> str:
-        return INTERSECTION_SEP.join(key_of(index).values())
 
     groups: list[dict[str, Any]] = []
     small: list[str] = []
@@ -215,12 +252,18 @@ def _audit_grouping(
     undefined = {m: [label_of(i) for i in eligible.index[eligible[m].isna()]] for m in BASE_METRICS}
 
     reasons: list[str] = []
+    if merged is not None:
+        reasons.append(
+            f"MERGED: groups {', '.join(merged['members'])} of {name} have fewer than "
+            f"{rules.min_group_size} rows each; they are assessed together as "
+            f"\"{merged['group']}\" ({merged['count']} rows)"
+        )
     for group in groups:
         if not group["sufficient"]:
             reasons.append(
                 f"INSUFFICIENT DATA: group {group['group']} of {name} has {group['count']} rows, "
-                f"fewer than the minimum group size {rules.min_group_size}; it is excluded from "
-                "the disparity figures"
+                f"fewer than the minimum group size {rules.min_group_size}; it is not assessed "
+                "and is excluded from the disparity figures"
             )
     limits = []
     for limit in rules.limits:
@@ -228,17 +271,20 @@ def _audit_grouping(
         limits.append(result)
         if reason:
             reasons.append(reason)
+    # The verdict on the groups assessed, and the verdict on the whole grouping: groups not
+    # assessed never let a grouping pass silently, but an officer may waive them by name.
     if any(r["status"] == "fail" for r in limits):
-        verdict = "fail"
-    elif small or any(r["status"] != "pass" for r in limits) or len(eligible) < 2:
-        verdict = "insufficient_data"
+        assessed = "fail"
+    elif any(r["status"] != "pass" for r in limits) or len(eligible) < 2:
+        assessed = "insufficient_data"
         if len(eligible) < 2 and not rules.limits:
             reasons.append(
                 f"INSUFFICIENT DATA: {name} has fewer than two groups with at least "
                 f"{rules.min_group_size} rows to compare"
             )
     else:
-        verdict = "pass"
+        assessed = "pass"
+    verdict = "insufficient_data" if assessed == "pass" and small else assessed
     reasons.sort(key=lambda r: not r.startswith("FAIL"))
     return {
         "name": name,
@@ -247,8 +293,10 @@ def _audit_grouping(
         "overall": _table_row(mf.overall),
         "groups": groups,
         "insufficient_groups": small,
+        "merged": merged,
         "disparities": disparities,
         "limits": limits,
+        "assessed_verdict": assessed,
         "verdict": verdict,
         "reasons": reasons,
     }
@@ -279,8 +327,12 @@ def run_audit(
     threshold: float,
     rules: FairnessRules,
     extra_groupings: pd.DataFrame | None = None,
+    intersections: list[tuple[str, ...]] | None = None,
 ) -> dict[str, Any]:
     """Audit predictions (``y_score >= threshold``) for disparities between groups.
+
+    ``intersections`` names the intersections of sensitive columns to assess (the policy's);
+    ``None`` assesses every combination of two or more.
 
     Returns a JSON-serialisable dict (no NaN): ``verdict``, ``reasons``, ``overall`` and, under
     ``groupings`` keyed by name ("sex", "sex × age", "district"...), each grouping's per-group
@@ -320,18 +372,26 @@ def run_audit(
 
     sensitive_cols = list(sensitive.columns)
     joint = compress({c: codes[c] for c in sensitive_cols}, cards, y, y_pred)
+    if intersections is None:
+        intersections = [combo for size in range(2, len(sensitive_cols) + 1)
+                         for combo in itertools.combinations(sensitive_cols, size)]
+    unknown = sorted({c for combo in intersections for c in combo} - set(sensitive_cols))
+    if unknown:
+        raise ValueError(f"intersections name columns that are not sensitive: {unknown}")
     groupings: dict[str, dict[str, Any]] = {}
-    for size in range(1, len(sensitive_cols) + 1):
-        for combo in itertools.combinations(sensitive_cols, size):
-            name = INTERSECTION_SEP.join(combo)
-            kind = "sensitive" if size == 1 else "intersection"
-            groupings[name] = _audit_grouping(name, kind, list(combo), joint, labels, rules)
+    for combo in [(c,) for c in sensitive_cols] + [tuple(c) for c in intersections]:
+        name = INTERSECTION_SEP.join(combo)
+        kind = "sensitive" if len(combo) == 1 else "intersection"
+        groupings[name] = _audit_grouping(name, kind, list(combo), joint, labels, rules)
     for column in extras.columns:
         rows = compress({column: codes[column]}, cards, y, y_pred)
         groupings[column] = _audit_grouping(column, "extra", [column], rows, labels, rules)
 
-    verdicts = {g["verdict"] for g in groupings.values()}
-    verdict = next(v for v in ("fail", "insufficient_data", "pass") if v in verdicts)
+    verdict, assessed = (
+        next(v for v in ("fail", "insufficient_data", "pass")
+             if v in {g[key] for g in groupings.values()})
+        for key in ("verdict", "assessed_verdict")
+    )
     reasons = [r for g in groupings.values() for r in g["reasons"]]
     reasons.sort(key=lambda r: not r.startswith("FAIL"))
     proxies = (
@@ -348,10 +408,16 @@ def run_audit(
     first = next(iter(groupings.values()))
     return {
         "verdict": verdict,
+        "assessed_verdict": assessed,
         "reasons": reasons,
         "threshold": float(threshold),
         "n_rows": n,
         "min_group_size": rules.min_group_size,
+        "small_groups": rules.small_groups,
+        "not_assessed": [f"{name}={group}" for name, g in groupings.items()
+                         for group in g["insufficient_groups"]],
+        "merged": [{"grouping": name, **g["merged"]} for name, g in groupings.items()
+                   if g["merged"]],
         "limits": [{"metric": lim.metric, "min": lim.min, "max": lim.max} for lim in rules.limits],
         "overall": first["overall"],
         "groupings": groupings,

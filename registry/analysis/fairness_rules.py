@@ -1,5 +1,6 @@
 """The policy a bias audit is judged against: limits on disparity metrics, the minimum group
-size, the bands numeric columns are grouped by, and the proxy threshold.
+size and what becomes of smaller groups, the bands numeric columns are grouped by, and the proxy
+threshold.
 
 A limit names ``<base>_<difference|ratio>``, base one of :data:`BASE_METRICS`,
 ``demographic_parity`` (the selection rate) or ``equalized_odds`` (fairlearn's names).
@@ -20,6 +21,7 @@ BASE_METRICS: tuple[str, ...] = (
 )
 _ALIASES = {"demographic_parity": "selection_rate", "equalized_odds": "equalized_odds"}
 _KINDS = ("difference", "ratio")
+SMALL_GROUP_RULES = ("merge", "insufficient_data")
 
 
 def parse_metric(name: str) -> tuple[str, str]:
@@ -71,8 +73,13 @@ class FairnessRules:
     min_group_size: int
     bands: dict[str, tuple[float, ...]]
     proxy_threshold: float
+    # Groups under min_group_size: "merge" them into one declared group, or leave them out
+    # ("insufficient_data"); either way those still too small are named as not assessed.
+    small_groups: str = "insufficient_data"
 
     def __post_init__(self) -> None:
+        if self.small_groups not in SMALL_GROUP_RULES:
+            raise ValueError(f"small_groups must be one of {SMALL_GROUP_RULES}")
         if self.min_group_size < 1:
             raise ValueError("min_group_size must be at least 1")
         if not 0.0 <= self.proxy_threshold <= 1.0:

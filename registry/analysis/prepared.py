@@ -59,10 +59,12 @@ def prepare(
     features: list[dict[str, Any]],
     background: pd.DataFrame,
 ) -> Prepared:
-    """Verify and load the artefact, then build its explainer on reference rows."""
+    """Verify and load the artefact, then build its explainer on exactly the background rows
+    (the version's recorded choice: the explainer draws no sample of its own)."""
     pipeline = artefacts.load_artefact(artefact, expected_sha256=sha256, extra_trusted=trusted)
     specs = [FeatureSpec(f["name"], f["type"], f.get("description")) for f in features]
-    explainer = Explainer.build(pipeline, model_frame(background, features), specs)
+    explainer = Explainer.build(pipeline, model_frame(background, features), specs,
+                                background_size=len(background))
     return Prepared(pipeline, explainer, features)
 
 

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from .. import jobs
-from ..governance import evidence, monitoring, outcomes, registration, versions
+from ..governance import audits, evidence, monitoring, outcomes, registration, versions
 from ..governance.errors import Conflict, Invalid, NotFound
 from ..governance.permissions import require
 from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, Job, ModelVersion
@@ -29,11 +29,15 @@ VERSION = "/models/<name>/versions/<int:number>"
 
 
 class AuditIn(Schema):
-    dataset_id = fields.Integer(required=True)
+    dataset_id = fields.Integer(required=True, metadata={
+        "description": "one of the version's evaluation datasets"})
     label_column = fields.String(load_default=None, allow_none=True)
     positive_label = fields.String(load_default=None, allow_none=True)
     threshold = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
-    sensitive_features = fields.List(fields.String(), load_default=None, allow_none=True)
+    sensitive_features = fields.List(fields.String(), load_default=None, allow_none=True, metadata={
+        "description": "attributes to audit: always every attribute the evaluation dataset "
+                       "flags as protected (a list leaving one out is refused, 422); you may add "
+                       "others. The intersections are the policy's (fairness.intersections)."})
     extra_groupings = fields.List(fields.String(), load_default=list)
 
 
@@ -191,6 +195,7 @@ class Audits(MethodView):
         dataset = db().get(Dataset, data["dataset_id"])
         if dataset is None:
             raise Invalid("unknown dataset", {"dataset_id": [f"no dataset {data['dataset_id']}"]})
+        audits.audited_attributes(version, dataset, data["sensitive_features"])  # refused now
         label = data["label_column"] or version.label_column or dataset.label_column
         positive = data["positive_label"] or version.positive_label
         threshold = data["threshold"] if data["threshold"] is not None else version.threshold

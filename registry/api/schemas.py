@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..governance.inputs import MAX_SMALL_INT
+from ..governance.samples import BACKGROUND_ROWS, BACKGROUND_SEED
 from ..records.agreements import AGREEMENT_STAGES, LEGAL_BASES
 from ..records.datasets import CLASSIFICATIONS, COLUMN_TYPES
 from ..records.decisions import DECISIONS
@@ -241,10 +242,28 @@ class BandIn(Schema):
     below = fields.Float(required=True)
 
 
+class BackgroundIn(Schema):
+    dataset_id = fields.Integer(required=True, metadata={
+        "description": "one of the version's training or evaluation datasets"})
+    rows = fields.Integer(load_default=BACKGROUND_ROWS, validate=validate.Range(min=1, max=10000),
+                          metadata={"description": f"rows drawn (default {BACKGROUND_ROWS}; all "
+                                                   "if the dataset has no more)"})
+    seed = fields.Integer(load_default=BACKGROUND_SEED, validate=validate.Range(min=0),
+                          metadata={"description": f"the draw's seed (default {BACKGROUND_SEED})"})
+
+
 class VersionIn(Schema):
     feature_schema = fields.List(fields.Nested(FeatureIn), load_default=list)
     training_dataset_ids = fields.List(fields.Integer(), load_default=list)
-    evaluation_dataset_ids = fields.List(fields.Integer(), load_default=list)
+    evaluation_dataset_ids = fields.List(
+        fields.Integer(), required=True, validate=validate.Length(min=1), metadata={
+            "description": "the data the version is evaluated and audited on: never its "
+                           "training data (an overlap beyond the policy's share needs an "
+                           "officer's waiver)"})
+    background = fields.Nested(BackgroundIn, required=True, metadata={
+        "description": "the explanation background, chosen explicitly: SHAP values are "
+                       "measured against the model's mean output over these rows, recorded on "
+                       "the version and used by the self-check and by serving"})
     label_column = Text(allow_none=True, load_default=None)
     positive_label = Text(allow_none=True, load_default=None)
     threshold = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
@@ -273,7 +292,11 @@ class VersionOut(VersionIn, GovernedOut):
     artefact_sha256 = Text(allow_none=True)
     artefact_size = fields.Integer(allow_none=True)
     explainer = Text(allow_none=True)
-    self_check = fields.Dict(allow_none=True)
+    self_check = fields.Dict(allow_none=True, metadata={
+        "description": "the self-check's findings; `background` holds the rows drawn, a hash "
+                       "of them and the explanation's base value"})
+    evaluation_overlap = fields.Dict(allow_none=True, metadata={
+        "description": "the evaluation data compared with the training data, pair by pair"})
 
 
 # --- decisions, gates, ledger -----------------------------------------------------------------

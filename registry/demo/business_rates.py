@@ -156,7 +156,7 @@ def business_rates(n: int = 2500, seed: int = 13) -> DemoDataset:
 
 
 def load(d: Demo) -> None:
-    ds = business_rates()
+    ds = business_rates(n=10000)  # half held out: enough positives per office to audit
     agreement = d.agreement(
         "DSA-BR-03",
         "Valuation Office list and relief records for business rates review",

@@ -207,7 +207,7 @@ def hmo_properties(n: int = 4000, seed: int = 11) -> DemoDataset:
 
 
 def load(d: Demo) -> None:
-    ds = hmo_properties()
+    ds = hmo_properties(n=16000)  # half held out: enough positives per office to audit
     agreement = d.agreement(
         "DSA-HMO-02",
         "Electoral roll, council tax and complaints for HMO licensing",

@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from ..records import BiasAudit, Dataset, ModelVersion
 from ..storage import FileStore
-from . import evidence, ledger
+from . import audit_gate, evidence, ledger
 from .actors import Actor
 from .errors import Invalid
 from .permissions import require
 from .policy import Policy
-from .versions import ModelRef, read_dataset
+from .samples import read_dataset
+from .versions import ModelRef
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,14 +36,15 @@ if TYPE_CHECKING:
 
 
 def fairness_rules(policy: Policy) -> FairnessRules:
-    """The policy's fairness limits, minimum group size, bands and proxy threshold."""
+    """The policy's fairness limits, minimum group size and small-group rule, bands and proxy
+    threshold."""
     from ..analysis.fairness_rules import FairnessRules, MetricLimit
 
     return FairnessRules(
         limits=tuple(MetricLimit(lim.metric, lim.min, lim.max)
                      for lim in policy.fairness_limits),
         min_group_size=policy.min_group_size, bands=dict(policy.fairness_bands),
-        proxy_threshold=policy.proxy_threshold)
+        proxy_threshold=policy.proxy_threshold, small_groups=policy.small_groups)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class AuditPlan:
     positive_label: str
     threshold: float
     sensitive: list[str]
+    intersections: list[tuple[str, ...]]
     extra_groupings: list[str]
     proxy_candidates: list[str]
     model: ModelRef
@@ -64,6 +67,28 @@ class AuditPlan:
     rules: FairnessRules
     policy_name: str
     policy_version: str
+
+
+def audited_attributes(version: ModelVersion, dataset: Dataset,
+                       sensitive_features: list[str] | None) -> list[str]:
+    """Every attribute the evaluation dataset flags as protected, then any the request adds.
+
+    The audit's coverage is not the submitter's choice: a request that would leave out a
+    protected attribute, or audit other than an evaluation dataset, is refused (Invalid)."""
+    problems: dict[str, list[str]] = {}
+    if dataset.id not in version.evaluation_dataset_ids:
+        problems["dataset_id"] = [f"{dataset.label} is not an evaluation dataset of "
+                                  f"{version.label}; audit on one of its evaluation datasets"]
+    protected = dataset.protected_attributes
+    requested = list(sensitive_features or [])
+    dropped = [a for a in protected if requested and a not in requested]
+    if dropped:
+        problems["sensitive_features"] = [
+            f"the request leaves out {audit_gate.either(dropped)}, which {dataset.label} flags "
+            "as protected: the audit covers every protected attribute (you may add others)"]
+    if problems:
+        raise Invalid("the audit request has invalid fields", problems)
+    return [*protected, *(a for a in requested if a not in protected)]
 
 
 def plan_bias_audit(session: Session, actor: Actor, version: ModelVersion, dataset: Dataset, *,
@@ -76,7 +101,7 @@ def plan_bias_audit(session: Session, actor: Actor, version: ModelVersion, datas
     if not dataset.data_path:
         raise Invalid(f"{dataset.label} has no uploaded data", {"dataset_id": ["no data"]})
     columns = {c.name for c in dataset.columns}
-    sensitive = list(sensitive_features or dataset.protected_attributes)
+    sensitive = audited_attributes(version, dataset, sensitive_features)
     extra_groupings = list(extra_groupings)
     problems: dict[str, list[str]] = {}
     if label_column not in columns:
@@ -108,7 +133,8 @@ def plan_bias_audit(session: Session, actor: Actor, version: ModelVersion, datas
     return AuditPlan(
         version_id=version.id, dataset_id=dataset.id, label_column=label_column,
         positive_label=str(positive_label), threshold=float(threshold), sensitive=sensitive,
-        extra_groupings=extra_groupings, proxy_candidates=candidates,
+        intersections=policy.required_intersections(sensitive), extra_groupings=extra_groupings,
+        proxy_candidates=candidates,
         model=ModelRef.of(version, policy), data_hash=dataset.content_hash or "", frame=frame,
         y_true=y_true, rules=fairness_rules(policy), policy_name=policy.name,
         policy_version=policy.version)
@@ -123,7 +149,7 @@ def compute_bias_audit(plan: AuditPlan, store: FileStore) -> dict[str, Any]:
     try:
         results = fairness.run_audit(
             plan.y_true, scores, frame[plan.sensitive].copy(), threshold=plan.threshold,
-            rules=plan.rules,
+            rules=plan.rules, intersections=plan.intersections,
             extra_groupings=frame[plan.extra_groupings].copy() if plan.extra_groupings else None)
         results["proxies"] = fairness_proxies.find_proxies(
             frame, plan.sensitive, plan.proxy_candidates, threshold=plan.rules.proxy_threshold,

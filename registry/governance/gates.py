@@ -23,7 +23,7 @@ from ..records import (
     PredictiveModel,
 )
 from ..records.datasets import PERSONAL_CLASSIFICATIONS
-from . import dpia_gate, evidence, gaps, monitor_health, purposes, upstream
+from . import audit_gate, dpia_gate, evidence, gaps, monitor_health, purposes, upstream
 from .policy import Policy
 
 
@@ -261,7 +261,7 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
     c.add("purpose_permitted", *purposes.development_status(v))
     if m.purpose_class == "individual_case_work":  # aggregate analysis scores no case
         c.add("use_permitted", *purposes.use_status(v))
-    _bias_audit(session, v, policy, today, c)
+    c.add("bias_audit", *audit_gate.status(session, v, policy, today))
     basis = purposes.audit_basis_status(session, v)
     if basis is not None:
         c.add("audit_basis", *basis)
@@ -271,6 +271,7 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
             c.add(gap.requirement, not gap.outstanding,
                   gap.detail + (f"; waived by an officer: {', '.join(sorted(gap.waived))}"
                                 if gap.waived else ""), gap.remedy)
+    c.add("evaluation_data", *versions_check.evaluation_data_status(v))
     c.add("explanation", *versions_check.explanation_status(v, policy))
     _decision_role(m, policy, c)
     if v.stage == "pilot":
@@ -281,29 +282,6 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
               f"pilot until {v.pilot_end_date}, at most {v.pilot_case_cap} cases" if ok
               else "a pilot needs an end date (within policy) and a cap on cases scored",
               f"set pilot_end_date within {policy.pilot_max_days} days and pilot_case_cap")
-
-
-def _bias_audit(session: Session, v: ModelVersion, policy: Policy, today: date,
-                c: _Checklist) -> None:
-    audit = evidence.in_force_audit(session, v)
-    if audit is None:
-        c.add("bias_audit", False, "no bias audit has been run",
-              "run a bias audit on an evaluation dataset (POST .../bias-audits)")
-        return
-    expires = audit.created_at.date() + timedelta(days=policy.audit_validity_days)
-    same_model = audit.model_sha256 == v.artefact_sha256
-    # An audit stands only for the decisions it measured: those at the version's threshold.
-    same_threshold = audit.threshold == v.threshold
-    ok = audit.verdict == "pass" and today <= expires and same_model and same_threshold
-    detail = (f"audit {audit.id} passed, valid until {expires}" if ok
-              else f"audit {audit.id}: " + ("; ".join(audit.reasons) or audit.verdict)
-              if audit.verdict != "pass"
-              else f"audit {audit.id} expired on {expires}" if today > expires
-              else f"audit {audit.id} was of a different artefact" if not same_model
-              else f"audit {audit.id} measured decisions at a threshold of {audit.threshold:g}; "
-                   f"the version decides at {v.threshold:g}")
-    c.add("bias_audit", ok, detail, "fix the disparities or rerun the audit on current data, "
-          "at the version's threshold")
 
 
 def _drift_monitor(session: Session, v: ModelVersion, policy: Policy, c: _Checklist) -> None:

@@ -38,7 +38,8 @@ from .lifecycle import decide
 from .permissions import require
 from .policy import Policy
 from .retention import inputs_kept
-from .versions import ModelRef, read_dataset
+from .samples import read_dataset
+from .versions import ModelRef
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,16 +60,18 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
                       now: datetime) -> DriftMonitor:
     """Store a reference sample (with the model's score) and the monitor's settings.
 
+    The reference is the dataset given, else the version's first evaluation dataset with data.
     Columns default to every feature plus the score; method, thresholds, schedule and action
     default to the policy's. On a version not yet in use the new monitor replaces the one in
     force; on a version in use it is a proposal an officer decides (see :mod:`.evidence`).
     """
     require(actor, "monitor")
     status = evidence.arrival_status(actor, version, "drift monitor")
-    source = dataset or next((d for d in [*version.evaluation_datasets,
-                                          *version.training_datasets] if d.data_path), None)
+    # The reference is the data given, else the evaluation data: never the training data unasked.
+    source = dataset or next((d for d in version.evaluation_datasets if d.data_path), None)
     if source is None or not source.data_path:
-        raise Invalid("the reference needs a dataset with uploaded data", {"dataset_id": ["none"]})
+        raise Invalid("the reference needs a dataset with uploaded data: give dataset_id, or "
+                      "upload the data of an evaluation dataset", {"dataset_id": ["none"]})
     schema = {f["name"]: f for f in version.feature_schema}
     chosen = list(dict.fromkeys(columns or [*schema, "score"]))
     unknown = [c for c in chosen if c not in schema and c != "score"]

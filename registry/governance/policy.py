@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,11 @@ FAIRNESS_BASES = (
     "demographic_parity",
     "equalized_odds",
 )
+# Which intersections of protected attributes an audit must assess: none, every pair, every
+# combination, or a list of lists of attribute names.
+INTERSECTIONS = ("none", "pairs", "all")
+# What becomes of groups below the minimum size: merged into one declared group, or not assessed.
+SMALL_GROUP_RULES = ("merge", "insufficient_data")
 RISK_FACTS = ("special_category", "vulnerable_groups", "automated", "large_population", "supplier")
 DRIFT_METHODS = ("psi", "wasserstein", "jensenshannon", "ks", "chisquare", "kl_div", "hellinger")
 # Cases one score request may carry at most: a batch holds a worker, and on SQLite the write
@@ -30,7 +36,16 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "approvals": frozenset({"validity_days", "record_approver_roles", "pilot_max_days"}),
     "dpia": frozenset({"review_within_days"}),
     "fairness": frozenset(
-        {"min_group_size", "audit_validity_days", "proxy_threshold", "limits", "bands"}
+        {
+            "min_group_size",
+            "audit_validity_days",
+            "proxy_threshold",
+            "limits",
+            "bands",
+            "intersections",
+            "small_groups",
+            "max_shared_rows",
+        }
     ),
     "drift": frozenset(
         {
@@ -101,6 +116,9 @@ class Policy:
     audit_validity_days: int
     proxy_threshold: float
     fairness_bands: dict[str, tuple[float, ...]]
+    intersections: str | tuple[tuple[str, ...], ...]
+    small_groups: str
+    max_shared_rows: float
     drift_method: str | None
     drift_column_threshold: float | None
     drift_share: float
@@ -124,6 +142,19 @@ class Policy:
 
     def tier_rule(self, tier: int) -> Tier:
         return next(t for t in self.tiers if t.tier == tier)
+
+    def required_intersections(self, protected: list[str]) -> list[tuple[str, ...]]:
+        """The intersections an audit of data flagging `protected` must assess, in its order.
+
+        A listed intersection applies only where the data flags each of its attributes."""
+        if self.intersections == "none":
+            return []
+        if self.intersections in ("pairs", "all"):
+            top = 2 if self.intersections == "pairs" else len(protected)
+            return [c for size in range(2, top + 1)
+                    for c in itertools.combinations(protected, size)]
+        return [tuple(a for a in protected if a in wanted) for wanted in self.intersections
+                if set(wanted) <= set(protected)]
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "content_hash": self.content_hash}
@@ -283,6 +314,11 @@ def load_policy(path: Path) -> Policy:
         if numbers != sorted(numbers):
             raise r.fail(key, "must be at least 3 rising band edges")
         fairness_bands[column] = tuple(numbers)
+    intersections = _intersections(r)
+    small_groups = r.get("fairness.small_groups", str)
+    if small_groups not in SMALL_GROUP_RULES:
+        raise r.fail("fairness.small_groups", f"must be one of {list(SMALL_GROUP_RULES)}, "
+                     f"not {small_groups!r}")
     trusted = r.get("serving.trusted_types", list, [])
     if not all(isinstance(t, str) and t for t in trusted):
         raise r.fail("serving.trusted_types", "must be a list of dotted type names")
@@ -316,6 +352,9 @@ def load_policy(path: Path) -> Policy:
         audit_validity_days=r.positive("fairness.audit_validity_days"),
         proxy_threshold=r.fraction("fairness.proxy_threshold"),
         fairness_bands=fairness_bands,
+        intersections=intersections,
+        small_groups=small_groups,
+        max_shared_rows=r.fraction("fairness.max_shared_rows"),
         drift_method=method,
         drift_column_threshold=r.get("drift.column_threshold", (int, float), None),
         drift_share=r.fraction("drift.drift_share"),
@@ -337,6 +376,22 @@ def load_policy(path: Path) -> Policy:
         tiers=tuple(sorted(tiers, key=lambda t: t.tier)),
         pilot_max_days=r.positive("approvals.pilot_max_days"),
     )
+
+
+def _intersections(r: _Reader) -> str | tuple[tuple[str, ...], ...]:
+    """ "none", "pairs", "all", or a list of lists of two or more attribute names."""
+    value = r.get("fairness.intersections", (str, list))
+    if isinstance(value, str):
+        if value not in INTERSECTIONS:
+            raise r.fail("fairness.intersections", f"must be one of {list(INTERSECTIONS)} or a "
+                         f"list of lists of protected attributes, not {value!r}")
+        return value
+    for i, combo in enumerate(value):
+        if (not isinstance(combo, list) or len(combo) < 2 or len(set(combo)) != len(combo)
+                or not all(isinstance(a, str) and a for a in combo)):
+            raise r.fail(f"fairness.intersections[{i}]",
+                         "must be a list of two or more different attribute names")
+    return tuple(tuple(combo) for combo in value)
 
 
 def load_policies(directory: Path) -> dict[str, Policy]:

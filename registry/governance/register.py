@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from ..records import (
     DPIA,
-    BiasAudit,
     Dataset,
     DataSharingAgreement,
     Decision,
@@ -292,10 +291,11 @@ def _bias(session: Session, v: ModelVersion | None) -> dict[str, Any] | None:
     sizes, so that no small group can be picked out."""
     if v is None:
         return None
-    audit = session.scalars(select(BiasAudit).where(BiasAudit.model_version_id == v.id)
-                            .order_by(BiasAudit.id.desc())).first()
+    audit = evidence.in_force_audit(session, v)
     if audit is None:
         return None
+    not_assessed = gaps.not_assessed(audit)
+    waived = evidence.waived(session, v, "small_groups", evidence.ref(audit))
     groupings = audit.results.get("groupings") if isinstance(audit.results, dict) else None
     checks = []
     if isinstance(groupings, dict):
@@ -306,7 +306,10 @@ def _bias(session: Session, v: ModelVersion | None) -> dict[str, Any] | None:
                                    "required": lim.get("bound"), "value": lim.get("value"),
                                    "result": lim.get("status")})
     return {"date": _day(audit.created_at), "verdict": audit.verdict,
-            "characteristics": audit.sensitive_features, "checks": checks}
+            "characteristics": audit.sensitive_features, "checks": checks,
+            "merged_groups": [m.get("group") for m in (audit.results or {}).get("merged") or []
+                              if isinstance(m, dict)],
+            "groups_not_assessed_waived": [g for g in not_assessed if g in waived]}
 
 
 def _drift(session: Session, v: ModelVersion | None, policy: Policy, now: datetime

@@ -299,9 +299,29 @@ def _apply_version(session: Session, record: Governed, data: dict[str, Any]) -> 
         bounds = [b["below"] for b in data["bands"]]
         if bounds != sorted(bounds) or bounds[-1] <= 1:
             problems["bands"] = ["bands must rise and the last must reach above 1"]
+    assert isinstance(record, ModelVersion)
+    background = _background(record, data, problems)
     if problems:
         raise Invalid("the model version has invalid fields", problems)
-    _assign(record, data, skip=("training_dataset_ids", "evaluation_dataset_ids"))
+    _assign(record, data, skip=("training_dataset_ids", "evaluation_dataset_ids", "background"))
+    record.background = background
+
+
+def _background(version: ModelVersion, data: dict[str, Any], problems: dict[str, list[str]]
+                ) -> dict[str, Any] | None:
+    """The explanation background, kept whole: a change of some of its fields keeps the rest,
+    and its dataset must stay one of the version's own."""
+    background = {**(version.background or {}), **(data.get("background") or {})} or None
+    if background is None:
+        return None
+    ids = {*data.get("training_dataset_ids", version.training_dataset_ids if version.id else []),
+           *data.get("evaluation_dataset_ids",
+                     version.evaluation_dataset_ids if version.id else [])}
+    if background.get("dataset_id") not in ids:
+        problems["background.dataset_id"] = [
+            f"dataset {background.get('dataset_id')} is not one of the version's training or "
+            "evaluation datasets; the background is drawn from one of them"]
+    return background
 
 
 def _link_version_datasets(session: Session, version: ModelVersion, data: dict[str, Any]) -> None:

@@ -8,19 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from ..records import Dataset, ModelVersion, PredictiveModel
+from ..records import ModelVersion, PredictiveModel
 from ..storage import FileStore
-from . import ledger, registration
+from . import ledger, overlap, registration
 from .actors import Actor
 from .errors import Conflict, Invalid
 from .permissions import require
 from .policy import Policy
+from .samples import background_sample, evaluation_sample, sample_record
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-SAMPLE_ROWS = 500
 
 
 def register(
@@ -91,10 +90,12 @@ def run_self_check(
     policy: Policy,
     now: datetime,
 ) -> dict[str, Any]:
-    """Load the stored artefact (verifying its sha256), then score and explain evaluation rows.
+    """Compare the evaluation data with the training data; load the stored artefact (verifying
+    its sha256), build its explainer on the chosen background, and score and explain evaluation
+    rows.
 
-    The outcome is recorded on the version; the gate reads it. A failure is recorded, not raised:
-    the data scientist sees what to fix on the gate.
+    The outcomes are recorded on the version; the gate reads them. A failure is recorded, not
+    raised: the data scientist sees what to fix on the gate.
     """
     from ..analysis import artefacts, prepared
 
@@ -103,9 +104,11 @@ def run_self_check(
             f"{version.label} is {version.state}; the self-check runs before approval",
             {"state": version.state},
         )
+    version.evaluation_overlap = overlap.compare(version, store, policy)
     result: dict[str, Any]
     try:
         sample = evaluation_sample(version, store)
+        background = background_sample(version, store)
         if not version.feature_schema:
             columns = (
                 [_column_dict(c) for c in version.training_datasets[0].columns]
@@ -123,40 +126,19 @@ def run_self_check(
             sha256=version.artefact_sha256 or "",
             trusted=list(policy.trusted_types),
             features=version.feature_schema,
-            background=sample,
+            background=background,
         )
-        result = {**prepared.check(ready, sample), "sha256": version.artefact_sha256}
+        result = {**prepared.check(ready, sample), "sha256": version.artefact_sha256,
+                  "background": {**(version.background or {}), **sample_record(background),
+                                 "base_value": ready.explainer.base_value}}
         version.explainer = ready.explainer.method
     except (ValueError, KeyError, TypeError, artefacts.ArtefactRefused) as exc:
         result = {"error": str(exc), "sha256": None}
         version.explainer = None
     version.self_check, version.self_checked_at = result, now
-    ledger.append(session, actor, "self_check", "model_version", version.id, result, now)
+    ledger.append(session, actor, "self_check", "model_version", version.id,
+                  {**result, "evaluation_overlap": version.evaluation_overlap}, now)
     return result
-
-
-def evaluation_sample(
-    version: ModelVersion, store: FileStore, rows: int = SAMPLE_ROWS
-) -> pd.DataFrame:
-    """Rows of the first evaluation dataset with data (a fixed sample, for repeatability)."""
-    for dataset in [*version.evaluation_datasets, *version.training_datasets]:
-        if dataset.data_path:
-            frame = read_dataset(dataset, store)
-            return (
-                frame.sample(n=min(rows, len(frame)), random_state=0)
-                if len(frame) > rows
-                else frame
-            )
-    raise ValueError("no evaluation or training dataset with uploaded data to check the model on")
-
-
-def read_dataset(dataset: Dataset, store: FileStore) -> pd.DataFrame:
-    from ..analysis import tabular
-
-    rules = tabular.rules_from(dataset.columns)
-    return tabular.load_stored(
-        store.read(dataset.data_path or ""), dataset.data_format or "csv", rules
-    )
 
 
 def _column_dict(column: Any) -> dict[str, Any]:

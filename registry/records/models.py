@@ -86,6 +86,10 @@ class ModelVersion(Governed, Base):
     self_check: Mapped[dict[str, Any] | None]
     self_checked_at: Mapped[datetime | None]
     stage: Mapped[str] = mapped_column(String(12), default="pilot")
+    # The explanation background chosen at upload: {"dataset_id", "rows", "seed"}.
+    background: Mapped[dict[str, Any] | None]
+    # The evaluation data compared with the training data at the self-check (see .overlap).
+    evaluation_overlap: Mapped[dict[str, Any] | None]
     pilot_end_date: Mapped[date | None]
     pilot_case_cap: Mapped[int | None]
 

@@ -12,7 +12,7 @@ from ..governance import ledger
 from ..governance.actors import SYSTEM
 from ..governance.errors import Unavailable
 from ..governance.policy import Policy
-from ..governance.versions import evaluation_sample
+from ..governance.samples import background_sample
 from ..records import ModelVersion
 from ..storage import FileStore
 from .servability import Verdict, version_of
@@ -50,8 +50,11 @@ def _load(session: Session, version: ModelVersion, store: FileStore, policy: Pol
     from ..analysis import artefacts, prepared
 
     data = store.read(version.artefact_path or "")
-    features, background = list(version.feature_schema), evaluation_sample(version, store)
     label, version_id, expected = version.label, version.id, version.artefact_sha256 or ""
+    try:
+        features, background = list(version.feature_schema), background_sample(version, store)
+    except ValueError as exc:
+        raise Unavailable(f"{label} cannot be served: {exc}", {"background": [str(exc)]}) from exc
     if release:
         session.commit()
     try:

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..governance import gaps, monitor_health
+from ..governance import evidence, gaps, monitor_health
 from ..governance.gaps import Gap
 from ..governance.monitor_health import Health
 from ..governance.policy import Policy
@@ -93,6 +93,9 @@ class AuditView:
     min_group_size: int | None
     groupings: list[Grouping]
     proxies: list[dict[str, Any]]
+    merged: list[dict[str, Any]] = field(default_factory=list)
+    not_assessed: list[str] = field(default_factory=list)
+    waived: list[str] = field(default_factory=list)  # groups not assessed an officer waived
     problem: str = ""
 
 
@@ -164,7 +167,13 @@ def audit_view(session: Session, audit: BiasAudit) -> AuditView:
             grouping.charts = [c for m in CHART_METRICS if (c := _chart(g, m)) is not None]
         groupings.append(grouping)
     problem = "" if groupings else "The audit's results hold no per-group figures."
+    version = session.get(ModelVersion, audit.model_version_id)
+    not_assessed = gaps.not_assessed(audit)
+    waived = (sorted(evidence.waived(session, version, "small_groups", evidence.ref(audit))
+                     & set(not_assessed)) if version is not None else [])
     return AuditView(
+        merged=[_dict(m) for m in _list(results.get("merged"))], not_assessed=not_assessed,
+        waived=waived,
         audit=audit, dataset=session.get(Dataset, audit.dataset_id),
         verdict=str(results.get("verdict") or audit.verdict),
         reasons=[str(r) for r in (_list(results.get("reasons")) or audit.reasons or [])],

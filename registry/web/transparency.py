@@ -166,7 +166,10 @@ def _flat(r: dict[str, Any]) -> dict[str, Any]:
                        for x in rmi["risks"]),
         "risk_tier": rmi["risk_tier"]["tier"],
         "risk_factors": _join(rmi["risk_tier"]["factors"]),
-        "bias_audit": f"{bias['verdict']} on {bias['date']}" if bias else "",
+        "bias_audit": (f"{bias['verdict']} on {bias['date']}" + (
+            "; groups not assessed, waived by an officer: "
+            + ", ".join(bias["groups_not_assessed_waived"])
+            if bias.get("groups_not_assessed_waived") else "")) if bias else "",
         "drift_monitoring": _drift_words(drift),
         "approved_on": approval["approved_on"] if approval else "",
         "approved_until": approval["approved_until"] if approval else "",

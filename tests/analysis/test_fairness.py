@@ -44,9 +44,11 @@ ALL_LIMITS = (
 )
 
 
-def rules(limits: tuple[MetricLimit, ...] = ALL_LIMITS, min_group_size: int = 30) -> FairnessRules:
+def rules(limits: tuple[MetricLimit, ...] = ALL_LIMITS, min_group_size: int = 30,
+          small_groups: str = "insufficient_data") -> FairnessRules:
     return FairnessRules(
-        limits=limits, min_group_size=min_group_size, bands={"age": AGE_EDGES}, proxy_threshold=0.3
+        limits=limits, min_group_size=min_group_size, bands={"age": AGE_EDGES},
+        proxy_threshold=0.3, small_groups=small_groups,
     )
 
 
@@ -253,13 +255,56 @@ def test_small_group_is_excluded_from_disparities() -> None:
     assert grouping["insufficient_groups"] == ["c"]
     assert grouping["limits"][0]["value"] == 1.0 and grouping["limits"][0]["passed"] is True
     assert result["verdict"] == "insufficient_data"
+    assert result["assessed_verdict"] == "pass" and result["not_assessed"] == ["g=c"]
     assert result["reasons"] == [
         "INSUFFICIENT DATA: group c of g has 5 rows, fewer than the minimum group size 20; "
-        "it is excluded from the disparity figures"
+        "it is not assessed and is excluded from the disparity figures"
     ]
+    # Merging needs two small groups: a lone one stays itself, not assessed.
+    alone = run_audit(y, score, sex, threshold=0.5,
+                      rules=rules(limit, min_group_size=20, small_groups="merge"))
+    assert alone["not_assessed"] == ["g=c"] and alone["merged"] == []
     # With the group large enough, the same predictor fails.
     result = run_audit(y, score, sex, threshold=0.5, rules=rules(limit, min_group_size=5))
     assert result["verdict"] == "fail"
+
+
+def test_small_groups_merge_into_one_declared_group() -> None:
+    # "c" and "d" (12 rows each) are too small alone; merged (24 rows) they are assessed, and the
+    # merged group is never selected, so the audit fails where leaving them out passes.
+    g = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50 + ["c"] * 12 + ["d"] * 12})
+    y = np.array(([1, 0] * 25) * 2 + [1, 0] * 12)
+    score = np.array(([0.9, 0.1] * 25) * 2 + [0.0] * 24)
+    limit = (MetricLimit("demographic_parity_ratio", min=0.8),)
+    merged = run_audit(y, score, g, threshold=0.5,
+                       rules=rules(limit, min_group_size=20, small_groups="merge"))
+    grouping = merged["groupings"]["g"]
+    assert [row["group"] for row in grouping["groups"]] == ["a", "b", "other (merged: c, d)"]
+    assert grouping["groups"][2]["count"] == 24 and grouping["groups"][2]["sufficient"]
+    assert merged["merged"] == [{"grouping": "g", "group": "other (merged: c, d)",
+                                 "members": ["c", "d"], "count": 24}]
+    assert merged["not_assessed"] == [] and merged["verdict"] == "fail"
+    left_out = run_audit(y, score, g, threshold=0.5, rules=rules(limit, min_group_size=20))
+    assert left_out["not_assessed"] == ["g=c", "g=d"]
+    assert (left_out["verdict"], left_out["assessed_verdict"]) == ("insufficient_data", "pass")
+    # A merged group still too small is not assessed, under its declared name.
+    tiny = run_audit(y, score, g, threshold=0.5,
+                     rules=rules(limit, min_group_size=30, small_groups="merge"))
+    assert tiny["not_assessed"] == ["g=other (merged: c, d)"]
+    assert tiny["verdict"] == "insufficient_data"
+
+
+def test_intersections_are_those_asked_for(credit: pd.DataFrame,
+                                           scored: tuple[np.ndarray, np.ndarray]) -> None:
+    y, score = scored
+    frame = credit[["sex", "age", "foreign_worker"]]
+    every = run_audit(y, score, frame, threshold=0.5, rules=rules())
+    assert "sex × age × foreign_worker" in every["groupings"]
+    pairs = run_audit(y, score, frame, threshold=0.5, rules=rules(),
+                      intersections=[("sex", "age")])
+    assert list(pairs["groupings"]) == ["sex", "age", "foreign_worker", "sex × age"]
+    with pytest.raises(ValueError, match="not sensitive"):
+        run_audit(y, score, frame, threshold=0.5, rules=rules(), intersections=[("sex", "job")])
 
 
 def test_biased_predictor_fails(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from registry.api import schemas as s
 from registry.governance import dpia as dpia_rules
-from registry.governance import evidence, lifecycle, registration
+from registry.governance import evidence, gaps, lifecycle, overlap, registration, waivers
 from registry.governance.actors import Actor
 from registry.governance.people import actor_for_user
 from registry.records import (
@@ -46,7 +46,9 @@ def person(session: Session, name: str) -> Actor:
 
 
 @lru_cache(maxsize=2)
-def audit_results(sensitive: tuple[str, ...] = ("sex",)) -> dict[str, Any]:
+def audit_results(sensitive: tuple[str, ...] = ("sex",),
+                  intersections: tuple[tuple[str, ...], ...] = (),
+                  small_groups: str = "insufficient_data") -> dict[str, Any]:
     """A real `run_audit` result on german_credit for a score that treats the groups alike."""
     import numpy as np
 
@@ -57,10 +59,12 @@ def audit_results(sensitive: tuple[str, ...] = ("sex",)) -> dict[str, Any]:
     y = (frame["credit"] == "good").astype(int).to_numpy()
     score = 0.45 * y + 0.55 * np.random.default_rng(3).random(len(frame))
     rules = FairnessRules(
-        limits=(MetricLimit("demographic_parity_ratio", min=0.8),
-                MetricLimit("equalized_odds_difference", max=0.1)),
-        min_group_size=30, bands={"age": (0, 25, 35, 50, 65, 130)}, proxy_threshold=0.3)
-    return run_audit(y, score, frame[list(sensitive)], threshold=0.5, rules=rules)
+        limits=(MetricLimit("demographic_parity_ratio", min=0.6),  # the test policy's
+                MetricLimit("equalized_odds_difference", max=0.4)),
+        min_group_size=30, bands={"age": (0, 25, 35, 50, 130)}, proxy_threshold=0.3,
+        small_groups=small_groups)
+    return run_audit(y, score, frame[list(sensitive)], threshold=0.5, rules=rules,
+                     intersections=list(intersections))
 
 
 def features() -> list[dict[str, Any]]:
@@ -118,6 +122,7 @@ def build(app: Flask, name: str = "credit-risk", *, approve_version: bool = Fals
             "feature_schema": [f for f in features() if f["name"] not in hidden],
             "training_dataset_ids": [dataset.id],
             "evaluation_dataset_ids": [dataset.id], "label_column": "credit",
+            "background": {"dataset_id": dataset.id},
             "positive_label": "good", "threshold": 0.5, "stage": stage,
             "metrics": {"accuracy": 0.76, "precision": 0.79, "recall": 0.9, "auc": 0.78},
             "summary": "A score from 0 to 1: higher means more likely to repay.",
@@ -131,12 +136,19 @@ def build(app: Flask, name: str = "credit-risk", *, approve_version: bool = Fals
             artefact_size=48_213)
         assert isinstance(version, ModelVersion)
         version.explainer = "tree"
-        version.self_check = {"sha256": sha, "max_additivity_error": 1e-9, "latency_ms_p50": 4.2}
+        version.self_check = {"sha256": sha, "max_additivity_error": 1e-9, "latency_ms_p50": 4.2,
+                              "background": {"dataset_id": dataset.id, "rows": 100, "seed": 0,
+                                             "sha256": "0" * 64, "base_value": 0.7}}
         version.self_checked_at = now
-        results = audit_results()
+        # the seed writes the self-check's findings, as it does the artefact: kept apart
+        version.evaluation_overlap = {**overlap.datasets_of(version), "pairs": []}
+        protected = tuple(dataset.protected_attributes)
+        results = audit_results(protected, tuple(policy.required_intersections(list(protected))),
+                                policy.small_groups)
         session.add(BiasAudit(
             model_version_id=version.id, dataset_id=dataset.id, label_column="credit",
-            positive_label="good", threshold=0.5, sensitive_features=["sex"], extra_groupings=[],
+            positive_label="good", threshold=0.5,
+            sensitive_features=list(protected), extra_groupings=[],
             results=results, verdict=results["verdict"], reasons=results["reasons"],
             model_sha256=sha, data_hash=dataset.content_hash or "", policy_name=policy.name,
             policy_version=policy.version, created_by_id=sam.user_id, created_at=now))
@@ -159,6 +171,10 @@ def build(app: Flask, name: str = "credit-risk", *, approve_version: bool = Fals
                 created_at=now - timedelta(days=7 * (drift_checks - i))))
         if submit_version:
             registration.submit(session, sam, version, now)
+        session.flush()
+        for gap in gaps.find(session, version, policy, "small_groups"):
+            waivers.record(session, olivia, version, policy, now, "small_groups",
+                           gap.outstanding, "Too few applicants to judge; reviewed by hand.")
         if approve_version:
             lifecycle.decide(session, olivia, version, policy, now, "approve",
                              "Evidence complete; pilot terms agreed.")

@@ -122,7 +122,9 @@ def test_the_json_export_is_shaped_on_the_standard(world: World) -> None:
     assert "sex" in data_section["protected_characteristics"]
     assert "telephone" not in data_section["features_used"]
     risks = record["tier_2"]["risks_mitigations_and_impact_assessments"]
-    assert risks["bias_audit"]["verdict"] == "pass"
+    # passed on every group assessed; the one group too small to assess was waived, by name
+    assert risks["bias_audit"]["verdict"] == "insufficient_data"
+    assert risks["bias_audit"]["groups_not_assessed_waived"] == ["foreign_worker × sex=no × female"]
     assert risks["drift_monitoring"]["monitored"] is True
     assert risks["impact_assessments"][0]["reference"] == "DPIA-live-model"
     assert record["tier_2"]["decision_making_process"]["decision_role"] == "advisory"
@@ -140,5 +142,6 @@ def test_the_csv_export_has_the_standard_header_and_a_row_per_model(world: World
     assert len(rows) == 6
     row = next(dict(zip(rows[0], r, strict=True)) for r in rows[1:] if r[0] == "live-model")
     assert row["status"] == "in_pilot" and row["paused"] == "no"
-    assert row["decision_role"] == "advisory" and row["bias_audit"].startswith("pass on ")
+    assert row["decision_role"] == "advisory" and row["bias_audit"].endswith(
+        "; groups not assessed, waived by an officer: foreign_worker × sex=no × female")
     assert row["legal_bases"] == "Public task"
