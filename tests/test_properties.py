@@ -1,7 +1,9 @@
 """Property: random people take random decisions, submit, sweep, renew the bias audit, amend what
-the chain's agreement permits (its purposes and the stages of each) and let time pass on a real
-chain (agreement → dataset, DPIA → model → version, plus an agreement an officer built), through
-the API. After every step:
+the chain's agreement permits (its purposes and the stages of each), change the drift monitor
+(its owner only, and on a version in use only as a proposal an officer settles), ask for a
+narrowed audit, break and mend the monitor, and let time pass on a real chain (agreement →
+training and evaluation datasets, DPIA → model → version, plus an agreement an officer built),
+through the API. After every step:
 
 - the version is servable for its purpose (the score endpoint answers 200; 403 when an
   agreement does not grant the purpose for use, else 409) exactly when every requirement along
@@ -17,9 +19,11 @@ The chain is built once per test; each example starts from a snapshot of every t
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -38,6 +42,7 @@ from registry.governance import evidence, registration, risk
 from registry.records import (
     Base,
     Decision,
+    DriftCheck,
     LedgerEntry,
     ModelVersion,
     User,
@@ -61,7 +66,7 @@ TO = {"approve": "approved", "reject": "rejected", "request_changes": "changes_r
 VALIDITY = timedelta(days=365)        # approvals.validity_days in the test policy
 AUDIT_VALIDITY = timedelta(days=180)  # fairness.audit_validity_days
 DPIA_REVIEW_WITHIN = timedelta(days=365)  # dpia.review_within_days
-KEYS = ("agreement", "dataset", "dpia", "model", "version", "side")
+KEYS = ("agreement", "dataset", "evaluation", "dpia", "model", "version", "side")
 PURPOSE, OTHER = "credit_risk_research", "service_planning"  # the model's purpose; another
 # what the provider may change the chain's agreement to ("full" twice: it is also restored)
 AMENDMENTS = {
@@ -132,6 +137,7 @@ class World:
             self.model_id = model.id  # type: ignore[attr-defined]
             self.names = {u.id: u.name.lower() for u in session.scalars(select(User))}
         self.version_id = ok(api.get(self.chain.version_url))["id"]
+        self.lost: dict[Path, bytes] = {}  # reference files taken away, to put back
         self.snapshots = {"draft": snapshot(self.engine)}
         ok(api.post(f"{self.chain.version_url}/submit"))
         self.snapshots["submitted"] = snapshot(self.engine)
@@ -140,6 +146,7 @@ class World:
 
     def reset(self, start: str) -> None:
         restore(self.engine, self.snapshots[start])
+        self.restore_references()  # files are not in the snapshot
         servability.clear()  # keyed on the ledger's head, which the reset moves back
         self.clock.at = START
 
@@ -149,6 +156,7 @@ class World:
         return {
             "agreement": ("agreement", c.agreement, f"/api/v1/agreements/{c.agreement}"),
             "dataset": ("dataset", c.dataset, f"/api/v1/datasets/{c.dataset}"),
+            "evaluation": ("dataset", c.evaluation, f"/api/v1/datasets/{c.evaluation}"),
             "dpia": ("dpia", c.dpia, f"/api/v1/dpias/{c.dpia}"),
             "model": ("model", self.model_id, f"/api/v1/models/{c.model}"),
             "version": ("model_version", self.version_id, c.version_url),
@@ -172,10 +180,32 @@ class World:
             out["audit"] = {"day": audit.created_at.date(), "verdict": audit.verdict,
                             "same_model": audit.model_sha256 == version.artefact_sha256}
             monitor = evidence.in_force_monitor(session, version)
-            monitors = [monitor] if monitor is not None else []
-            out["monitor"] = {"configured": bool(monitors),
-                              "in_breach": any(m.in_breach for m in monitors)}
+            last = None if monitor is None else session.scalars(
+                select(DriftCheck).where(DriftCheck.monitor_id == monitor.id)
+                .order_by(DriftCheck.id.desc())).first()
+            out["monitor"] = {"configured": monitor is not None,
+                              "id": None if monitor is None else monitor.id,
+                              "in_breach": monitor is not None and monitor.in_breach,
+                              "failing": last is not None and last.status == "failed"}
+            out["pending"] = {"items": [(evidence.kind_of(p), p.id)
+                                        for p in evidence.proposals(session, version)]}
         return out
+
+    def lose_reference(self) -> None:
+        """The monitor in force loses its stored reference: no check of it can run."""
+        with self.services.sessions() as session:
+            version = session.get(ModelVersion, self.version_id)
+            monitor = evidence.in_force_monitor(session, version)
+            assert monitor is not None
+            path = self.services.store.path(monitor.reference_path)
+        if path.exists():
+            self.lost[path] = path.read_bytes()
+            path.unlink()
+
+    def restore_references(self) -> None:
+        for path, data in self.lost.items():
+            path.write_bytes(data)
+        self.lost.clear()
 
     def records(self) -> dict[str, Rec]:
         """The reference state at the start of an example, from the snapshot's records."""
@@ -216,7 +246,7 @@ def grants(agreement: dict[str, Any], stage: str) -> bool:
 
 def upstream_holds(key: str, facts: Facts, today: date) -> bool:
     """What a record's gate asks of what it rests on (the rest of its gate never changes here)."""
-    if key == "dataset":  # the agreement must permit the dataset's purpose
+    if key in ("dataset", "evaluation"):  # the agreement must permit the dataset's purpose
         return (usable("agreement", facts, today) and PURPOSE in facts["agreement"]["purposes"]
                 and usable("dpia", facts, today))
     if key == "model":
@@ -225,8 +255,10 @@ def upstream_holds(key: str, facts: Facts, today: date) -> bool:
         audit, monitor = facts["audit"], facts["monitor"]
         audit_ok = (audit["verdict"] == "pass" and audit["same_model"]
                     and today <= audit["day"] + AUDIT_VALIDITY)
-        monitor_ok = monitor["configured"] and not monitor["in_breach"]
+        monitor_ok = (monitor["configured"] and not monitor["in_breach"]
+                      and not monitor["failing"])  # the policy's grace is none
         return (usable("model", facts, today) and usable("dataset", facts, today)
+                and usable("evaluation", facts, today)
                 and audit_ok and monitor_ok and grants(facts["agreement"], "development")
                 and grants(facts["agreement"], "use"))
     return True
@@ -476,6 +508,83 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             self._facts = None
             self.stats["audit"] += 1
 
+        # -- evidence: proposals, narrowed audits, monitors that cannot run ----------------
+
+        def version_closed(self) -> bool:
+            return self.recs["version"].state in ("rejected", "retired")
+
+        def version_in_use(self) -> bool:
+            return self.recs["version"].state in ("approved", "suspended")
+
+        @rule(person=st.sampled_from(["sam", "priya"]), action=st.sampled_from(["alert",
+                                                                                 "suspend"]))
+        def someone_changes_the_monitor(self, person: str, action: str) -> None:
+            """On a version in use only its owner may, and only as a proposal; before, the new
+            monitor is in force at once."""
+            before = self.facts()["monitor"]["id"]
+            status, body = api.post(f"{world.chain.version_url}/drift-monitor", as_=person,
+                                    json={"action": action})
+            expected = (409 if self.version_closed() else
+                        (201 if person == "sam" else 403) if self.version_in_use() else 201)
+            assert status == expected, (person, self.recs["version"].state, body)
+            self._facts = None
+            if status == 201:
+                in_use = self.version_in_use()
+                assert body["status"] == ("proposed" if in_use else "in_force")
+                now_in_force = self.facts()["monitor"]["id"]
+                assert now_in_force == (before if in_use else body["id"])
+            self.stats[f"monitor change {status}"] += 1
+
+        @precondition(lambda self: self.facts()["pending"]["items"])
+        @rule(person=st.sampled_from(["olivia", "gus", "dee", "sam"]), accept=st.booleans())
+        def someone_settles_a_proposal(self, person: str, accept: bool) -> None:
+            kind, evidence_id = self.facts()["pending"]["items"][0]
+            status, body = api.post(
+                f"{world.chain.version_url}/proposals/{kind}/{evidence_id}", as_=person,
+                json={"decision": "accept" if accept else "decline",
+                      "rationale": f"{person} looked at the change"})
+            expected = (403 if "governance_officer" not in PEOPLE[person]
+                        else 409 if self.version_closed() else 200)
+            assert status == expected, (person, self.recs["version"].state, body)
+            self._facts = None
+            if status == 200 and kind == "drift_monitor":
+                assert (self.facts()["monitor"]["id"] == evidence_id) is accept
+            self.stats[f"settle {status}"] += 1
+
+        @rule()
+        def a_narrowed_audit_is_refused(self) -> None:
+            """The submitter cannot choose what is audited: one protected attribute is not
+            enough, whatever the version's state."""
+            status, body = api.post(f"{world.chain.version_url}/bias-audits", json={
+                "dataset_id": world.chain.evaluation, "sensitive_features": ["sex"]})
+            assert status == (409 if self.version_closed() else 422), body
+            if status == 422:
+                assert "sensitive_features" in body["error"]["details"]
+            self.stats["narrowed audit refused"] += 1
+
+        def check_a_batch(self) -> str:
+            data = {"batch": (io.BytesIO(b.evaluation_frame().to_csv(index=False).encode()),
+                              "batch.csv")}
+            job = ok(api.post(f"{world.chain.version_url}/drift-checks", data=data,
+                              content_type="multipart/form-data"), 202)
+            self._facts = None
+            return ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"]
+
+        @rule()
+        def the_monitor_loses_its_reference(self) -> None:
+            world.lose_reference()
+            assert self.check_a_batch() == "failed"
+            assert self.facts()["monitor"]["failing"]
+            self.stats["monitor failing"] += 1
+
+        @precondition(lambda self: world.lost or self.facts()["monitor"]["failing"])
+        @rule()
+        def the_monitor_is_mended(self) -> None:
+            world.restore_references()
+            self.check_a_batch()  # the held-out data itself: runs, and finds no drift
+            assert not self.facts()["monitor"]["failing"]
+            self.stats["monitor mended"] += 1
+
         @precondition(lambda self: self.swept != self.today)  # once a day is enough
         @rule()
         def sweep(self) -> None:
@@ -579,7 +688,7 @@ def test_servable_exactly_when_the_chain_holds(app, api: Api, clock) -> None:
     world = World(app, api, clock)
     TOTAL_STATS.clear()
     run_state_machine_as_test(make_machine(world), settings=settings(
-        max_examples=20, stateful_step_count=10, deadline=None, database=None,
+        max_examples=30, stateful_step_count=15, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))
     print(dict(TOTAL_STATS))  # shown with -s: how often each kind of step happened
     # the walk met both answers; approvals, refusals and broken links all happened
@@ -587,3 +696,5 @@ def test_servable_exactly_when_the_chain_holds(app, api: Api, clock) -> None:
     assert TOTAL_STATS["no use granted"] and TOTAL_STATS["agreement full"], TOTAL_STATS
     assert TOTAL_STATS["decide 201"] and TOTAL_STATS["decide 403"], TOTAL_STATS
     assert TOTAL_STATS["decide 409"], TOTAL_STATS
+    assert TOTAL_STATS["monitor failing"] and TOTAL_STATS["narrowed audit refused"], TOTAL_STATS
+    assert TOTAL_STATS["monitor change 201"], TOTAL_STATS
