@@ -131,14 +131,13 @@ def test_an_audit_in_use_is_replaced_and_its_threshold_changed_only_by_a_decisio
     # Not an owner: refused when asked, before any job exists.
     before = table_counts(app)
     status, body = api.post(f"{url}/bias-audits", as_="priya",
-                            json={"dataset_id": chain.dataset, "threshold": 0.6})
+                            json={"dataset_id": chain.evaluation, "threshold": 0.6})
     assert status == 403 and body["error"]["details"]["rule"] == "owners_only"
     assert table_counts(app) == before
 
     # The owner's audit at a new threshold is a proposal; the gate still reads the old audit.
     job = run_job(api, f"{url}/bias-audits",
-                  json={"dataset_id": chain.dataset, "sensitive_features": ["sex"],
-                        "threshold": 0.6})
+                  json={"dataset_id": chain.evaluation, "threshold": 0.6})
     assert job["state"] == "succeeded", job
     proposed = ok(api.get(f"/api/v1/bias-audits/{job['result_id']}"))
     assert proposed["status"] == "proposed" and proposed["threshold"] == 0.6
@@ -157,8 +156,7 @@ def test_an_audit_in_use_is_replaced_and_its_threshold_changed_only_by_a_decisio
 
     # Declined: threshold and audit stay as they are.
     job = run_job(api, f"{url}/bias-audits",
-                  json={"dataset_id": chain.dataset, "sensitive_features": ["sex"],
-                        "threshold": 0.3})
+                  json={"dataset_id": chain.evaluation, "threshold": 0.3})
     ok(settle(api, chain, "bias_audit", job["result_id"], "decline", as_="gus"))
     assert ok(api.get(url))["threshold"] == 0.6
     assert bias_requirement(api, chain)["detail"].startswith(f"audit {proposed['id']}")

@@ -130,7 +130,8 @@ def test_a_model_whose_agreement_does_not_permit_its_purpose_gets_no_client(api:
     _, artefact = fitted("gbm")
     ok(b.upload_version(api, "planner", artefact, {
         "label_column": "credit", "positive_label": "good", "stage": "production",
-        "training_dataset_ids": [chain.dataset], "evaluation_dataset_ids": [chain.dataset]}), 201)
+        "training_dataset_ids": [chain.dataset], "evaluation_dataset_ids": [chain.dataset],
+        "background": {"dataset_id": chain.dataset}}), 201)
     status, body = api.post("/api/v1/clients", as_="ada", json={
         "name": "planner-app", "models": ["planner"], "purposes": ["service_planning"]})
     assert status == 422
@@ -219,10 +220,10 @@ def test_an_audit_on_special_category_data_needs_fairness_audit(api: Api) -> Non
     _, artefact = fitted("gbm")
     number = ok(b.upload_version(api, chain.model, artefact, {
         "label_column": "credit", "positive_label": "good", "stage": "production",
-        "training_dataset_ids": [chain.dataset], "evaluation_dataset_ids": [data]}), 201)["number"]
+        "training_dataset_ids": [chain.dataset], "evaluation_dataset_ids": [data],
+        "background": {"dataset_id": chain.dataset}}), 201)["number"]
     url = f"/api/v1/models/{chain.model}/versions/{number}"
-    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": data,
-                                                  "sensitive_features": ["sex"]}), 202)
+    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": data}), 202)
     assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
 
     def audit_basis() -> dict[str, Any]:
