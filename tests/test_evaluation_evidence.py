@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -279,26 +280,28 @@ def test_the_background_is_chosen_recorded_and_used(api: Api) -> None:
     chain = build_chain(api)
     pipeline, _ = fitted("gbm")
 
-    def mean_score(seed: int) -> float:
-        sample = b.training_frame().sample(n=100, random_state=seed)
+    def mean_score(data: pd.DataFrame, seed: int) -> float:
+        sample = data.sample(n=100, random_state=seed)
         frame = sample[FEATURES].astype({c: float for c in FEATURES if c in b.NUMERIC})
         return float(pipeline.predict_proba(frame)[:, 1].mean())
 
     version = ok(api.get(chain.version_url))
-    assert version["background"] == {"dataset_id": chain.dataset, "rows": 100, "seed": 0}
+    assert version["background"] == {"dataset_id": chain.evaluation, "rows": 100, "seed": 0}
     first = version["self_check"]["background"]
-    assert first["rows"] == 100 and first["base_value"] == pytest.approx(mean_score(0), abs=1e-9)
+    held_out = mean_score(b.evaluation_frame(), 0)
+    assert first["rows"] == 100 and first["base_value"] == pytest.approx(held_out, abs=1e-9)
+    # the held-out background passes the explanation check: contributions add up to the score
+    assert version["self_check"]["max_additivity_error"] < 1e-6
     # serving explains against exactly that sample
     body = ok(api.post(f"/api/v1/models/{chain.model}/score", as_="app", json={
         "purpose": "credit_risk_research", "features": case(0)}))
-    assert body["results"][0]["explanation"]["base_value"] == pytest.approx(mean_score(0),
-                                                                            abs=1e-9)
-    # another seed: another sample, recorded as such
+    assert body["results"][0]["explanation"]["base_value"] == pytest.approx(held_out, abs=1e-9)
+    # another dataset and seed: another sample, recorded as such
     _, other = upload(api, chain, background={"dataset_id": chain.dataset, "seed": 7})
     assert other["background"] == {"dataset_id": chain.dataset, "rows": 100, "seed": 7}
     second = other["self_check"]["background"]
     assert second["sha256"] != first["sha256"]
-    assert second["base_value"] == pytest.approx(mean_score(7), abs=1e-9)
+    assert second["base_value"] == pytest.approx(mean_score(b.training_frame(), 7), abs=1e-9)
     assert second["base_value"] != pytest.approx(first["base_value"], abs=1e-6)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy import func, select, text
 
 from registry.records import ModelVersion, ScoreReceipt
@@ -11,6 +12,7 @@ from registry.records import ModelVersion, ScoreReceipt
 from . import builders as b
 from .chain import FEATURES, build_chain, case, fitted
 from .conftest import Api
+from .shap_exact import exact_interventional
 
 SCORE = {"purpose": "credit_risk_research"}
 
@@ -25,8 +27,6 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_score_equals_pipeline_and_shap(app, api: Api) -> None:
-    import shap
-
     chain = build_chain(api)
     status, body = api.post(
         f"/api/v1/models/{chain.model}/score", as_="app", json={**SCORE, "features": case(3)}
@@ -46,24 +46,21 @@ def test_score_equals_pipeline_and_shap(app, api: Api) -> None:
     assert (
         body["approval_id"] and body["valid_until"] and result["band"] in ("low", "medium", "high")
     )
-    # shap computed directly on the transformed row, summed over each feature's one-hot columns
+    # exact interventional SHAP against the chain's background (100 held-out rows, seed 0),
+    # computed independently of shap, summed over each feature's one-hot columns
+    assert explanation["scale"] == "probability"
     prep, model = pipeline.named_steps["prep"], pipeline.named_steps["model"]
     names = [n.split("__", 1)[1] for n in prep.get_feature_names_out()]
-    x = prep.transform(row)
-    if explanation["scale"] == "probability":
-        background = prep.transform(typed(b.credit_frame()).sample(100, random_state=0))
-        direct = shap.TreeExplainer(
-            model, background, model_output="probability", feature_perturbation="interventional"
-        ).shap_values(x)[0]
-    else:
-        direct = shap.TreeExplainer(model).shap_values(x)[0]
+    background = prep.transform(typed(b.evaluation_frame()).sample(100, random_state=0))
+    assert explanation["base_value"] == pytest.approx(
+        model.predict_proba(background)[:, 1].mean(), abs=1e-12)
+    direct = exact_interventional(model, background, prep.transform(row)[0])
     for feature in FEATURES:
         columns = [i for i, n in enumerate(names) if n == feature or n.startswith(feature + "_")]
         mine = next(
             c["contribution"] for c in explanation["contributions"] if c["feature"] == feature
         )
-        if explanation["scale"] == "log-odds":
-            assert abs(mine - direct[columns].sum()) < 1e-6, feature
+        assert abs(mine - direct[columns].sum()) < 1e-7, feature
     assert receipts(app) == 1
 
 

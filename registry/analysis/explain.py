@@ -17,6 +17,13 @@ HistGradientBoostingClassifier             TreeExplainer, path-dep.    log-odds
 LogisticRegression(CV)                     LinearExplainer, interv.    log-odds
 =========================================  ==========================  ============
 
+Interventional TreeSHAP is exactly additive against any background, but shap's kernel routes
+values within float32 rounding of a split threshold unlike the model (and unlike shap's own
+``predict``, which gives the base value); held-out backgrounds hit this often. Before shap sees
+them, the background and the rows explained are moved within their split cells
+(:mod:`registry.analysis.tree_cells`), which leaves the model's output, and so its SHAP values,
+exactly as they were and makes every implementation route alike.
+
 On the probability scale ``explained_value`` *is* the score. Forests' raw output is already
 a probability, and interventional TreeSHAP in probability space is exact for gradient
 boosting (~1 ms a row with 100 background rows). For logistic regression, and for
@@ -45,6 +52,7 @@ from registry.analysis.explain_statements import LOG_ODDS_NOTICE, NOTICE, statem
 from registry.analysis.fastpath import column_sources, compile_with_reason
 from registry.analysis.fastpath_transform import Rows
 from registry.analysis.pipelines import sklearn_transform, split_pipeline
+from registry.analysis.tree_cells import SplitCells
 
 # final-estimator class name -> how it is explained
 _TREE_PROBABILITY = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"}
@@ -108,6 +116,8 @@ class Explainer:
     _estimator: Any = field(repr=False)
     _aggregate: np.ndarray = field(repr=False)
     _output: str = field(repr=False)  # how scores are computed: see _scores
+    # interventional TreeSHAP only: rows moved within their split cells before shap sees them
+    _cells: SplitCells | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -158,15 +168,19 @@ class Explainer:
 
         import shap
 
+        cells = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if kind in _LINEAR:
                 explainer = shap.LinearExplainer(estimator, xb)
                 method, scale, output = "linear", "log-odds", "linear"
             elif kind in _TREE_BOOSTED and boosted_scale == "probability":
+                # shap's interventional kernel routes values near a threshold unlike the model
+                # (and unlike shap's own predict, which gives the base value): see tree_cells
+                cells = SplitCells.of(estimator)
                 explainer = shap.TreeExplainer(
                     estimator,
-                    data=xb,
+                    data=cells(xb),
                     model_output="probability",
                     feature_perturbation="interventional",
                 )
@@ -192,6 +206,7 @@ class Explainer:
             _estimator=estimator,
             _aggregate=aggregate,
             _output=output,
+            _cells=cells,
         )
         # the fast score must reproduce predict_proba, or we use predict_proba
         with warnings.catch_warnings():
@@ -228,6 +243,8 @@ class Explainer:
 
     def _shap_values(self, x: np.ndarray) -> np.ndarray:
         """SHAP values on the transformed columns, (n_rows, n_columns), positive class."""
+        if self._cells is not None:
+            x = self._cells(x)
         if self.method == "linear":
             values = self._shap.shap_values(x)
         else:
