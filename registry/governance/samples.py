@@ -2,8 +2,13 @@
 
 The self-check scores rows of the version's first evaluation dataset. The explanation background
 is what the data scientist chose at upload, ``{"dataset_id", "rows", "seed"}``: ``rows`` rows
-drawn from that dataset with that seed (the whole dataset if it has no more rows). Its SHAP base
-value is the model's mean output over exactly those rows.
+drawn from that dataset with that seed (the whole dataset if it has no more rows). For models
+explained against it (gradient boosting on the probability scale, linear models) the SHAP base
+value is the model's mean output over exactly those rows. Random forests, histogram gradient
+boosting and log-odds explanations use shap's tree-path mode, whose base value is the training
+data's own mean (the trees' cover): there the background is drawn and recorded but the base
+value does not depend on it. (Moving those to the background as well is open: it needs a latency
+check on large forests.)
 """
 
 from __future__ import annotations
