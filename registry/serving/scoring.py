@@ -85,10 +85,9 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     release_early = commit and read_first(session)
     at = servability.head(session)
     check_client(session, actor, name, purpose, now, at)
-    check_purpose(session, actor, name, purpose,
-                  servability.verdict(session, name, number, policy, now, at), now)
-    verdict = servability.require_servable(session, name, number, policy, now,
-                                           len(cases), at)
+    verdict = servability.verdict(session, name, number, policy, now, at)
+    check_purpose(session, actor, name, purpose, verdict, now)
+    servability.require_servable(session, verdict, len(cases))
     if release_early:
         session.commit()  # nothing written yet: this only ends the read transaction
     schema = list(verdict.feature_schema)

@@ -148,11 +148,9 @@ def _compute(session: Session, name: str, number: int | None, policy: Policy, no
     )
 
 
-def require_servable(session: Session, name: str, number: int | None, policy: Policy,
-                     now: datetime, cases: int, ledger_head: str | None = None) -> Verdict:
-    """The verdict for a servable version; Conflict with the reason otherwise (or past a pilot's
-    cap)."""
-    v = verdict(session, name, number, policy, now, ledger_head)
+def require_servable(session: Session, v: Verdict, cases: int) -> None:
+    """Conflict with the verdict's reason unless it is servable for `cases` more cases (a
+    pilot's cap counts them)."""
     if not v.ok:
         raise Conflict(v.reason, {"servable": False, "reason": v.reason})
     if v.pilot_cap is not None:
@@ -161,7 +159,6 @@ def require_servable(session: Session, name: str, number: int | None, policy: Po
         if served + cases > v.pilot_cap:
             raise Conflict(f"{v.label} is not servable: its pilot cap of {v.pilot_cap} cases is "
                            f"reached ({served} scored)", {"servable": False})
-    return v
 
 
 def version_of(session: Session, v: Verdict) -> ModelVersion:

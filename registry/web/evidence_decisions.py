@@ -7,6 +7,7 @@ The routes belong to the record pages' blueprint; the rules are in `governance/p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, request
@@ -15,7 +16,7 @@ from ..governance import proposals, registration, waivers
 from ..governance.errors import GovernanceError
 from ..governance.evidence import EVIDENCE_WORDS, kind_of
 from ..governance.permissions import require
-from ..records import ModelVersion
+from ..records import Decision, ModelVersion
 from ..state import db, services
 from . import forms
 from .auth import current_actor, login_required
@@ -40,6 +41,25 @@ def _again(version: ModelVersion, anchor: str, status: int, errors: list[dict[st
                          field_errors=forms.by_field(errors))
 
 
+def _decide(version: ModelVersion, anchor: str, errors: list[dict[str, str]],
+            take: Callable[[], Decision]) -> Decision | Any:
+    """Ask for the reasons too; take the decision and commit it; on any refusal, the version
+    page again with what stopped it."""
+    if not request.form.get("rationale", "").strip():
+        errors.append({"text": "Enter the reasons for your decision",
+                       "href": f"#{anchor}-rationale"})
+    if errors:
+        return _again(version, anchor, 422, errors)
+    try:
+        made = take()
+        db().commit()
+    except GovernanceError as exc:
+        db().rollback()
+        return _again(version, anchor, exc.status,
+                      forms.summary(exc, f"#{anchor}", prefix=f"{anchor}-"))
+    return made
+
+
 @bp.route(f"{VERSION}/proposals/<kind>/<int:evidence_id>", methods=["POST"])
 @login_required
 def settle_proposal(name: str, number: int, kind: str, evidence_id: int) -> Any:
@@ -53,19 +73,11 @@ def settle_proposal(name: str, number: int, kind: str, evidence_id: int) -> Any:
     if decision not in ("accept", "decline"):
         errors.append({"text": "Choose whether to accept or decline the change",
                        "href": f"#{anchor}-decision"})
-    if not request.form.get("rationale", "").strip():
-        errors.append({"text": "Enter the reasons for your decision",
-                       "href": f"#{anchor}-rationale"})
-    if errors:
-        return _again(version, anchor, 422, errors)
-    try:
-        proposals.settle(db(), actor, version, proposed, decision == "accept",
-                         request.form["rationale"], services().policy, now())
-        db().commit()
-    except GovernanceError as exc:
-        db().rollback()
-        return _again(version, anchor, exc.status,
-                      forms.summary(exc, f"#{anchor}", prefix=f"{anchor}-"))
+    made = _decide(version, anchor, errors, lambda: proposals.settle(
+        db(), actor, version, proposed, decision == "accept", request.form["rationale"],
+        services().policy, now()))
+    if not isinstance(made, Decision):
+        return made
     flash(f"{record_name(version)}: the proposed {EVIDENCE_WORDS[kind_of(proposed)]} was "
           f"{'accepted and is now in force' if decision == 'accept' else 'declined'}. The "
           "decision is recorded in the ledger.", "success")
@@ -86,19 +98,11 @@ def waive_gap(name: str, number: int) -> Any:
     if not items:
         errors.append({"text": "Select each item you waive or acknowledge",
                        "href": f"#{anchor}-items"})
-    if not request.form.get("rationale", "").strip():
-        errors.append({"text": "Enter the reasons for your decision",
-                       "href": f"#{anchor}-rationale"})
-    if errors:
-        return _again(version, anchor, 422, errors)
-    try:
-        made = waivers.record(db(), actor, version, services().policy, now(), requirement,
-                              items, request.form["rationale"], evidence or None)
-        db().commit()
-    except GovernanceError as exc:
-        db().rollback()
-        return _again(version, anchor, exc.status,
-                      forms.summary(exc, f"#{anchor}", prefix=f"{anchor}-"))
+    made = _decide(version, anchor, errors, lambda: waivers.record(
+        db(), actor, version, services().policy, now(), requirement, items,
+        request.form["rationale"], evidence or None))
+    if not isinstance(made, Decision):
+        return made
     flash(f"{record_name(version)}: {', '.join(items)} "
           f"{'acknowledged' if made.decision == 'acknowledge' else 'waived'}. The decision is "
           "recorded in the ledger.", "success")
