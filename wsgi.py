@@ -1,5 +1,5 @@
 """WSGI entry point: `gunicorn wsgi:app`."""
 
-from registry import create_app
+from registry.app import create_app
 
 app = create_app()

@@ -85,7 +85,7 @@ def build(env: dict[str, str]) -> tuple[str, str]:
     from sqlalchemy import create_engine
 
     import tests.builders as b
-    from registry import create_app
+    from registry.app import create_app
     from registry.governance import people
     from registry.governance.actors import OPERATOR
     from registry.records import Base
@@ -305,7 +305,7 @@ def in_process(rows: list[dict[str, Any]], batch: int) -> dict[str, float]:
 def profile(env: dict[str, str], model: str, token: str, n: int = 300) -> None:
     """Requests through the Flask app in this process under cProfile: where the time goes."""
     os.environ.update(env)
-    from registry import create_app
+    from registry.app import create_app
 
     app = create_app()
     client = app.test_client()

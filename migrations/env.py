@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from registry.db import make_engine
+from registry.platform.db import make_engine
 from registry.records import Base
 
 config = context.config

@@ -8,15 +8,23 @@ from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from .governance import ledger, people, sign_in
-from .governance.actors import OPERATOR
+from .governance.actors import OPERATOR, SYSTEM
 from .governance.errors import GovernanceError, NotFound
-from .records import Organisation, User
+from .governance.monitor_health import record_overdue
+from .governance.monitoring import due_monitors
+from .governance.retention import erase_expired_inputs, prune_drift_reports
+from .governance.sweep import sweep
+from .governance.upstream import dependents_of_agreement
+from .jobs.queue import enqueue, mode, requeue_stale
+from .jobs.queue import wait as wait_for
+from .platform.migrations import upgrade
+from .platform.services import services
+from .records import DataSharingAgreement, Organisation, User
 from .records.people import ROLES
-from .state import services
 
 
 def _session():  # type: ignore[no-untyped-def]
@@ -42,8 +50,6 @@ def db_group() -> None:
 @db_group.command("upgrade", help="Bring the database schema up to date (Alembic).")
 @with_appcontext
 def db_upgrade() -> None:
-    from .migrate import upgrade
-
     upgrade(current_app.config["DATABASE_URL"])
     click.echo("database at head")
 
@@ -170,12 +176,6 @@ def sweep_command() -> None:
     """Daily housekeeping: record lapses and list what expires soon; record drift monitors
     overdue (so serving sees them); erase score inputs and drift reports past the policy's
     retention; queue again jobs whose worker stopped."""
-    from . import monitoring_jobs  # noqa: F401  (registers the jobs' failure hooks)
-    from .governance.monitor_health import record_overdue
-    from .governance.retention import erase_expired_inputs, prune_drift_reports
-    from .governance.sweep import sweep
-    from .jobs import requeue_stale
-
     now, policy = services().clock.now(), services().policy
     with _session() as session:
         report = sweep(session, policy, now)
@@ -202,9 +202,6 @@ def sweep_command() -> None:
 @with_appcontext
 def dependents_command(reference: str) -> None:
     """Everything that rests on an agreement (by reference, e.g. DSA-12)."""
-    from .governance.upstream import dependents_of_agreement
-    from .records import DataSharingAgreement
-
     with _session() as session:
         agreement = session.scalars(
             select(DataSharingAgreement).where(DataSharingAgreement.reference == reference)
@@ -238,19 +235,13 @@ def monitors_run(wait: bool) -> None:
     another (no worker pool outlives this command); with Celery they are queued for
     `gatehouse worker`.
     """
-    from .governance.actors import SYSTEM
-    from .governance.monitor_health import record_overdue
-    from .jobs import enqueue, mode
-    from .jobs import wait as wait_for
-    from .monitoring_jobs import due_monitors
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     inline = mode(app) != "celery"
     with _session() as session:
         for line in record_overdue(session, services().policy, services().clock.now()):
             click.echo(f"overdue: {line}")
         session.commit()
-        due = due_monitors(session, services())
+        due = due_monitors(session, services().clock.now())
         for monitor in due:
             job = enqueue(app, session, SYSTEM, "drift_check",
                           {"monitor_id": monitor.id, "source": "schedule"}, inline=inline)
@@ -266,7 +257,7 @@ def monitors_run(wait: bool) -> None:
 @with_appcontext
 def worker_command(concurrency: int) -> None:
     """Run a Celery worker for background jobs (needs CELERY_BROKER_URL)."""
-    from .celery_app import bind, celery, queue_of
+    from .jobs.celery_worker import bind, celery, queue_of  # Celery: loaded when asked
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("CELERY_BROKER_URL"):
@@ -282,7 +273,7 @@ def worker_command(concurrency: int) -> None:
 @with_appcontext
 def demo_command() -> None:
     """Load the demo council: agreements, datasets, a DPIA and models in several states."""
-    from .demo.load import load_demo
+    from .demo.load import load_demo  # the demo's libraries: loaded when asked
 
     with _session() as session:
         if session.scalars(select(Organisation)).first() is not None:
@@ -308,15 +299,3 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(command)
 
-
-def _create_app() -> Flask:
-    from . import create_app
-
-    return create_app()
-
-
-def main() -> None:
-    FlaskGroup(create_app=_create_app, help="Gatehouse: governed model registry.")()
-
-
-__all__ = ["main"]

@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from registry import create_app  # noqa: E402
 from registry.api import schemas as s  # noqa: E402
-from registry.clock import FrozenClock  # noqa: E402
+from registry.app import create_app  # noqa: E402
 from registry.governance import lifecycle, people, registration  # noqa: E402
 from registry.governance.actors import OPERATOR  # noqa: E402
+from registry.platform.clock import FrozenClock  # noqa: E402
 from registry.records import Base, DriftMonitor, ModelVersion, User  # noqa: E402
 from tests import builders as b  # noqa: E402
 from tests.conftest import PEOPLE  # noqa: E402

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from registry import create_app
-from registry.clock import FrozenClock
+from registry.app import create_app
+from registry.platform.clock import FrozenClock
 from registry.records import Base
 
 FIXTURES = Path(__file__).parent / "fixtures"

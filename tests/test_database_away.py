@@ -20,8 +20,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine
 
-from registry import create_app
-from registry.clock import FrozenClock
+from registry.app import create_app
+from registry.platform.clock import FrozenClock
 from registry.records import Base
 
 from .conftest import START

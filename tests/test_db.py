@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, exc, func, select, text
 
-from registry import db
+from registry.platform import db
 from registry.records import Organisation
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.governance import evidence, gaps, gates, proposals, waivers
+from registry.governance import chain, evidence, gaps, proposals, waivers
 from registry.governance.errors import Conflict, Forbidden, Invalid
 from registry.records import LedgerEntry, ModelVersion
 
@@ -44,7 +44,7 @@ class World:
                               self.now, requirement, items, rationale, **kw)
 
     def requirement(self, rid: str) -> Any:
-        gate = gates.evaluate(self.session, self.version, self.policy, self.now)
+        gate = chain.evaluate(self.session, self.version, self.policy, self.now)
         return next(r for r in gate.requirements if r.id == rid)
 
     def last_ledger(self) -> LedgerEntry:

@@ -722,7 +722,7 @@ def test_policy_that_is_not_toml_or_not_utf8(tmp_path: Path) -> None:
 
 
 def test_a_bad_policy_stops_the_start(tmp_path: Path) -> None:
-    from registry import create_app
+    from registry.app import create_app
 
     folder = tmp_path / "policies"
     folder.mkdir()

@@ -127,7 +127,7 @@ def test_the_instance_folder_database_and_files_are_the_services_alone(app: Flas
 
 
 def test_a_fresh_secret_key_file_is_never_world_readable(tmp_path: Path) -> None:
-    from registry.config import from_environment
+    from registry.platform.config import from_environment
 
     secret = from_environment(str(tmp_path / "inst"))["SECRET_KEY"]
     path = tmp_path / "inst" / "secret_key"

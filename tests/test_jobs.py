@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from registry import jobs
 from registry.governance.actors import SYSTEM
 from registry.governance.errors import Unavailable
+from registry.jobs import queue as jobs
 from registry.records import BiasAudit
 
 from .chain import build_chain, ok
@@ -68,7 +68,7 @@ def celery_worker(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A Celery worker in this process (solo pool, in a thread), on a queue of its own."""
     from celery.contrib.testing.worker import start_worker
 
-    from registry import celery_app
+    from registry.jobs import celery_worker as celery_app
 
     redis_required()
     queue = f"gatehouse-test-{uuid.uuid4().hex[:12]}"
@@ -145,17 +145,20 @@ def test_gatehouse_worker_process(app: Flask, api: Api, tmp_path: Path) -> None:
         log.close()
 
 
-def test_a_job_whose_worker_stopped_runs_again_then_is_given_up(app: Flask) -> None:
+def test_a_job_whose_worker_stopped_runs_again_then_is_given_up(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import timedelta
 
+    from registry.jobs import handlers
     from registry.records import Job
 
     ran: list[dict] = []
 
-    @jobs.handler("count_runs")
     def count_runs(_session, _services, _actor, params):  # type: ignore[no-untyped-def]
         ran.append(params)
         return "nothing", 0
+
+    monkeypatch.setitem(handlers.HANDLERS, "count_runs", count_runs)
 
     services = app.extensions["gatehouse"]
     now = services.clock.now()
@@ -175,4 +178,3 @@ def test_a_job_whose_worker_stopped_runs_again_then_is_given_up(app: Flask) -> N
         assert ran == [{"name": "lost"}]  # the bookkeeping stays out of the handler's way
         assert thrice.state == "failed" and f"interrupted {jobs.MAX_RUNS} times" in thrice.error
         assert going.state == "running"
-    del jobs.HANDLERS["count_runs"]

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from registry.migrate import downgrade, upgrade
+from registry.platform.migrations import downgrade, upgrade
 from registry.records import Base
 
 from .conftest import PG_URL

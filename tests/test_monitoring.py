@@ -17,9 +17,8 @@ from registry.analysis.drift import DriftResult
 from registry.governance import ledger as ledger_module
 from registry.governance import monitoring
 from registry.governance.errors import Conflict
-from registry.governance.monitoring import receipts_batch
+from registry.governance.monitoring import due_monitors, receipts_batch
 from registry.governance.retention import erase_expired_inputs
-from registry.monitoring_jobs import due_monitors
 from registry.records import DriftCheck
 
 from . import builders as b
@@ -425,21 +424,21 @@ def test_fresh_sample_receipts_and_the_schedule(app, api: Api, clock) -> None:
     accept_proposal(api, chain.version_url, "drift_monitor", daily["id"])
     services = app.extensions["gatehouse"]
     with services.sessions() as session:
-        assert due_monitors(session, services) == []
+        assert due_monitors(session, services.clock.now()) == []
     clock.advance(hours=2)
     ok(api.post(score_url, as_="app", json={**SCORE, "instances": fresh_cases(5, 9)}))
     with services.sessions() as session:
-        assert due_monitors(session, services) == []  # receipts, but not yet a day
+        assert due_monitors(session, services.clock.now()) == []  # receipts, but not yet a day
     clock.advance(days=1)
     with services.sessions() as session:
-        due = due_monitors(session, services)
+        due = due_monitors(session, services.clock.now())
         assert len(due) == 1 and due[0].daily and due[0].every_receipts == 10_000
     # Past the retention period the inputs count as gone, even before the erasure runs; then
     # they are erased as SQL NULL.
     clock.advance(days=31)
     with services.sessions() as session:
         now = services.clock.now()
-        assert due_monitors(session, services) == []
+        assert due_monitors(session, services.clock.now()) == []
         with pytest.raises(Conflict, match="no kept inputs"):
             receipts_batch(session, due[0], 100, now)
         assert erase_expired_inputs(session, now) == 206

@@ -8,7 +8,7 @@ through the API. After every step:
 - the version is servable for its purpose (the score endpoint answers 200; 403 when an
   agreement does not grant the purpose for use, else 409) exactly when every requirement along
   its chain holds, purpose and stages included, walked here from the recorded facts, never by
-  asking `usability.servability`; a purpose the model is not registered for is always 403;
+  asking `chain.servability`; a purpose the model is not registered for is always 403;
 - nobody's approval counts on a record they built or submitted, nor twice in one round, and an
   approved record's round holds the roles it needs;
 - every state change has its ledger entry (folding the ledger gives every record's state);

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from registry.clock import FrozenClock
 from registry.governance import passwords, people, sign_in
 from registry.governance.actors import OPERATOR
 from registry.governance.errors import Invalid
+from registry.platform.clock import FrozenClock
 from registry.records import User
 
 from .conftest import Api

@@ -7,12 +7,12 @@ from flask import Flask, g, request
 from flask_smorest import Api
 from marshmallow import Schema, fields
 
-from ..db import read_first
 from ..governance.actors import Actor
 from ..governance.errors import Invalid, Unauthenticated
 from ..governance.inputs import DEEP, NUL, json_loads, refuse_nul
 from ..governance.people import authenticate
-from ..state import db
+from ..platform.db import read_first
+from ..platform.services import db
 from . import errors
 
 # Reachable without a token; everything else under these prefixes needs one.

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from ..governance import registration
 from ..governance.errors import Invalid
+from ..platform.services import db, services
 from ..records import Dataset
-from ..state import db, services
 from . import current_actor
 from . import schemas as s
 from .governed import governed_routes, now

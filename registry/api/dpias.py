@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from ..governance import dpia as dpia_rules
 from ..governance import registration
+from ..platform.services import db
 from ..records import DPIA
-from ..state import db
 from . import current_actor
 from . import schemas as s
 from .governed import governed_routes, now

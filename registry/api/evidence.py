@@ -10,8 +10,8 @@ from marshmallow import Schema, fields, validate
 
 from ..governance import evidence, gaps, proposals, registration, waivers
 from ..governance.permissions import require
+from ..platform.services import db, services
 from ..records import ModelVersion
-from ..state import db, services
 from . import current_actor
 from .governed import now
 from .schemas import DecisionOut

@@ -11,10 +11,10 @@ from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from ..governance import lifecycle, order, registration, upstream
+from ..governance.chain import servability, usable
 from ..governance.permissions import require
-from ..governance.usability import servability, usable
+from ..platform.services import db, services
 from ..records import Decision
-from ..state import db, services
 from . import current_actor
 from . import schemas as s
 

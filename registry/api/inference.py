@@ -33,9 +33,9 @@ from sqlalchemy import select, text
 from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
 from ..governance.inputs import json_loads, small_int
 from ..governance.permissions import require
+from ..platform.services import db, services
 from ..records import ModelVersion, PredictiveModel
 from ..serving import scoring, servability
-from ..state import db, services
 from . import current_actor
 from .governed import now
 

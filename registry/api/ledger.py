@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from ..governance import ledger
 from ..governance.permissions import require
+from ..platform.services import db
 from ..records import LedgerEntry
-from ..state import db
 from . import current_actor
 from . import schemas as s
 

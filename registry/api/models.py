@@ -12,8 +12,8 @@ from sqlalchemy import select
 from ..governance import registration, risk, versions
 from ..governance.errors import Invalid
 from ..governance.inputs import json_loads
+from ..platform.services import db, services
 from ..records import ModelVersion, PredictiveModel
-from ..state import db, services
 from . import current_actor
 from . import schemas as s
 from .governed import governed_routes, now

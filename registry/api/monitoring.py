@@ -11,12 +11,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from .. import jobs
 from ..governance import audits, evidence, monitoring, outcomes, registration, versions
 from ..governance.errors import Conflict, Invalid, NotFound
 from ..governance.permissions import require
+from ..jobs import queue as jobs
+from ..platform.services import db, services
 from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, Job, ModelVersion
-from ..state import db, services
 from . import current_actor
 from .datasets import uploaded_file
 from .governed import now

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from ..governance import people, sign_in
 from ..governance.errors import NotFound
 from ..governance.permissions import require
+from ..platform.services import db
 from ..records import ApiClient, Organisation, User
-from ..state import db
 from . import current_actor
 from . import schemas as s
 from .governed import now

@@ -13,8 +13,8 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from ..governance.errors import Invalid
+from ..platform.services import db, services
 from ..serving import receipts, scoring
-from ..state import db, services
 from . import current_actor
 from .governed import now
 

@@ -27,8 +27,8 @@ from ..governance import dpia as dpia_rules
 from ..governance.actors import OPERATOR, Actor
 from ..governance.errors import GovernanceError
 from ..governance.evidence import in_force_audit
+from ..platform.services import Services
 from ..records import DPIA, Dataset, DataSharingAgreement, ModelVersion, PredictiveModel
-from ..state import Services
 from .fitting import fit_demo_model
 from .spec import DemoDataset
 

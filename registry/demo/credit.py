@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import ROOT
+from ..platform.config import ROOT
 from .council import Demo, risk
 from .spec import ColumnSpec, DemoDataset
 

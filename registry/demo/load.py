@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ..state import Services
+from ..platform.services import Services
 from . import bat_roost, business_rates, credit, early_help, hmo
 from .council import COUNCIL, DEMO_PASSWORD, STAFF, Demo
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from ..platform.storage import FileStore
 from ..records import BiasAudit, Dataset, ModelVersion
-from ..storage import FileStore
 from . import audit_gate, evidence, ledger
 from .actors import Actor
 from .errors import Invalid

@@ -6,6 +6,7 @@ the refusal of an approval and the review page's checklist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,8 +24,41 @@ from ..records import (
     PredictiveModel,
 )
 from ..records.datasets import PERSONAL_CLASSIFICATIONS
-from . import audit_gate, dpia_gate, evidence, gaps, monitor_health, purposes, upstream
+from . import (
+    audit_gate,
+    dpia_gate,
+    evidence,
+    gaps,
+    monitor_health,
+    purposes,
+    upstream,
+    versions_check,
+)
 from .policy import Policy
+from .risk import tier
+
+STATE_WORDS = {
+    "draft": "still a draft",
+    "submitted": "awaiting approval",
+    "changes_requested": "sent back for changes",
+    "rejected": "rejected",
+    "suspended": "suspended",
+    "retired": "retired",
+}
+
+
+@dataclass(frozen=True)
+class Usability:
+    ok: bool
+    reason: str = ""
+
+
+def first(record: Governed) -> str:
+    """What to do to an upstream record before the one resting on it, in the officer's words."""
+    if record.state == "approved":  # approved, but lapsed or no longer meeting its gate
+        return f"bring {record.label} back into force first"
+    verb = {"suspended": "reinstate", "rejected": "replace", "retired": "replace"}
+    return f"{verb.get(record.state, 'approve')} {record.label} first"
 
 
 @dataclass(frozen=True)
@@ -60,16 +94,20 @@ class GateResult:
 
 
 class _Checklist:
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, usable: Callable[[Governed], Usability]) -> None:
         self.items: list[Requirement] = []
         self.now = now  # the moment evaluated at, for what runs by the hour (a monitor's grace)
+        self.usable = usable  # whether a record this one rests on may be relied on today
 
     def add(self, id: str, met: bool, detail: str, remedy: str = "") -> None:
         self.items.append(Requirement(id, bool(met), detail, remedy))
 
 
-def evaluate(session: Session, record: Governed, policy: Policy, now: datetime) -> GateResult:
-    checks = _Checklist(now)
+def requirements(session: Session, record: Governed, policy: Policy, now: datetime,
+                 usable: Callable[[Governed], Usability]) -> GateResult:
+    """The record's gate at `now`. Whether each record it rests on is usable is asked of
+    `usable`: that is the chain rule's to answer (`governance.chain.evaluate` supplies it)."""
+    checks = _Checklist(now, usable)
     _RULES[record.kind](session, record, policy, now.date(), checks)
     _approvals(session, record, policy, checks)
     return GateResult(checks.items)
@@ -133,8 +171,6 @@ def _agreement(session: Session, a: Any, policy: Policy, today: date, c: _Checkl
 # --- datasets ---------------------------------------------------------------------------------
 
 def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklist) -> None:
-    from .usability import first, usable
-
     assert isinstance(d, Dataset)
     c.add("purpose", d.purpose in policy.purposes, f"declared purpose {d.purpose!r}"
           + ("" if d.purpose in policy.purposes else " is not in the policy's vocabulary"),
@@ -142,7 +178,7 @@ def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklis
     # Every agreement the data came under must hold: if one is revoked, that data may not be used.
     good, problems, todo = [], [], []
     for a in d.agreements:
-        u = usable(session, a, policy, today)
+        u = c.usable(a)
         if not u.ok:
             problems.append(u.reason)
             todo.append(first(a))
@@ -157,7 +193,7 @@ def _dataset(session: Session, d: Any, policy: Policy, today: date, c: _Checklis
           "every agreement linked must be approved, in force, and permit the dataset's purpose")
     if d.classification in PERSONAL_CLASSIFICATIONS:
         covering = upstream.dpias_covering_dataset(session, d)
-        checked = [(p, usable(session, p, policy, today)) for p in covering]
+        checked = [(p, c.usable(p)) for p in covering]
         ok_dpias = [p.label for p, u in checked if u.ok]
         reasons = [u.reason for _, u in checked]
         c.add("dpia", bool(ok_dpias),
@@ -187,8 +223,6 @@ def _dpia(session: Session, p: Any, policy: Policy, today: date, c: _Checklist) 
 # --- models -----------------------------------------------------------------------------------
 
 def _model(session: Session, m: Any, policy: Policy, today: date, c: _Checklist) -> None:
-    from .usability import first, usable
-
     assert isinstance(m, PredictiveModel)
     c.add("purpose", m.purpose in policy.purposes, f"purpose {m.purpose!r} ({m.purpose_class})"
           + ("" if m.purpose in policy.purposes else " is not in the policy's vocabulary"),
@@ -213,7 +247,7 @@ def _model(session: Session, m: Any, policy: Policy, today: date, c: _Checklist)
           else "population, benefit, benefit measure or plain-language summary missing",
           "describe who is scored, the benefit, how it will be judged, in plain language")
     dpias = upstream.dpias_covering_model(session, m)
-    checked = [(p, usable(session, p, policy, today)) for p in dpias]
+    checked = [(p, c.usable(p)) for p in dpias]
     ok = [p.label for p, u in checked if u.ok]
     c.add("dpia", bool(ok), f"assessed by {', '.join(ok)}" if ok
           else ("; ".join(u.reason for _, u in checked)
@@ -236,12 +270,9 @@ def _decision_role(m: PredictiveModel, policy: Policy, c: _Checklist) -> None:
 # --- model versions ---------------------------------------------------------------------------
 
 def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklist) -> None:
-    from . import versions_check
-    from .usability import first, usable
-
     assert isinstance(v, ModelVersion)
     m = v.model
-    u = usable(session, m, policy, today)
+    u = c.usable(m)
     c.add("model", u.ok, f"{m.label} is approved" if u.ok else u.reason,
           first(m))
     c.add("artefact", *versions_check.artefact_status(v))
@@ -249,7 +280,7 @@ def _version(session: Session, v: Any, policy: Policy, today: date, c: _Checklis
           f"{len(v.feature_schema)} features declared" if v.feature_schema
           else "no feature schema", "declare the feature schema (or derive it from the dataset)")
     datasets = upstream.version_datasets_of(v)
-    checked = [(d, usable(session, d, policy, today)) for d in datasets]
+    checked = [(d, c.usable(d)) for d in datasets]
     problems = [u.reason for _, u in checked if not u.ok]
     has_both = bool(v.training_datasets) and bool(v.evaluation_datasets)
     c.add("datasets", has_both and not problems,
@@ -302,8 +333,6 @@ def _drift_monitor(session: Session, v: ModelVersion, policy: Policy, c: _Checkl
 # --- approvals --------------------------------------------------------------------------------
 
 def approver_roles(session: Session, record: Governed, policy: Policy) -> tuple[str, ...]:
-    from .risk import tier
-
     if isinstance(record, ModelVersion):
         return tier(session, record.model, policy).approver_roles
     return policy.record_approver_roles

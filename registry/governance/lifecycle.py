@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from ..records import DataSharingAgreement, Decision, Governed, ModelVersion, User
 from . import ledger
 from .actors import Actor
+from .chain import evaluate
 from .errors import Conflict, Forbidden, Invalid
-from .gates import approvals_missing, approver_roles, current_approvals, evaluate
+from .gates import approvals_missing, approver_roles, current_approvals
 from .permissions import require
 from .policy import Policy
 

@@ -22,15 +22,15 @@ import gzip
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..analysis import drift_columns
+from ..platform.storage import FileStore
 from ..records import Dataset, DriftCheck, DriftMonitor, ModelVersion, ScoreReceipt
-from ..storage import FileStore
 from . import evidence, ledger
 from .actors import SYSTEM, Actor
 from .errors import Conflict, Invalid
@@ -315,3 +315,25 @@ def receipts_batch(session: Session, monitor: DriftMonitor, limit: int, now: dat
                              "their inputs were erased after the retention period)",
                              {"receipts": ["none"]})
     return pd.DataFrame(rows)
+
+
+def due_monitors(session: Session, now: datetime) -> list[DriftMonitor]:
+    """Monitors in force whose schedule says a check is due.
+
+    Due when at least ``every_receipts`` receipts (with kept inputs) were scored since the last
+    check that ran (or since the monitor was set up), or, for a ``daily`` monitor, when a day
+    has passed since then and at least one receipt was scored. A failing monitor is therefore
+    tried again on every run until a check runs.
+    """
+    due = []
+    for monitor in session.scalars(select(DriftMonitor).where(DriftMonitor.status == "in_force")
+                                   .order_by(DriftMonitor.id)):
+        last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id,
+                                                        DriftCheck.status == "ok")
+                               .order_by(DriftCheck.id.desc())).first()
+        since = last.created_at if last else monitor.created_at
+        fresh = kept_inputs_since(session, monitor.model_version_id, since, now)
+        if (monitor.every_receipts and fresh >= monitor.every_receipts) or (
+                monitor.daily and fresh and now - since >= timedelta(days=1)):
+            due.append(monitor)
+    return due

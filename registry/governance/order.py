@@ -14,16 +14,17 @@ from sqlalchemy.orm import Session
 
 from ..records import DPIA, Dataset, Governed, ModelVersion, PredictiveModel
 from ..records.datasets import PERSONAL_CLASSIFICATIONS
-from . import gates, upstream
+from . import chain, gates, upstream
+from .chain import usable
+from .gates import first
 from .policy import Policy
-from .usability import first, usable
 
 ORDER = ("agreement", "dpia", "dataset", "model", "model_version")
 
 
 def gate(session: Session, record: Governed, policy: Policy, now: datetime) -> gates.GateResult:
     """The record's gate answer: its requirements, and what it waits on upstream."""
-    result = gates.evaluate(session, record, policy, now)
+    result = chain.evaluate(session, record, policy, now)
     result.waiting_on = waiting_on(session, record, policy, now.date())
     return result
 

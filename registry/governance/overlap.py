@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..platform.storage import FileStore
 from ..records import Dataset, ModelVersion
-from ..storage import FileStore
 from .policy import Policy
 from .samples import read_dataset
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..analysis import tabular
+from ..platform.storage import FileStore
 from ..records import (
     DPIA,
     Dataset,
@@ -23,7 +24,6 @@ from ..records import (
     version_datasets,
 )
 from ..records.agreements import AGREEMENT_STAGES
-from ..storage import FileStore
 from . import ledger
 from .actors import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound

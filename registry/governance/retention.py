@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Text, cast, select, update
 from sqlalchemy.orm import Session
 
+from ..platform.storage import FileStore
 from ..records import DriftCheck, ScoreReceipt
-from ..storage import FileStore
 from .policy import Policy
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from ..platform.storage import FileStore
 from ..records import Dataset, ModelVersion
-from ..storage import FileStore
 
 if TYPE_CHECKING:
     import pandas as pd

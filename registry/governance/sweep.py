@@ -1,6 +1,6 @@
 """The sweep: record lapses the lease check already enforces, and warn of what lapses soon.
 
-Serving never waits for this: `usability.usable` reads dates at the moment of asking. The sweep
+Serving never waits for this: `chain.usable` reads dates at the moment of asking. The sweep
 makes the lapse visible — a decision by the system and its ledger entry — and lists what expires
 within 30 days so officers can renew in time.
 """

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from ..platform.storage import FileStore
 from ..records import ModelVersion, PredictiveModel
-from ..storage import FileStore
 from . import ledger, overlap, registration
 from .actors import Actor
 from .errors import Conflict, Invalid

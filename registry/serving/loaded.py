@@ -13,8 +13,8 @@ from ..governance.actors import SYSTEM
 from ..governance.errors import Unavailable
 from ..governance.policy import Policy
 from ..governance.samples import background_sample
+from ..platform.storage import FileStore
 from ..records import ModelVersion
-from ..storage import FileStore
 from .servability import Verdict, version_of
 
 if TYPE_CHECKING:  # pandas and sklearn load with the first model, not with the app

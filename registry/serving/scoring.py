@@ -14,14 +14,14 @@ from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
-from ..db import commit_alone, read_first
 from ..governance import ledger
 from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid
 from ..governance.permissions import require
 from ..governance.policy import Policy
+from ..platform.db import commit_alone, read_first
+from ..platform.storage import FileStore
 from ..records import ScoreReceipt
-from ..storage import FileStore
 from . import features, loaded, servability
 
 _INSERT_RECEIPTS = ScoreReceipt.__table__.insert()

@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..governance import monitor_health, purposes
+from ..governance.chain import servability
 from ..governance.errors import Conflict, NotFound
 from ..governance.policy import Policy
-from ..governance.usability import servability
 from ..records import ApiClient, LedgerHead, ModelVersion, PredictiveModel, ScoreReceipt
 
 _MAX_ENTRIES = 10_000

@@ -11,8 +11,8 @@ from flask import flash, redirect, request
 
 from ..governance import registration
 from ..governance.errors import GovernanceError
+from ..platform.services import db
 from ..records import DataSharingAgreement
-from ..state import db
 from . import forms
 from .auth import current_actor, login_required
 from .pages import bp, now, render_record

@@ -19,8 +19,8 @@ from flask_limiter.util import get_remote_address
 from ..governance import sign_in as sign_in_rules
 from ..governance.actors import Actor
 from ..governance.people import actor_for_user
+from ..platform.services import db, services
 from ..records import User
-from ..state import db, services
 from .forms import by_field
 
 bp = Blueprint("auth", __name__)

@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..governance import gaps, gates, lifecycle, monitor_health
+from ..governance import chain, gaps, gates, lifecycle, monitor_health
 from ..governance.actors import Actor
+from ..governance.chain import servability, usable
 from ..governance.evidence import CLOSED
 from ..governance.permissions import allowed
 from ..governance.policy import Policy
 from ..governance.registration import KINDS
 from ..governance.sweep import due_dates
-from ..governance.usability import servability, usable
 from ..records import DataSharingAgreement, Decision, Governed, ModelVersion
 from .present import format_date, format_datetime, role_name
 
@@ -70,7 +70,7 @@ def awaiting_decision(session: Session, actor: Actor, policy: Policy,
                 items.append(Item(record, note="Reinstatement begun: yours is needed too",
                                   when=begun[-1].created_at.date()))
             continue
-        gate = gates.evaluate(session, record, policy, now)
+        gate = chain.evaluate(session, record, policy, now)
         unmet = [r for r in gate.unmet if r.id != "approvals"]
         note = ("Ready for your decision" if gate.ready
                 else f"{len(unmet)} requirement{'s' if len(unmet) != 1 else ''} not met")
@@ -158,7 +158,7 @@ def my_records(session: Session, actor: Actor, policy: Policy, now: datetime) ->
                                          cls.submitted_by_id == uid))
     items = []
     for record in mine:
-        gate = gates.evaluate(session, record, policy, now)
+        gate = chain.evaluate(session, record, policy, now)
         unmet = [r for r in gate.unmet if r.id != "approvals"]
         if record.state == "submitted":
             missing = gates.approvals_missing(session, record, policy)

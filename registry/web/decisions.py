@@ -13,9 +13,9 @@ from flask import abort, flash, redirect, request
 from ..governance import gates, lifecycle, registration
 from ..governance.errors import GovernanceError
 from ..governance.permissions import require
+from ..platform.services import db, services
 from ..records import Governed
 from ..records.decisions import DECISIONS
-from ..state import db, services
 from . import forms
 from .auth import current_actor, login_required
 from .pages import bp, now, render_record

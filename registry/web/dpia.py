@@ -20,9 +20,9 @@ from ..governance import registration
 from ..governance.errors import Conflict, Forbidden, GovernanceError, Invalid
 from ..governance.inputs import small_int
 from ..governance.permissions import allowed, require
+from ..platform.services import db, services
 from ..records import DPIA, Dataset, PredictiveModel
 from ..records.dpias import RISK_EFFECTS, risk_level
-from ..state import db, services
 from . import forms
 from .auth import current_actor, login_required
 

@@ -16,8 +16,8 @@ from ..governance import proposals, registration, waivers
 from ..governance.errors import GovernanceError
 from ..governance.evidence import EVIDENCE_WORDS, kind_of
 from ..governance.permissions import require
+from ..platform.services import db, services
 from ..records import Decision, ModelVersion
-from ..state import db, services
 from . import forms
 from .auth import current_actor, login_required
 from .changes import gap_anchor

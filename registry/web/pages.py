@@ -17,10 +17,11 @@ from flask import (
 from sqlalchemy import func, select
 
 from ..governance import gates, lifecycle, monitoring, order, registration, risk, upstream
+from ..governance.chain import servability, usable
 from ..governance.errors import GovernanceError
 from ..governance.inputs import small_int
 from ..governance.permissions import allowed, require
-from ..governance.usability import servability, usable
+from ..platform.services import db, services
 from ..records import (
     DPIA,
     ApiClient,
@@ -36,7 +37,6 @@ from ..records import (
     User,
 )
 from ..records.agreements import AGREEMENT_STAGES, STAGE_WORDS
-from ..state import db, services
 from . import changes, evidence
 from . import dashboard as dash
 from .auth import current_actor, login_required

@@ -177,7 +177,7 @@ def user_name(user_id: int | None) -> str:
     """A colleague's name for signed-in pages (never used on the public register)."""
     if user_id is None:
         return "Gatehouse (automatic)"
-    from ..state import db
+    from ..platform.services import db
 
     cache: dict[int, str] = g.setdefault("user_names", {})
     if user_id not in cache:

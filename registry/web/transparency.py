@@ -22,8 +22,8 @@ from ..governance.register import (
     public_status,
 )
 from ..governance.register import register as public_register
+from ..platform.services import db, services
 from ..records import Organisation, PredictiveModel
-from ..state import db, services
 
 bp = Blueprint("transparency", __name__)
 CSV_FIELDS = (

@@ -16,7 +16,7 @@ import pytest
 from registry.analysis import drift_columns
 from registry.analysis.drift import DriftRules, check_drift
 from registry.analysis.tabular import conform, rules_from
-from registry.monitoring_jobs import read_batch
+from registry.jobs.handlers import read_batch
 
 RULES = DriftRules(method=None, column_threshold=None, drift_share=0.5, html_max_bytes=0)
 REFERENCE_ROWS, BATCH_ROWS = 2000, 600

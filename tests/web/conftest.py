@@ -16,8 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from registry import create_app
-from registry.clock import FrozenClock
+from registry.app import create_app
+from registry.platform.clock import FrozenClock
 from registry.records import Base
 
 from ..conftest import PEOPLE, START, Api

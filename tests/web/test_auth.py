@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from registry import create_app
+from registry.app import create_app
 
 
 def test_sign_in_page_is_public_and_carries_a_csrf_token(visit) -> None:

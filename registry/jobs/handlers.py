@@ -10,21 +10,22 @@ check, a failed check on its monitor (:func:`drift_check_failed`), each in its o
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .governance import audits, monitoring, registration
-from .governance.actors import Actor
-from .governance.errors import Invalid
-from .jobs import handler
-from .records import Dataset, DriftCheck, DriftMonitor, ModelVersion
-from .state import Services
+from ..governance import audits, monitoring
+from ..governance.actors import Actor
+from ..governance.errors import Invalid
+from ..platform.services import Services
+from ..records import Dataset, DriftMonitor, ModelVersion
+
+Handler = Callable[[Session, Services, Actor, dict[str, Any]], tuple[str, int]]
+# (session, services, actor, params, message, the exception or None if its worker was lost)
+FailureHook = Callable[[Session, Services, Actor, dict[str, Any], str, Exception | None], None]
 
 
-@handler("bias_audit")
 def bias_audit(session: Session, services: Services, actor: Actor, p: dict[str, Any]
                ) -> tuple[str, int]:
     version = session.get(ModelVersion, p["version_id"])
@@ -72,7 +73,6 @@ def drift_check_failed(session: Session, services: Services, actor: Actor, p: di
                                    services.clock.now())
 
 
-@handler("drift_check", on_failure=drift_check_failed)
 def drift_check(session: Session, services: Services, actor: Actor, p: dict[str, Any]
                 ) -> tuple[str, int]:
     monitor = session.get(DriftMonitor, p["monitor_id"])
@@ -101,33 +101,7 @@ def drift_check(session: Session, services: Services, actor: Actor, p: dict[str,
     return "drift_check", check.id
 
 
-def due_monitors(session: Session, services: Services) -> list[DriftMonitor]:
-    """Monitors in force whose schedule says a check is due.
-
-    Due when at least ``every_receipts`` receipts (with kept inputs) were scored since the last
-    check that ran (or since the monitor was set up), or, for a ``daily`` monitor, when a day
-    has passed since then and at least one receipt was scored. A failing monitor is therefore
-    tried again on every run until a check runs.
-    """
-    now = services.clock.now()
-    due = []
-    for monitor in session.scalars(select(DriftMonitor).where(DriftMonitor.status == "in_force")
-                                   .order_by(DriftMonitor.id)):
-        last = session.scalars(select(DriftCheck).where(DriftCheck.monitor_id == monitor.id,
-                                                        DriftCheck.status == "ok")
-                               .order_by(DriftCheck.id.desc())).first()
-        since = last.created_at if last else monitor.created_at
-        fresh = monitoring.kept_inputs_since(session, monitor.model_version_id, since, now)
-        if (monitor.every_receipts and fresh >= monitor.every_receipts) or (
-                monitor.daily and fresh and now - since >= timedelta(days=1)):
-            due.append(monitor)
-    return due
-
-
-def version_of(session: Session, name: str, number: int) -> ModelVersion:
-    version = registration.get(session, "model_version", (name, number))
-    assert isinstance(version, ModelVersion)
-    return version
-
-
-__all__ = ["due_monitors", "read_batch", "version_of"]
+# What each kind of job runs, and what its failure means elsewhere (a drift check that cannot
+# run marks its monitor failing).
+HANDLERS: dict[str, Handler] = {"bias_audit": bias_audit, "drift_check": drift_check}
+FAILURE_HOOKS: dict[str, FailureHook] = {"drift_check": drift_check_failed}

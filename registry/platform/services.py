@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
 from sqlalchemy import Engine
@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
 from .db import DATABASE_AWAY
-from .governance.policy import Policy
 from .storage import FileStore
+
+if TYPE_CHECKING:  # the policy is governance's; the platform only holds it
+    from ..governance.policy import Policy
 
 
 @dataclass

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 from celery.signals import worker_process_init
 
+from .runner import run_job
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -35,17 +37,14 @@ _app: Flask | None = None
 
 
 def bind(app: Flask) -> None:
-    """Run this worker's tasks in `app` (else one is made from the environment on first use)."""
+    """Run this worker's tasks in `app`."""
     global _app
     _app = app
 
 
 def flask_app() -> Flask:
-    global _app
     if _app is None:
-        from . import create_app
-
-        _app = create_app()
+        raise RuntimeError("start workers with `gatehouse worker`, which binds the application")
     return _app
 
 
@@ -71,6 +70,4 @@ def _fresh_connections(**_: Any) -> None:
 
 @celery.task(name="gatehouse.run_job")
 def run_job_task(job_id: str) -> None:
-    from .jobs import run_job
-
     run_job(flask_app(), job_id)

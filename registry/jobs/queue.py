@@ -10,17 +10,15 @@ queued → running → succeeded | failed. Where it runs:
 A failure rolls back everything the job wrote and records the message (and any field-by-field
 details) on the job: no half-written audit or check. A handler may commit only before it has
 written anything (to end a read transaction while it computes). A kind of job may also say what
-its failure means elsewhere (``on_failure``: a drift check that cannot run marks its monitor
-failing); that is written after the job's own failure, in a transaction of its own.
+its failure means elsewhere (``handlers.FAILURE_HOOKS``: a drift check that cannot run marks its
+monitor failing); that is written after the job's own failure, in a transaction of its own.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import traceback
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -29,47 +27,18 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .governance.actors import SYSTEM, Actor
-from .governance.errors import Unavailable
-from .records import Job, User
-from .state import Services
+from ..governance.actors import SYSTEM, Actor
+from ..governance.errors import Unavailable
+from ..platform.services import Services
+from ..records import Job
+from .runner import record_failure_elsewhere, run_job
 
 log = logging.getLogger("gatehouse.jobs")
-Handler = Callable[[Session, Services, Actor, dict[str, Any]], tuple[str, int]]
-# (session, services, actor, params, message, the exception or None if its worker was lost)
-FailureHook = Callable[[Session, Services, Actor, dict[str, Any], str, Exception | None], None]
-HANDLERS: dict[str, Handler] = {}
-FAILURE_HOOKS: dict[str, FailureHook] = {}
 FINISHED = ("succeeded", "failed")
 # A job running for longer than this has lost its worker (the longest, a drift check on 100k
 # rows, takes seconds); it runs at most MAX_RUNS times in all.
 STALE_AFTER = timedelta(minutes=30)
 MAX_RUNS = 3
-
-
-def handler(kind: str, on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        if on_failure is not None:
-            FAILURE_HOOKS[kind] = on_failure
-        return fn
-    return register
-
-
-def _after_failure(services: Services, session: Session, job: Job, actor: Actor, message: str,
-                   exc: Exception | None) -> None:
-    """Run the kind's failure hook in a transaction of its own; a hook that fails is logged and
-    leaves the job's own failure as recorded."""
-    hook = FAILURE_HOOKS.get(job.kind)
-    if hook is None:
-        return
-    params = {k: v for k, v in job.params.items() if k not in ("runs", "error_details")}
-    try:
-        hook(session, services, actor, params, message, exc)
-        session.commit()
-    except Exception:
-        session.rollback()
-        log.exception("job %s (%s): recording its failure elsewhere failed", job.id, job.kind)
 
 
 def mode(app: Flask) -> str:
@@ -99,10 +68,10 @@ def _hand_over(app: Flask, session: Session, job: Job, how: str) -> None:
     """Send a committed, queued job to where it runs (see :func:`mode`)."""
     services: Services = app.extensions["gatehouse"]
     if how == "celery":
-        from .celery_app import dispatch
+        from . import celery_worker  # Celery is loaded only where it is configured
 
         try:
-            dispatch(app, job.id)
+            celery_worker.dispatch(app, job.id)
         except Exception as exc:  # the broker is down: say so, and leave no job waiting forever
             message = f"the job queue cannot be reached: {type(exc).__name__}: {exc}"
             job.state, job.error, job.finished_at = "failed", message, services.clock.now()
@@ -121,7 +90,7 @@ def requeue_stale(app: Flask, session: Session) -> list[Job]:
     A worker process that dies (a restart, the memory killer) leaves its job "running" for
     ever, and nothing would pick it up again. Each is queued and handed over again, up to
     ``MAX_RUNS`` runs in all; after that it fails, saying why, and its kind's failure hook runs
-    (the caller imports the handlers' module). Returns the jobs dealt with.
+   . Returns the jobs dealt with.
     """
     services: Services = app.extensions["gatehouse"]
     now = services.clock.now()
@@ -137,7 +106,7 @@ def requeue_stale(app: Flask, session: Session) -> list[Job]:
     session.commit()
     for job in stale:
         if job.state == "failed":
-            _after_failure(services, session, job, SYSTEM, job.error or "", None)
+            record_failure_elsewhere(services, session, job, SYSTEM, job.error or "", None)
     for job in stale:
         if job.state == "queued":
             log.warning("job %s (%s) was interrupted; queued again", job.id, job.kind)
@@ -166,48 +135,3 @@ def wait(app: Flask, job_id: str, timeout: float = 60.0, poll: float = 0.05) -> 
         time.sleep(poll)
 
 
-def run_job(app: Flask, job_id: str) -> None:
-    """Run one queued job to the end, recording success or the failure's message."""
-    from . import monitoring_jobs  # noqa: F401  (registers the handlers)
-
-    services: Services = app.extensions["gatehouse"]
-    with app.app_context(), services.sessions() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.state != "queued":
-            session.rollback()
-            return
-        job.state, job.started_at = "running", services.clock.now()
-        job.params = {**job.params, "runs": job.params.get("runs", 0) + 1}
-        kind = job.kind
-        params = {k: v for k, v in job.params.items() if k != "runs"}
-        actor = SYSTEM
-        if job.created_by_id is not None:
-            from .governance.people import actor_for_user
-
-            user = session.get(User, job.created_by_id)
-            actor = actor_for_user(user) if user else SYSTEM
-        session.commit()
-        log.info("job %s (%s) started", job_id, kind)
-        try:
-            if kind not in HANDLERS:
-                raise LookupError(f"no handler for jobs of kind {kind!r}")
-            result_kind, result_id = HANDLERS[kind](session, services, actor, params)
-            job = session.get(Job, job_id)
-            assert job is not None
-            job.state, job.result_kind, job.result_id = "succeeded", result_kind, result_id
-            job.finished_at = services.clock.now()
-            session.commit()
-            log.info("job %s (%s) succeeded: %s %s", job_id, kind, result_kind, result_id)
-        except Exception as exc:  # every failure is recorded on the job, never half-applied
-            session.rollback()
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            log.warning("job %s (%s) failed: %s\n%s", job_id, kind, message,
-                        traceback.format_exc())
-            job = session.get(Job, job_id)
-            assert job is not None
-            job.state, job.error, job.finished_at = "failed", message, services.clock.now()
-            details = getattr(exc, "details", None)
-            if details:
-                job.params = {**job.params, "error_details": details}
-            session.commit()
-            _after_failure(services, session, job, actor, message, exc)

@@ -1,29 +1,25 @@
-"""Approval as a lease: whether a record may be relied on today, computed from the whole chain."""
+"""The chain rule: a record's gate asks whether each record it rests on is usable, and a
+record is usable (approval as a lease) only while its own gate is met — computed from the whole
+chain at the moment of asking."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records import DPIA, DataSharingAgreement, Governed, ModelVersion
+from ..records import DPIA, DataSharingAgreement, Decision, Governed, ModelVersion
+from . import gates
+from .gates import STATE_WORDS, GateResult, Usability
 from .policy import Policy
 
-STATE_WORDS = {
-    "draft": "still a draft",
-    "submitted": "awaiting approval",
-    "changes_requested": "sent back for changes",
-    "rejected": "rejected",
-    "suspended": "suspended",
-    "retired": "retired",
-}
 
-
-@dataclass(frozen=True)
-class Usability:
-    ok: bool
-    reason: str = ""
+def evaluate(session: Session, record: Governed, policy: Policy, now: datetime) -> GateResult:
+    """The record's gate at `now`, each upstream record asked whether it is usable today."""
+    today = now.date()
+    return gates.requirements(session, record, policy, now,
+                              lambda upstream: usable(session, upstream, policy, today))
 
 
 def usable(session: Session, record: Governed, policy: Policy, today: date,
@@ -33,8 +29,6 @@ def usable(session: Session, record: Governed, policy: Policy, today: date,
     The gate is evaluated at ``at`` (a moment of ``today``), by default at noon: only a drift
     monitor's health runs by the hour.
     """
-    from .gates import evaluate
-
     label = record.label
     if record.state != "approved":
         return Usability(False, f"{label} is {STATE_WORDS.get(record.state, record.state)}")
@@ -60,14 +54,6 @@ def usable(session: Session, record: Governed, policy: Policy, today: date,
     return Usability(True)
 
 
-def first(record: Governed) -> str:
-    """What to do to an upstream record before the one resting on it, in the officer's words."""
-    if record.state == "approved":  # approved, but lapsed or no longer meeting its gate
-        return f"bring {record.label} back into force first"
-    verb = {"suspended": "reinstate", "rejected": "replace", "retired": "replace"}
-    return f"{verb.get(record.state, 'approve')} {record.label} first"
-
-
 def servability(session: Session, version: ModelVersion, policy: Policy, today: date,
                 at: datetime | None = None) -> Usability:
     """Whether a frontline tool may be served this version, with the reason chain if not."""
@@ -89,10 +75,6 @@ def _system_suspension(session: Session, record: Governed) -> str | None:
 
     A person's rationale stays in the registry: frontline tools are told only the automatic one.
     """
-    from sqlalchemy import select
-
-    from ..records import Decision
-
     latest = session.scalars(
         select(Decision)
         .where(Decision.subject_kind == record.kind, Decision.subject_id == record.id,

@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+# The repository: policies, templates, static files and migrations live beside the package.
+ROOT = Path(__file__).resolve().parent.parent.parent
+
 
 def from_environment(instance_path: str) -> dict[str, Any]:
     instance = Path(instance_path)
@@ -16,7 +19,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "DATA_DIR": os.environ.get("GATEHOUSE_DATA_DIR", str(instance / "data")),
         "POLICY": os.environ.get("GATEHOUSE_POLICY", "default"),
         "POLICY_DIR": os.environ.get(
-            "GATEHOUSE_POLICY_DIR", str(Path(__file__).resolve().parent.parent / "policies")
+            "GATEHOUSE_POLICY_DIR", str(ROOT / "policies")
         ),
         "MAX_CONTENT_LENGTH": int(os.environ.get("GATEHOUSE_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL"),

@@ -1,0 +1,1 @@
+"""What people do with Gatehouse, written once for the API, the web pages and the CLI."""
