@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: setup assets serve demo test test-postgres bench lint
+.PHONY: setup assets serve demo test test-postgres bench lint fuzz
 
 setup: $(VENV)/.installed static/app.css
 
@@ -35,6 +35,10 @@ test: setup
 # The same tests on a fresh PostgreSQL database (local server, trust auth).
 test-postgres: setup
 	bash scripts/test_postgres.sh
+
+# Schemathesis against every API operation, many examples each (the suite runs 3 of each).
+fuzz: setup
+	GATEHOUSE_FUZZ_EXAMPLES=$${GATEHOUSE_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/test_fuzz.py
 
 bench: setup
 	$(BIN)/python benchmarks/bench_import.py

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask.cli import FlaskGroup
+from werkzeug.routing import IntegerConverter
 
 from . import api, cli, web
 from .governance.policy import PolicyError, load_policies
@@ -19,6 +20,15 @@ from .platform.services import Services, close_db
 from .platform.storage import FileStore
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in every route: an id the database cannot hold (beyond 64 bits) matches no
+    route, so it is a 404 like any other unknown id, not an overflow deep in the driver."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -27,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(from_environment(app.instance_path))
     app.config.update(config or {})
     private_folder(Path(app.instance_path))  # the secret key and, by default, the database

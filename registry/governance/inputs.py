@@ -28,9 +28,11 @@ DEEP = "nested too deeply"
 NUL = "contains a NUL character, which no text can hold"
 
 
-def refuse_nul(values: Iterable[tuple[str, str]]) -> None:
-    """Refuse query or form values holding a NUL character, naming the field."""
-    bad = sorted({name for name, value in values if "\x00" in value or "\x00" in name})
+def refuse_nul(values: Iterable[tuple[str | None, str | None]]) -> None:
+    """Refuse query or form values holding a NUL character, naming the field (a malformed
+    multipart part may come without a name or a value)."""
+    bad = sorted({name or "form" for name, value in values
+                  if "\x00" in (value or "") + (name or "")})
     if bad:
         raise Invalid(f"{', '.join(bad)} {NUL}", {name: [NUL] for name in bad})
 
