@@ -37,9 +37,10 @@ from ..records import (
     User,
 )
 from ..records.agreements import AGREEMENT_STAGES, STAGE_WORDS
+from ..usecases import records
 from . import changes, dpia_page, evidence
 from . import dashboard as dash
-from .auth import current_actor, login_required
+from .auth import current_actor, login_required, unit
 from .present import STATES, record_name, record_url
 
 bp = Blueprint("pages", __name__)
@@ -179,29 +180,25 @@ def render_record(record: Governed, status: int = 200, **extra: Any) -> Any:
 @bp.route("/agreements/<int:record_id>")
 @login_required
 def agreement(record_id: int) -> Any:
-    read()
-    return render_record(registration.get(db(), "agreement", record_id))
+    return render_record(records.find(unit(), "agreement", record_id))
 
 
 @bp.route("/datasets/<int:record_id>")
 @login_required
 def dataset(record_id: int) -> Any:
-    read()
-    return render_record(registration.get(db(), "dataset", record_id))
+    return render_record(records.find(unit(), "dataset", record_id))
 
 
 @bp.route("/models/<name>")
 @login_required
 def model(name: str) -> Any:
-    read()
-    return render_record(registration.get(db(), "model", name))
+    return render_record(records.find(unit(), "model", name))
 
 
 @bp.route("/models/<name>/versions/<int:number>")
 @login_required
 def version(name: str, number: int) -> Any:
-    read()
-    return render_record(registration.get(db(), "model_version", (name, number)))
+    return render_record(records.find_version(unit(), name, number))
 
 
 def _agreement_page(a: Any) -> tuple[str, dict[str, Any]]:
