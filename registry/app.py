@@ -9,9 +9,12 @@ from typing import Any
 
 from flask import Flask
 from flask.cli import FlaskGroup
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from . import api, cli, web
+from .api.auth import wants_json
+from .api.errors import http_error
 from .governance.policy import PolicyError, load_policies
 from .platform.clock import Clock
 from .platform.config import ROOT, from_environment, private_folder
@@ -62,8 +65,14 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
 
     api.init_app(app)
     web.init_app(app)
+    app.register_error_handler(404, _not_found)
     cli.init_app(app)
     return app
+
+
+def _not_found(exc: HTTPException) -> Any:
+    """A URL no route matches: the API's JSON error under its prefixes, else the web's page."""
+    return http_error(exc) if wants_json() else web.not_found(exc)
 
 
 def main() -> None:

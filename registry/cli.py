@@ -11,7 +11,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from .governance import ledger, people, sign_in
+from .governance import ledger
+from .governance import people as people_rules
 from .governance.actors import OPERATOR, SYSTEM
 from .governance.errors import GovernanceError, NotFound
 from .governance.monitor_health import record_overdue
@@ -25,10 +26,17 @@ from .platform.migrations import upgrade
 from .platform.services import services
 from .records import DataSharingAgreement, Organisation, User
 from .records.people import ROLES
+from .usecases import people
+from .usecases.unit import Unit, of_app
 
 
 def _session():  # type: ignore[no-untyped-def]
     return services().sessions()
+
+
+def _unit() -> Unit:
+    """A unit of work for the operator at the command line, in a session of its own."""
+    return of_app(current_app._get_current_object(), OPERATOR)  # type: ignore[attr-defined]
 
 
 def _fail(exc: GovernanceError) -> NoReturn:
@@ -81,18 +89,16 @@ def users_create(email: str, roles: tuple[str, ...], name: str, organisation: st
         password = password_file.readline().rstrip("\r\n")
     elif ask_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    now = services().clock.now()
-    with _session() as session:
+    unit = _unit()
+    with unit.session:
         try:
-            org = people.ensure_organisation(session, OPERATOR, organisation, now)
+            org = people_rules.ensure_organisation(unit.session, OPERATOR, organisation,
+                                                   unit.now)
             user, token = people.create_user(
-                session,
-                OPERATOR,
+                unit,
                 {"email": email, "name": name, "roles": list(roles), "organisation_id": org.id},
-                now,
                 password=password,
             )
-            session.commit()
         except GovernanceError as exc:
             _fail(exc)
     click.echo(f"created user {user.id} {user.email} with roles {', '.join(user.roles)}")
@@ -104,12 +110,13 @@ def users_create(email: str, roles: tuple[str, ...], name: str, organisation: st
 @with_appcontext
 def users_unlock(email: str) -> None:
     """Lift a lockout after too many wrong passwords."""
-    with _session() as session:
-        user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    unit = _unit()
+    with unit.session:
+        user = unit.session.scalars(
+            select(User).where(User.email == email.strip().lower())).first()
         if user is None:
             _fail(NotFound(f"no user {email!r}", {"email": ["unknown"]}))
-        sign_in.unlock(session, OPERATOR, user, services().clock.now())
-        session.commit()
+        people.unlock(unit, user)
     click.echo(f"unlocked {user.email}")
 
 
@@ -128,24 +135,22 @@ def clients_create(
     name: str, models: tuple[str, ...], purposes: tuple[str, ...], organisation: str | None
 ) -> None:
     """Create an API client; prints the bearer token alone on the last line."""
-    now = services().clock.now()
-    with _session() as session:
+    unit = _unit()
+    with unit.session:
         try:
             org_id = None
             if organisation:
-                org_id = people.ensure_organisation(session, OPERATOR, organisation, now).id
+                org_id = people_rules.ensure_organisation(unit.session, OPERATOR, organisation,
+                                                          unit.now).id
             client, token = people.create_client(
-                session,
-                OPERATOR,
+                unit,
                 {
                     "name": name,
                     "models": list(models),
                     "purposes": list(purposes),
                     "organisation_id": org_id,
                 },
-                now,
             )
-            session.commit()
         except GovernanceError as exc:
             _fail(exc)
     click.echo(f"created client {client.id} {client.name}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..governance.errors import GovernanceError
 from ..platform.db import DATABASE_AWAY, DATABASE_AWAY_MESSAGE, RETRY_AFTER_SECONDS
+from .auth import wants_json
 
 log = logging.getLogger("gatehouse.api")
 
@@ -49,30 +50,33 @@ def _details_from_webargs(exc: HTTPException) -> dict[str, Any]:
     return flat
 
 
-def register(app: Flask, wants_json: Any) -> None:
+def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    """An HTTP error (a 404, a 405, webargs' 422 …) as the API's JSON error."""
+    status = exc.code or 500
+    details = _details_from_webargs(exc)
+    if status == 422:
+        names = ", ".join(sorted(details)) or "the request"
+        return error_response(422, "invalid", f"invalid input: {names}", details)
+    if status == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return error_response(
+            413,
+            "too_large",
+            f"the upload is larger than the limit of {limit} bytes",
+            {"file": [f"at most {limit} bytes"]},
+        )
+    message = exc.description or exc.name
+    return error_response(status, CODES.get(status, "error"), message, details)
+
+
+def register(app: Flask) -> None:
     @app.errorhandler(GovernanceError)
     def _governance(exc: GovernanceError):  # type: ignore[no-untyped-def]
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
-        if not wants_json():
-            return exc
-        status = exc.code or 500
-        details = _details_from_webargs(exc)
-        if status == 422:
-            names = ", ".join(sorted(details)) or "the request"
-            return error_response(422, "invalid", f"invalid input: {names}", details)
-        if status == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"]
-            return error_response(
-                413,
-                "too_large",
-                f"the upload is larger than the limit of {limit} bytes",
-                {"file": [f"at most {limit} bytes"]},
-            )
-        message = exc.description or exc.name
-        return error_response(status, CODES.get(status, "error"), message, details)
+        return http_error(exc) if wants_json() else exc
 
     def _database_away(exc: Exception):  # type: ignore[no-untyped-def]
         log.warning("database unavailable on %s %s: %s", request.method, request.path,

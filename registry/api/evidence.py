@@ -8,12 +8,10 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ..governance import evidence, gaps, proposals, registration, waivers
-from ..governance.permissions import require
-from ..platform.services import db, services
+from ..governance import evidence, gaps, proposals
 from ..records import ModelVersion
-from . import current_actor
-from .governed import now
+from ..usecases import decisions, records
+from .auth import unit
 from .schemas import DecisionOut
 
 blp = Blueprint("evidence", __name__, url_prefix="/api/v1",
@@ -60,39 +58,34 @@ class WaiverIn(Schema):
 
 
 def _version(name: str, number: int) -> ModelVersion:
-    require(current_actor(), "read")
-    version = registration.get(db(), "model_version", (name, number))
-    assert isinstance(version, ModelVersion)
-    return version
+    return records.find_version(unit(), name, number)
 
 
 @blp.route(f"{VERSION}/proposals")
 @blp.response(200, ProposalOut(many=True))
 def list_proposals(name: str, number: int) -> Any:
-    version = _version(name, number)
+    version, session = _version(name, number), unit().session
     return [{"kind": evidence.kind_of(p), "id": p.id, "status": p.status,
              "proposed_by_id": p.created_by_id, "proposed_at": p.created_at,
-             "changes": proposals.changes(db(), version, p)}
-            for p in evidence.proposals(db(), version)]
+             "changes": proposals.changes(session, version, p)}
+            for p in evidence.proposals(session, version)]
 
 
 @blp.route(f"{VERSION}/proposals/<kind>/<int:evidence_id>", methods=["POST"])
 @blp.arguments(SettleIn)
 @blp.response(200, DecisionOut)
 def settle(data: dict[str, Any], name: str, number: int, kind: str, evidence_id: int) -> Any:
-    version = _version(name, number)
-    proposed = proposals.get(db(), version, kind, evidence_id)
-    decision = proposals.settle(db(), current_actor(), version, proposed,
-                                data["decision"] == "accept", data["rationale"],
-                                services().policy, now())
-    db().commit()
-    return decision
+    u = unit()
+    version = records.find_version(u, name, number)
+    proposed = proposals.get(u.session, version, kind, evidence_id)
+    return decisions.settle(u, version, proposed, data["decision"] == "accept", data["rationale"])
 
 
 @blp.route(f"{VERSION}/gaps")
 @blp.response(200, GapOut(many=True))
 def list_gaps(name: str, number: int) -> Any:
-    return [g.as_dict() for g in gaps.find(db(), _version(name, number), services().policy)]
+    u = unit()
+    return [g.as_dict() for g in gaps.find(u.session, _version(name, number), u.policy)]
 
 
 @blp.route(f"{VERSION}/waivers", methods=["POST"])
@@ -101,9 +94,5 @@ def list_gaps(name: str, number: int) -> Any:
 def waive(data: dict[str, Any], name: str, number: int) -> Any:
     """Waive (or, for an alert, acknowledge) outstanding items of a gap; listed with the
     version's other decisions at .../decisions."""
-    version = _version(name, number)
-    decision = waivers.record(db(), current_actor(), version, services().policy, now(),
-                              data["requirement"], data["items"], data["rationale"],
-                              data["evidence"])
-    db().commit()
-    return decision
+    return decisions.waive(unit(), _version(name, number), data["requirement"], data["items"],
+                           data["rationale"], data["evidence"])

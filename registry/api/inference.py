@@ -33,11 +33,11 @@ from sqlalchemy import select, text
 from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
 from ..governance.inputs import json_loads, small_int
 from ..governance.permissions import require
-from ..platform.services import db, services
+from ..platform.services import db, now, services
 from ..records import ModelVersion, PredictiveModel
-from ..serving import scoring, servability
-from . import current_actor
-from .governed import now
+from ..serving import servability
+from ..usecases import scoring
+from .auth import current_actor, unit
 
 blp = Blueprint("inference", __name__, url_prefix="/v2",
                 description="Open Inference Protocol v2: health, model metadata, inference.")
@@ -167,8 +167,7 @@ def infer(name: str, version: str | None = None) -> Any:
         raise Invalid("the request needs parameters.purpose", {"parameters.purpose": ["missing"]})
     pinned = version if version is not None else params.get("version")
     number = None if pinned in (None, "") else _number(pinned)
-    result = scoring.score(db(), current_actor(), name, purpose, _cases(tensors),
-                           services().policy, services().store, now(), number, commit=True)
+    result = scoring.score(unit(), name, purpose, _cases(tensors), number)
     return _answer(name, body, list(tensors), result)
 
 

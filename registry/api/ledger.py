@@ -13,8 +13,8 @@ from ..governance import ledger
 from ..governance.permissions import require
 from ..platform.services import db
 from ..records import LedgerEntry
-from . import current_actor
 from . import schemas as s
+from .auth import current_actor
 
 blp = Blueprint(
     "ledger",

@@ -1,4 +1,5 @@
-"""Predictive models and their versions: registration, artefact upload, the shared routes."""
+"""Predictive models and their versions: the shared governed routes, and a version registered
+from its artefact."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from typing import Any
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from ..governance import registration, risk, versions
+from ..governance import registration, risk
 from ..governance.errors import Invalid
 from ..governance.inputs import json_loads
 from ..platform.services import db, services
 from ..records import ModelVersion, PredictiveModel
-from . import current_actor
+from ..usecases import evidence
+from ..usecases.inputs import ModelIn, VersionIn
 from . import schemas as s
-from .governed import governed_routes, now
+from .auth import unit
+from .governed import governed_routes
 
 
 class ModelOut(s.ModelOut):
@@ -41,24 +44,7 @@ def blueprints() -> list[Blueprint]:
         url_prefix="/api/v1/models",
         description="Predictive models: purpose, owners, decision role.",
     )
-
-    @models.route("", methods=["POST"])
-    @models.arguments(s.ModelIn)
-    @models.response(201, ModelOut)
-    def create(data: dict[str, Any]) -> Any:
-        record = registration.create(db(), current_actor(), "model", data, now())
-        db().commit()
-        return record
-
-    governed_routes(
-        models,
-        "model",
-        "/<name>",
-        lambda name: name,
-        s.ModelIn,
-        ModelOut,
-        list_query=lambda: select(PredictiveModel),
-    )
+    governed_routes(models, "model", "/<name>", lambda name: name, ModelIn, ModelOut)
 
     vers = Blueprint(
         "versions",
@@ -73,38 +59,21 @@ def blueprints() -> list[Blueprint]:
     @vers.response(201, s.VersionOut)
     @vers.alt_response(413, description="larger than the upload limit")
     def upload(_files: Any, form: dict[str, Any], name: str) -> Any:
-        model = registration.get(db(), "model", name)
+        u = unit()
+        model = registration.get(u.session, "model", name)
+        assert isinstance(model, PredictiveModel)
         artefact = request.files.get("artefact")
         if artefact is None:
             raise Invalid(
                 "send the skops file as multipart field 'artefact'", {"artefact": ["missing"]}
             )
-        metadata = _metadata(form["metadata"])
-        version = versions.register(
-            db(),
-            current_actor(),
-            model,
-            metadata,
-            artefact.read(),
-            services().store,
-            services().policy,
-            now(),
-        )
-        db().commit()
-        return version
+        return evidence.register_version(u, model, _metadata(form["metadata"]), artefact.read())
 
-    def version_query(name: str) -> Any:
+    def version_query(name: str) -> Select[Any]:
         return select(ModelVersion).join(PredictiveModel).where(PredictiveModel.name == name)
 
-    governed_routes(
-        vers,
-        "model_version",
-        "/<int:number>",
-        lambda name, number: (name, number),
-        s.VersionIn,
-        s.VersionOut,
-        list_query=version_query,
-    )
+    governed_routes(vers, "model_version", "/<int:number>", lambda name, number: (name, number),
+                    VersionIn, s.VersionOut, version_query, creates=False)
     return [models, vers]
 
 
@@ -113,7 +82,7 @@ def _metadata(text: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise Invalid("metadata must be a JSON object", {"metadata": ["not an object"]})
     try:
-        return s.VersionIn().load(raw)
+        return VersionIn().load(raw)  # type: ignore[no-any-return]
     except ValidationError as exc:
         details = {f"metadata.{k}": v for k, v in exc.normalized_messages().items()}
         raise Invalid(f"invalid metadata: {', '.join(sorted(details))}", details) from exc

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from ..governance import audits, evidence, monitoring, outcomes, registration, versions
-from ..governance.errors import Conflict, Invalid, NotFound
+from ..governance import evidence, monitoring, outcomes
+from ..governance.errors import Invalid, NotFound
 from ..governance.permissions import require
-from ..jobs import queue as jobs
-from ..platform.services import db, services
-from ..records import BiasAudit, Dataset, DriftCheck, DriftMonitor, Job, ModelVersion
-from . import current_actor
-from .datasets import uploaded_file
-from .governed import now
+from ..platform.services import db, now, services
+from ..records import BiasAudit, DriftCheck, DriftMonitor, Job, ModelVersion
+from ..usecases import evidence as evidence_cases
+from ..usecases import records
+from .auth import current_actor, unit
 from .schemas import VersionOut
+from .uploads import sent_raw, uploaded_file
 
 blp = Blueprint("monitoring", __name__, url_prefix="/api/v1",
                 description="Bias audits (fairlearn), drift monitors (evidently), outcome "
@@ -171,10 +170,7 @@ class OutcomesOut(Schema):
 
 
 def _version(name: str, number: int) -> ModelVersion:
-    require(current_actor(), "read")
-    version = registration.get(db(), "model_version", (name, number))
-    assert isinstance(version, ModelVersion)
-    return version
+    return records.find_version(unit(), name, number)
 
 
 @blp.route(f"{VERSION}/bias-audits")
@@ -188,29 +184,7 @@ class Audits(MethodView):
     @blp.arguments(AuditIn)
     @blp.response(202, JobOut)
     def post(self, data: dict[str, Any], name: str, number: int) -> Any:
-        actor = current_actor()
-        require(actor, "audit")
-        version = _version(name, number)
-        evidence.arrival_status(actor, version, "bias audit")  # refused now, not in the job
-        dataset = db().get(Dataset, data["dataset_id"])
-        if dataset is None:
-            raise Invalid("unknown dataset", {"dataset_id": [f"no dataset {data['dataset_id']}"]})
-        audits.audited_attributes(version, dataset, data["sensitive_features"])  # refused now
-        label = data["label_column"] or version.label_column or dataset.label_column
-        positive = data["positive_label"] or version.positive_label
-        threshold = data["threshold"] if data["threshold"] is not None else version.threshold
-        missing = {k: ["needed (not set on the version either)"] for k, v in
-                   (("label_column", label), ("positive_label", positive),
-                    ("threshold", threshold)) if v is None or v == ""}
-        if missing:
-            raise Invalid("the audit needs the label column, positive label and threshold",
-                          missing)
-        params = {"version_id": version.id, "dataset_id": dataset.id, "label_column": label,
-                  "positive_label": positive, "threshold": threshold,
-                  "sensitive_features": data["sensitive_features"],
-                  "extra_groupings": data["extra_groupings"]}
-        return jobs.enqueue(current_app._get_current_object(), db(), actor,  # type: ignore[attr-defined]
-                            "bias_audit", params)
+        return evidence_cases.audit(unit(), name, number, **data)
 
 
 @blp.route("/bias-audits/<int:audit_id>")
@@ -265,16 +239,7 @@ class Monitor(MethodView):
     @blp.arguments(MonitorIn)
     @blp.response(201, MonitorOut)
     def post(self, data: dict[str, Any], name: str, number: int) -> Any:
-        version = _version(name, number)
-        dataset = db().get(Dataset, data["dataset_id"]) if data["dataset_id"] else None
-        if data["dataset_id"] and dataset is None:
-            raise Invalid("unknown dataset", {"dataset_id": [f"no dataset {data['dataset_id']}"]})
-        monitor = monitoring.configure_monitor(
-            db(), current_actor(), version, dataset=dataset, columns=data["columns"],
-            action=data["action"], every_receipts=data["every_receipts"], daily=data["daily"],
-            policy=services().policy, store=services().store, now=now())
-        db().commit()
-        return monitor
+        return evidence_cases.monitor(unit(), _version(name, number), **data)
 
 
 @blp.route(f"{VERSION}/drift-checks")
@@ -291,25 +256,9 @@ class Checks(MethodView):
     @blp.response(202, JobOut)
     def post(self, _files: Any, query: dict[str, Any], name: str, number: int) -> Any:
         """Check a posted batch, or (with no batch) the inputs kept from recent receipts."""
-        actor = current_actor()
-        require(actor, "monitor")
-        version = _version(name, number)
-        monitor = evidence.in_force_monitor(db(), version)
-        if monitor is None:
-            raise Conflict(f"{version.label} has no drift monitor: configure one first",
-                           {"monitor": ["configure one (POST .../drift-monitor)"]})
-        params: dict[str, Any] = {"monitor_id": monitor.id}
-        if "batch" in request.files or request.mimetype in (
-                "text/csv", "application/octet-stream", "application/vnd.apache.parquet"):
-            _, data = uploaded_file("batch")
-            if not data:
-                raise Invalid("the batch is empty", {"batch": ["empty file"]})
-            digest = hashlib.sha256(data).hexdigest()
-            params["batch_path"] = services().store.write(f"batches/{monitor.id}/{digest}", data)
-        elif query["limit"]:
-            params["limit"] = query["limit"]
-        return jobs.enqueue(current_app._get_current_object(), db(), actor,  # type: ignore[attr-defined]
-                            "drift_check", params)
+        batch = (uploaded_file("batch")[1] if "batch" in request.files or sent_raw()
+                 else None)
+        return evidence_cases.check_drift(unit(), name, number, batch, query["limit"])
 
 
 @blp.route("/drift-checks/<int:check_id>")
@@ -355,9 +304,4 @@ class Outcomes(MethodView):
 @blp.route(f"{VERSION}/self-check", methods=["POST"])
 @blp.response(200, VersionOut)
 def self_check(name: str, number: int) -> Any:
-    actor = current_actor()
-    require(actor, "register")
-    version = _version(name, number)
-    versions.run_self_check(db(), actor, version, services().store, services().policy, now())
-    db().commit()
-    return version
+    return evidence_cases.self_check(unit(), name, number)

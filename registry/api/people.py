@@ -8,14 +8,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..governance import people, sign_in
-from ..governance.errors import NotFound
 from ..governance.permissions import require
 from ..platform.services import db
 from ..records import ApiClient, Organisation, User
-from . import current_actor
+from ..usecases import people
 from . import schemas as s
-from .governed import now
+from .auth import current_actor, unit
 
 blp = Blueprint(
     "people",
@@ -35,9 +33,7 @@ class Organisations(MethodView):
     @blp.arguments(s.OrganisationIn)
     @blp.response(201, s.OrganisationOut)
     def post(self, data: dict[str, Any]) -> Any:
-        org = people.create_organisation(db(), current_actor(), data, now())
-        db().commit()
-        return org
+        return people.create_organisation(unit(), data)
 
 
 @blp.route("/users")
@@ -50,8 +46,7 @@ class Users(MethodView):
     @blp.arguments(s.UserIn)
     @blp.response(201, s.Created)
     def post(self, data: dict[str, Any]) -> Any:
-        user, token = people.create_user(db(), current_actor(), data, now())
-        db().commit()
+        user, token = people.create_user(unit(), data)
         return {"id": user.id, "token": token}
 
 
@@ -59,14 +54,8 @@ class Users(MethodView):
 @blp.response(200, s.UserOut)
 def unlock(user_id: int) -> Any:
     """Lift a lockout after too many wrong passwords (administrators)."""
-    actor = current_actor()
-    require(actor, "administer")
-    user = db().get(User, user_id)
-    if user is None:
-        raise NotFound(f"no user {user_id}", {"user_id": [str(user_id)]})
-    sign_in.unlock(db(), actor, user, now())
-    db().commit()
-    return user
+    u = unit()
+    return people.unlock(u, people.find_user(u, user_id))
 
 
 @blp.route("/me")
@@ -88,6 +77,5 @@ class Clients(MethodView):
     @blp.arguments(s.ClientIn)
     @blp.response(201, s.Created)
     def post(self, data: dict[str, Any]) -> Any:
-        client, token = people.create_client(db(), current_actor(), data, now())
-        db().commit()
+        client, token = people.create_client(unit(), data)
         return {"id": client.id, "token": token}

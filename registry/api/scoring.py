@@ -13,10 +13,8 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from ..governance.errors import Invalid
-from ..platform.services import db, services
-from ..serving import receipts, scoring
-from . import current_actor
-from .governed import now
+from ..usecases import scoring
+from .auth import unit
 
 blp = Blueprint("scoring", __name__, url_prefix="/api/v1",
                 description="Scores with explanations for frontline tools; receipts and outcomes.")
@@ -102,9 +100,7 @@ _SCORE_IN = ScoreIn()
 def score(name: str) -> Any:
     data = _score_arguments()
     cases = [data["features"]] if "features" in data else data["instances"]
-    result = scoring.score(db(), current_actor(), name, data["purpose"], cases,
-                           services().policy, services().store, now(), data.get("version"),
-                           commit=True)  # the receipts are stored before the answer leaves
+    result = scoring.score(unit(), name, data["purpose"], cases, data.get("version"))
     return json_response(result)
 
 
@@ -141,16 +137,12 @@ def _isoformat(value: Any) -> str:
 class Receipt(MethodView):
     @blp.response(200, ReceiptOut)
     def get(self, receipt_id: str) -> Any:
-        receipt = receipts.get(db(), current_actor(), receipt_id, now())
-        db().commit()  # the inputs may have been erased on the way, their time being up
-        return receipt
+        return scoring.read_receipt(unit(), receipt_id)
 
 
 @blp.route("/receipts/<receipt_id>/outcome", methods=["POST"])
 @blp.arguments(OutcomeIn)
 @blp.response(200, ReceiptOut)
 def outcome(data: dict[str, Any], receipt_id: str) -> Any:
-    receipt = receipts.record_outcome(db(), current_actor(), receipt_id, data["outcome"],
-                                      data["overrode"], data["reason"], now())
-    db().commit()
-    return receipt
+    return scoring.record_outcome(unit(), receipt_id, data["outcome"], data["overrode"],
+                                  data["reason"])

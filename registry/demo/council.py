@@ -29,6 +29,7 @@ from ..governance.errors import GovernanceError
 from ..governance.evidence import in_force_audit
 from ..platform.services import Services
 from ..records import DPIA, Dataset, DataSharingAgreement, ModelVersion, PredictiveModel
+from ..usecases.inputs import VersionIn
 from .fitting import fit_demo_model
 from .spec import DemoDataset
 
@@ -397,9 +398,7 @@ class Demo:
 
 
 def registration_schema(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Fill the defaults the API's schema would give."""
-    from ..api.schemas import VersionIn
-
+    """Fill the defaults the input schema gives (as the API and the web would)."""
     return VersionIn().load(
         {k: (str(v) if isinstance(v, date) else v) for k, v in metadata.items()}
     )

@@ -17,9 +17,22 @@ from .policy import Policy
 
 def evaluate(session: Session, record: Governed, policy: Policy, now: datetime) -> GateResult:
     """The record's gate at `now`, each upstream record asked whether it is usable today."""
+    return _evaluate(session, record, policy, now, {})
+
+
+def _evaluate(session: Session, record: Governed, policy: Policy, now: datetime,
+              known: dict[tuple[str, int], Usability]) -> GateResult:
+    """One walk up the chain: each upstream record is judged once however many records below
+    it rest on it (an agreement under two datasets), `known` holding what is judged so far."""
     today = now.date()
-    return gates.requirements(session, record, policy, now,
-                              lambda upstream: usable(session, upstream, policy, today))
+
+    def upstream_usable(upstream: Governed) -> Usability:
+        key = (upstream.kind, upstream.id)
+        if key not in known:
+            known[key] = _usable(session, upstream, policy, today, None, known)
+        return known[key]
+
+    return gates.requirements(session, record, policy, now, upstream_usable)
 
 
 def usable(session: Session, record: Governed, policy: Policy, today: date,
@@ -29,6 +42,11 @@ def usable(session: Session, record: Governed, policy: Policy, today: date,
     The gate is evaluated at ``at`` (a moment of ``today``), by default at noon: only a drift
     monitor's health runs by the hour.
     """
+    return _usable(session, record, policy, today, at, {})
+
+
+def _usable(session: Session, record: Governed, policy: Policy, today: date,
+            at: datetime | None, known: dict[tuple[str, int], Usability]) -> Usability:
     label = record.label
     if record.state != "approved":
         return Usability(False, f"{label} is {STATE_WORDS.get(record.state, record.state)}")
@@ -48,7 +66,7 @@ def usable(session: Session, record: Governed, policy: Policy, today: date,
         return Usability(False, f"the approval of {label} lapsed on "
                                 f"{record.approved_until + timedelta(days=1)}")
     moment = at or datetime.combine(today, time(12), tzinfo=UTC)
-    unmet = evaluate(session, record, policy, moment).unmet
+    unmet = _evaluate(session, record, policy, moment, known).unmet
     if unmet:
         return Usability(False, f"{label} is not usable: {unmet[0].detail}")
     return Usability(True)
@@ -68,6 +86,16 @@ def servability(session: Session, version: ModelVersion, policy: Policy, today: 
         return Usability(False, f"{version.label} is not servable: it is approved for "
                                 "aggregate analysis, not for scoring individual cases")
     return u
+
+
+def fit_for_use(session: Session, record: Governed, policy: Policy, today: date,
+                at: datetime | None = None) -> Usability:
+    """Whether the record may be relied on for what it is for: a version for individual case
+    work must be servable to a frontline tool; anything else, usable."""
+    if (isinstance(record, ModelVersion)
+            and record.model.purpose_class == "individual_case_work"):
+        return servability(session, record, policy, today, at)
+    return usable(session, record, policy, today, at)
 
 
 def _system_suspension(session: Session, record: Governed) -> str | None:

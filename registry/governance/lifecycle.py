@@ -19,7 +19,7 @@ from .actors import Actor
 from .chain import evaluate
 from .errors import Conflict, Forbidden, Invalid
 from .gates import approvals_missing, approver_roles, current_approvals
-from .permissions import require
+from .permissions import allowed, require
 from .policy import Policy
 
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -72,7 +72,23 @@ def lease_end(record: Governed, policy: Policy, today: date, requested: date | N
     return requested
 
 
-def _choose_role(session: Session, actor: Actor, record: Governed, policy: Policy) -> str:
+def can_approve(session: Session, actor: Actor, record: Governed, policy: Policy) -> bool:
+    """Whether `actor` could give the approval (or reinstatement) the record still needs: the
+    refusals of roles and duties `decide` gives, asked without deciding."""
+    if not allowed(actor, "decide"):
+        return False
+    try:
+        check_separation(actor, record)
+        _open_places(session, actor, record, policy)
+    except Forbidden:
+        return False
+    return True
+
+
+def _open_places(session: Session, actor: Actor, record: Governed, policy: Policy
+                 ) -> tuple[list[Decision], list[str], list[str]]:
+    """The round's approvals so far, the places still open, and those `actor` could fill;
+    refused if `actor` already took a place or holds none of the roles still needed."""
     given = current_approvals(session, record)
     if any(d.actor_id == actor.user_id for d in given):
         raise Forbidden(f"{actor.name} has already {_done(record)} {record.label}; the next "
@@ -87,6 +103,11 @@ def _choose_role(session: Session, actor: Actor, record: Governed, policy: Polic
         raise Forbidden(f"{record.label} still needs {_act(record)} by {', '.join(needed)}; "
                         f"{actor.name} holds {', '.join(sorted(actor.roles))}",
                         {"roles_needed": needed})
+    return given, needed, fits
+
+
+def _choose_role(session: Session, actor: Actor, record: Governed, policy: Policy) -> str:
+    given, needed, fits = _open_places(session, actor, record, policy)
     # Someone holding two of the needed roles takes the place nobody else can fill: an officer
     # who is also the only DPO must not use up the officer's place.
     already = {actor.user_id, *(d.actor_id for d in given)}
@@ -167,7 +188,11 @@ def decide(
         check_separation(actor, record)
         if decision == "reinstate":  # reinstating is looking at the drift: not a blocker
             breaches = _acknowledge_breaches(session, record)
-        blocking = [r for r in evaluate(session, record, policy, now).unmet if r.id != "approvals"]
+    # The chain is walked once: the gate that lets the decision through is the evidence it
+    # records (choosing a role and the lease's end change nothing the gate reads).
+    gate = evaluate(session, record, policy, now)
+    if puts_in_force:
+        blocking = [r for r in gate.unmet if r.id != "approvals"]
         if blocking:
             raise Conflict(
                 f"{record.label} cannot be {'approved' if decision == 'approve' else 'reinstated'}"
@@ -182,13 +207,12 @@ def decide(
     elif role is None:
         role = next((r for r in ("governance_officer", "dpo") if r in actor.roles), None)
 
-    gate = evaluate(session, record, policy, now).as_dict()
     d = Decision(
         subject_kind=record.kind, subject_id=record.id, decision=decision,
         from_state=record.state, to_state=to_state, actor_id=actor.user_id, actor_role=role,
         rationale=rationale.strip(), conditions=conditions, valid_until=valid_until,
         policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
-        evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate}),
+        evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate.as_dict()}),
         created_at=now,
     )
     session.add(d)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
@@ -30,6 +31,11 @@ class Services:
 
 def services() -> Services:
     return current_app.extensions["gatehouse"]
+
+
+def now() -> datetime:
+    """The application's time (its clock is injectable: tests move it)."""
+    return services().clock.now()
 
 
 def db() -> Session:

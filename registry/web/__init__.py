@@ -1,7 +1,8 @@
 """HTML pages for officers, DPOs and data scientists, and the public transparency register.
 
-Thin views over `governance/`: they parse a form, call a governance function, commit, and
-render a template from `templates/` built with the GOV.UK Design System's Jinja macros.
+Thin views: they parse a form, call a use case (`usecases/`, which the API calls too and which
+commits), and render a template from `templates/` built with the GOV.UK Design System's Jinja
+macros.
 """
 
 from __future__ import annotations
@@ -69,7 +70,6 @@ def init_app(app: Flask) -> None:
     for blueprint in (auth.bp, pages.bp, dpia.bp, transparency.bp):
         security.protect(blueprint)
         app.register_blueprint(blueprint)
-    app.register_error_handler(404, _not_found)
 
 
 def _configure_sessions(app: Flask) -> None:
@@ -87,13 +87,8 @@ def _configure_sessions(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", SESSION_HOURS * 3600)
 
 
-def _not_found(exc: HTTPException) -> Any:
-    """URLs no route matches: an HTML page, except where the JSON API answers."""
-    from ..api import wants_json
-    from ..api.errors import error_response
-
-    if wants_json():
-        return error_response(404, "not_found", exc.description or "Not Found")
+def not_found(_exc: HTTPException) -> Any:
+    """The page for a URL no route matches (the app factory sends the API's its JSON error)."""
     from .security import render_error
 
     return render_error(404, request.path)

@@ -1,6 +1,7 @@
 """An agreement's stages per permitted purpose, edited from its page while it may be changed.
 
-The routes belong to the record pages' blueprint; the rules are in `governance/registration`.
+The routes belong to the record pages' blueprint; saving is the API's edit
+(`usecases.records.edit`), the rules are in `governance/registration`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from ..governance import registration
 from ..governance.errors import GovernanceError
 from ..platform.services import db
 from ..records import DataSharingAgreement
+from ..usecases import records
 from . import forms
-from .auth import current_actor, login_required
-from .pages import bp, now, render_record
+from .auth import login_required, unit
+from .pages import bp, render_record
 from .present import record_name, record_url
 
 
@@ -26,10 +28,8 @@ def edit_stages(record_id: int) -> Any:
     assert isinstance(record, DataSharingAgreement)
     ticked = {p: request.form.getlist(f"stages-{p}") for p in record.purposes}
     try:
-        registration.update(db(), current_actor(), record, {"stages": ticked}, now())
-        db().commit()
+        records.edit(unit(), record, {"stages": ticked})
     except GovernanceError as exc:
-        db().rollback()
         errors = forms.summary(exc, "#stages")
         return render_record(record, exc.status, errors=errors,
                              field_errors=forms.by_field(errors))

@@ -16,11 +16,12 @@ from flask import Blueprint, Flask, g, redirect, render_template, request, sessi
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from ..governance import sign_in as sign_in_rules
 from ..governance.actors import Actor
 from ..governance.people import actor_for_user
-from ..platform.services import db, services
+from ..platform.services import db, now
 from ..records import User
+from ..usecases import people
+from ..usecases.unit import Unit, for_request
 from .forms import by_field
 
 bp = Blueprint("auth", __name__)
@@ -60,6 +61,11 @@ def current_actor() -> Actor:
     user = current_user()
     assert user is not None, "login_required must guard this view"
     return actor_for_user(user)
+
+
+def unit() -> Unit:
+    """This request's unit of work, for the person signed in."""
+    return for_request(current_actor())
 
 
 def login_required(view: F) -> F:
@@ -109,8 +115,7 @@ def sign_in() -> Any:
     status = 422
     user = None
     if not errors:
-        tried = sign_in_rules.attempt(db(), email, password, services().clock.now())
-        db().commit()  # the count of wrong passwords is kept whatever the answer
+        tried = people.attempt_sign_in(db(), email, password, now())
         user, status = tried.user, 401
         if tried.locked:
             status = 429

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..governance import chain, gaps, gates, lifecycle, monitor_health
+from ..governance import chain, gaps, gates, monitor_health
 from ..governance.actors import Actor
-from ..governance.chain import servability, usable
+from ..governance.chain import fit_for_use
 from ..governance.evidence import CLOSED
+from ..governance.lifecycle import can_approve
 from ..governance.permissions import allowed
 from ..governance.policy import Policy
 from ..governance.registration import KINDS
@@ -45,15 +46,6 @@ def records(session: Session, states: tuple[str, ...] | None = None,
             query = query.where(where(cls))
         found.extend(session.scalars(query.order_by(cls.id)).all())
     return found
-
-
-def can_approve(session: Session, actor: Actor, record: Governed, policy: Policy) -> bool:
-    """Whether `actor` could give the approval this record still needs (roles and duties)."""
-    if not allowed(actor, "decide") or actor.user_id in lifecycle.builders(record):
-        return False
-    if any(d.actor_id == actor.user_id for d in gates.current_approvals(session, record)):
-        return False
-    return bool(set(gates.approvals_missing(session, record, policy)) & set(actor.roles))
 
 
 def awaiting_decision(session: Session, actor: Actor, policy: Policy,
@@ -114,10 +106,7 @@ def stopped(session: Session, policy: Policy, now: datetime) -> list[Item]:
                               detail=last.rationale if last else "suspended",
                               when=last.created_at.date() if last else None))
             continue
-        check = (servability(session, record, policy, today, now)
-                 if isinstance(record, ModelVersion)
-                 and record.model.purpose_class == "individual_case_work"
-                 else usable(session, record, policy, today, now))
+        check = fit_for_use(session, record, policy, today, now)
         if not check.ok:
             items.append(Item(record, note="Lapsed", detail=check.reason))
     return items

@@ -1,6 +1,7 @@
 """Decisions taken from a record's page: approve, reject, send back, suspend, reinstate, retire.
 
-The routes belong to the record pages' blueprint; the rules are in `governance/lifecycle`.
+The routes belong to the record pages' blueprint; the decision is the use case the API takes
+too (`usecases.decisions.decide`), the rules are in `governance/lifecycle`.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from typing import Any
 
 from flask import abort, flash, redirect, request
 
-from ..governance import gates, lifecycle, registration
+from ..governance import gates, registration
 from ..governance.errors import GovernanceError
 from ..governance.permissions import require
 from ..platform.services import db, services
 from ..records import Governed
 from ..records.decisions import DECISIONS
+from ..usecases import decisions
 from . import forms
-from .auth import current_actor, login_required
-from .pages import bp, now, render_record
+from .auth import current_actor, login_required, unit
+from .pages import bp, render_record
 from .present import DECISION_PAST, ROLE_NAMES, record_name, record_url
 
 
@@ -41,12 +43,8 @@ def decide_on(record: Governed) -> Any:
             errors.append({"text": problem, "href": "#valid_until-day"})
     if not errors:
         try:
-            made = lifecycle.decide(db(), actor, record, services().policy, now(),
-                                    decision=decision, rationale=rationale,
-                                    conditions=conditions, valid_until=valid_until)
-            db().commit()
+            made = decisions.decide(unit(), record, decision, rationale, conditions, valid_until)
         except GovernanceError as exc:
-            db().rollback()
             return render_record(record, exc.status, errors=forms.summary(exc, "#decision"),
                                  form=request.form, field_errors=forms.by_field(
                                      forms.summary(exc, "#decision")))

@@ -1,92 +1,40 @@
 """A DPIA filled in step by step, following the ICO's seven steps, then the DPO's advice and
 the officer's acceptance or overruling of it.
 
-Every step saves through `registration.update` with the JSON API's field names, validated by
-the API's own schema (`DpiaIn`, `RiskIn`), so the page and the API accept exactly the same.
+Every step saves through the same use case as the JSON API (`usecases.records.edit`) with its
+field names, validated by the same schema (`usecases.inputs.DpiaIn`), so the page and the API
+accept exactly the same. The steps themselves are listed in `dpia_page`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from ..api.schemas import DpiaIn
-from ..governance import dpia as advice_rules
 from ..governance import registration
 from ..governance.errors import Conflict, Forbidden, GovernanceError, Invalid
 from ..governance.inputs import small_int
-from ..governance.permissions import allowed, require
-from ..platform.services import db, services
+from ..governance.permissions import require
+from ..platform.services import db
 from ..records import DPIA, Dataset, PredictiveModel
 from ..records.dpias import RISK_EFFECTS, risk_level
+from ..usecases import decisions, records
+from ..usecases.inputs import DpiaIn
 from . import forms
-from .auth import current_actor, login_required
+from .auth import current_actor, login_required, unit
+from .dpia_page import BY_SLUG, RISK_FIELDS, SCALE, STEPS, TEXT_STEPS
+from .pages import render_record
 
 bp = Blueprint("dpia", __name__)
 
 
-@dataclass(frozen=True)
-class Step:
-    slug: str
-    number: int
-    title: str
-    hint: str
-    gate_ids: tuple[str, ...]
-
-
-STEPS = (
-    Step("need", 1, "Identify the need for a DPIA",
-         "Explain what the project aims to achieve and what processing it involves. Say why a "
-         "DPIA is needed: the screening questions that pointed to high risk.", ("step_need",)),
-    Step("processing", 2, "Describe the processing",
-         "The nature (how data is collected, used, stored and deleted; its source; who it is "
-         "shared with), the scope (what data, how much, how often, how long, how many people, "
-         "which area), the context (the relationship with the people, their expectations, "
-         "children or vulnerable groups) and the purposes.", ("step_processing",)),
-    Step("consultation", 3, "Consultation",
-         "Whose views you sought and how: the people affected or their representatives, "
-         "staff, processors, information security and other experts.", ("step_consultation",)),
-    Step("necessity", 4, "Necessity and proportionality",
-         "Your lawful basis; whether the processing achieves the purpose and whether there is "
-         "another way; how you prevent function creep, ensure data quality and minimisation, "
-         "inform people and support their rights; safeguards for transfers.",
-         ("step_necessity",)),
-    Step("risks", 5, "Identify and assess risks",
-         "Each risk to people's rights and freedoms, with its likelihood and severity.",
-         ("step_risks",)),
-    Step("measures", 6, "Measures to reduce risk",
-         "For each risk: the measure, its effect on the risk, and the residual likelihood and "
-         "severity.", ("step_measures", "prior_consultation")),
-    Step("signoff", 7, "Sign off and record outcomes",
-         "Who approved the measures and the residual risk, any prior consultation with the ICO, "
-         "and when the DPIA will be reviewed.", ("step_signoff", "review_date")),
-)
-BY_SLUG = {s.slug: s for s in STEPS}
-TEXT_STEPS = ("need", "processing", "consultation", "necessity")
-SCALE = {1: ("Remote", "Minimal"), 2: ("Possible", "Significant"), 3: ("Probable", "Severe")}
-RISK_FIELDS = ("description", "likelihood", "severity", "measure", "effect",
-               "residual_likelihood", "residual_severity")
-
-
-def now() -> Any:
-    return services().clock.now()
-
-
 def _dpia(record_id: int) -> DPIA:
-    require(current_actor(), "read")
-    record = registration.get(db(), "dpia", record_id)
+    record = records.find(unit(), "dpia", record_id)
     assert isinstance(record, DPIA)
     return record
-
-
-def can_edit(p: DPIA) -> bool:
-    actor = current_actor()
-    return (allowed(actor, "register") and p.state in registration.EDITABLE
-            and actor.user_id in (p.owner_id, p.created_by_id))
 
 
 def _require_edit(p: DPIA) -> None:
@@ -100,46 +48,11 @@ def _require_edit(p: DPIA) -> None:
         raise Forbidden(f"only the owner of {p.label} may change or submit it")
 
 
-def step_status(p: DPIA, gate: Any) -> dict[str, dict[str, Any]]:
-    met = {r.id: r.met for r in gate.requirements}
-    started = {
-        "need": bool(p.need.strip()), "processing": bool(p.processing.strip()),
-        "consultation": bool(p.consultation.strip()), "necessity": bool(p.necessity.strip()),
-        "risks": bool(p.risks),
-        "measures": any((r.measure or "").strip() for r in p.risks),
-        "signoff": bool(p.measures_approved_by or p.residual_risk_approved_by or p.review_date),
-    }
-    status = {}
-    for step in STEPS:
-        done = all(met.get(g, True) for g in step.gate_ids)
-        if done:
-            status[step.slug] = {"tag": {"text": "Completed", "classes": "govuk-tag--green"}}
-        elif started[step.slug]:
-            status[step.slug] = {"tag": {"text": "In progress", "classes": "govuk-tag--light-blue"}}
-        else:
-            status[step.slug] = {"tag": {"text": "Not started", "classes": "govuk-tag--grey"}}
-    return status
-
-
-def page_context(p: DPIA) -> dict[str, Any]:
-    """Extra context for the DPIA's own page (the record page adds the shared sections)."""
-    actor = current_actor()
-    return {
-        "dpia": p, "steps": STEPS, "scale": SCALE, "can_edit": can_edit(p),
-        "can_advise": allowed(actor, "dpo_advice") and p.state in advice_rules.OPEN,
-        "can_respond": (allowed(actor, "respond_to_advice") and p.state in advice_rules.OPEN
-                        and bool(p.dpo_advice)),
-        "step_status": step_status,
-    }
-
-
 # --- view -------------------------------------------------------------------------------------
 
 @bp.route("/dpias/<int:record_id>")
 @login_required
 def view(record_id: int) -> Any:
-    from .pages import render_record
-
     return render_record(_dpia(record_id))
 
 
@@ -174,13 +87,11 @@ def new() -> Any:
             try:
                 loaded = DpiaIn(only=("reference", "title", "dataset_ids",
                                       "model_names")).load(data)
-                record = registration.create(session, actor, "dpia", loaded, now())
-                session.commit()
+                record = records.create(unit(), "dpia", loaded)
                 return redirect(url_for("dpia.step", record_id=record.id, slug="need"))
             except ValidationError as exc:
                 errors = _schema_errors(exc)
             except GovernanceError as exc:
-                session.rollback()
                 errors, status = forms.summary(exc, "#reference"), exc.status
     return render_template("dpia/new.html", datasets=datasets, models=models, form=form,
                            errors=errors, field_errors=forms.by_field(errors),
@@ -211,14 +122,10 @@ def step(record_id: int, slug: str) -> Any:
         status = 422
         if not errors:
             try:
-                loaded = DpiaIn(partial=True).load(data)
-                registration.update(db(), current_actor(), p, loaded, now())
-                db().commit()
+                records.edit(unit(), p, DpiaIn(partial=True).load(data))
             except ValidationError as exc:
-                db().rollback()
                 errors = _schema_errors(exc)
             except GovernanceError as exc:
-                db().rollback()
                 errors, status = forms.summary(exc, f"#{slug}"), exc.status
         if errors and "risks" in data:
             values["risks"] = data["risks"]  # show what was typed, against its error
@@ -337,10 +244,8 @@ def _schema_errors(exc: ValidationError) -> list[dict[str, str]]:
 def submit(record_id: int) -> Any:
     p = _dpia(record_id)
     try:
-        registration.submit(db(), current_actor(), p, now())
-        db().commit()
+        records.submit(unit(), p)
     except GovernanceError as exc:
-        db().rollback()
         return _again(p, exc, "#submit")
     flash(f"{p.reference} is submitted for approval.", "success")
     return redirect(url_for("dpia.view", record_id=p.id))
@@ -355,10 +260,8 @@ def advice(record_id: int) -> Any:
     if not text.strip():
         return _again(p, Invalid("Enter your advice", {}), "#advice", status=422)
     try:
-        advice_rules.record_advice(db(), current_actor(), p, text, now())
-        db().commit()
+        decisions.advise(unit(), p, text)
     except GovernanceError as exc:
-        db().rollback()
         return _again(p, exc, "#advice")
     flash("Your advice is recorded. A governance officer must now accept or overrule it, "
           "with reasons.", "success")
@@ -379,23 +282,17 @@ def respond(record_id: int) -> Any:
     if not reason.strip():
         errors.append({"text": "Enter your reasons", "href": "#reason"})
     if errors:
-        from .pages import render_record
-
         return render_record(p, 422, errors=errors, form=request.form,
                              field_errors=forms.by_field(errors))
     try:
-        advice_rules.respond_to_advice(db(), current_actor(), p, answer == "yes", reason, now())
-        db().commit()
+        decisions.respond(unit(), p, answer == "yes", reason)
     except GovernanceError as exc:
-        db().rollback()
         return _again(p, exc, "#accepted")
     flash("Your response to the DPO's advice is recorded.", "success")
     return redirect(url_for("dpia.view", record_id=p.id) + "#dpo-advice")
 
 
 def _again(p: DPIA, exc: GovernanceError, href: str, status: int | None = None) -> Any:
-    from .pages import render_record
-
     errors = forms.summary(exc, href)
     return render_record(p, status or exc.status, errors=errors, form=request.form,
                          field_errors=forms.by_field(errors))

@@ -1,8 +1,8 @@
 """Decisions on a version's evidence taken from its page: accept or decline a proposed change to
 its bias audit or drift monitor; waive or acknowledge the items of a gap.
 
-The routes belong to the record pages' blueprint; the rules are in `governance/proposals` and
-`governance/waivers`, which the API calls too.
+The routes belong to the record pages' blueprint; the decisions are the use cases the API takes
+too (`usecases.decisions`), the rules are in `governance/proposals` and `governance/waivers`.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from typing import Any
 
 from flask import flash, redirect, request
 
-from ..governance import proposals, registration, waivers
+from ..governance import proposals, registration
 from ..governance.errors import GovernanceError
 from ..governance.evidence import EVIDENCE_WORDS, kind_of
 from ..governance.permissions import require
-from ..platform.services import db, services
+from ..platform.services import db
 from ..records import Decision, ModelVersion
+from ..usecases import decisions
 from . import forms
-from .auth import current_actor, login_required
+from .auth import current_actor, login_required, unit
 from .changes import gap_anchor
-from .pages import bp, now, render_record
+from .pages import bp, render_record
 from .present import record_name, record_url
 
 VERSION = "/models/<name>/versions/<int:number>"
@@ -43,8 +44,8 @@ def _again(version: ModelVersion, anchor: str, status: int, errors: list[dict[st
 
 def _decide(version: ModelVersion, anchor: str, errors: list[dict[str, str]],
             take: Callable[[], Decision]) -> Decision | Any:
-    """Ask for the reasons too; take the decision and commit it; on any refusal, the version
-    page again with what stopped it."""
+    """Ask for the reasons too; take the decision (its use case commits it); on any refusal, the
+    version page again with what stopped it."""
     if not request.form.get("rationale", "").strip():
         errors.append({"text": "Enter the reasons for your decision",
                        "href": f"#{anchor}-rationale"})
@@ -52,9 +53,7 @@ def _decide(version: ModelVersion, anchor: str, errors: list[dict[str, str]],
         return _again(version, anchor, 422, errors)
     try:
         made = take()
-        db().commit()
     except GovernanceError as exc:
-        db().rollback()
         return _again(version, anchor, exc.status,
                       forms.summary(exc, f"#{anchor}", prefix=f"{anchor}-"))
     return made
@@ -73,9 +72,8 @@ def settle_proposal(name: str, number: int, kind: str, evidence_id: int) -> Any:
     if decision not in ("accept", "decline"):
         errors.append({"text": "Choose whether to accept or decline the change",
                        "href": f"#{anchor}-decision"})
-    made = _decide(version, anchor, errors, lambda: proposals.settle(
-        db(), actor, version, proposed, decision == "accept", request.form["rationale"],
-        services().policy, now()))
+    made = _decide(version, anchor, errors, lambda: decisions.settle(
+        unit(), version, proposed, decision == "accept", request.form["rationale"]))
     if not isinstance(made, Decision):
         return made
     flash(f"{record_name(version)}: the proposed {EVIDENCE_WORDS[kind_of(proposed)]} was "
@@ -98,9 +96,8 @@ def waive_gap(name: str, number: int) -> Any:
     if not items:
         errors.append({"text": "Select each item you waive or acknowledge",
                        "href": f"#{anchor}-items"})
-    made = _decide(version, anchor, errors, lambda: waivers.record(
-        db(), actor, version, services().policy, now(), requirement, items,
-        request.form["rationale"], evidence or None))
+    made = _decide(version, anchor, errors, lambda: decisions.waive(
+        unit(), version, requirement, items, request.form["rationale"], evidence or None))
     if not isinstance(made, Decision):
         return made
     flash(f"{record_name(version)}: {', '.join(items)} "

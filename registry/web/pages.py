@@ -17,11 +17,11 @@ from flask import (
 from sqlalchemy import func, select
 
 from ..governance import gates, lifecycle, monitoring, order, registration, risk, upstream
-from ..governance.chain import servability, usable
+from ..governance.chain import fit_for_use, usable
 from ..governance.errors import GovernanceError
 from ..governance.inputs import small_int
 from ..governance.permissions import allowed, require
-from ..platform.services import db, services
+from ..platform.services import db, now, services
 from ..records import (
     DPIA,
     ApiClient,
@@ -37,9 +37,10 @@ from ..records import (
     User,
 )
 from ..records.agreements import AGREEMENT_STAGES, STAGE_WORDS
-from . import changes, evidence
+from ..usecases import records
+from . import changes, dpia_page, evidence
 from . import dashboard as dash
-from .auth import current_actor, login_required
+from .auth import current_actor, login_required, unit
 from .present import STATES, record_name, record_url
 
 bp = Blueprint("pages", __name__)
@@ -51,10 +52,6 @@ LISTS = {  # url segment → (kind, heading, record class)
     "models": ("model", "Models", PredictiveModel),
 }
 PER_PAGE = 50
-
-
-def now() -> Any:
-    return services().clock.now()
 
 
 def read() -> None:
@@ -162,7 +159,8 @@ def decision_options(record: Governed) -> list[str]:
     options = lifecycle.allowed_decisions(record.state)
     # approving and reinstating both fill a place in the record's round (see gates)
     for fills_a_place in ("approve", "reinstate"):
-        if fills_a_place in options and not dash.can_approve(session, actor, record, policy):
+        if fills_a_place in options and not lifecycle.can_approve(session, actor, record,
+                                                                   policy):
             options.remove(fills_a_place)
     return options
 
@@ -182,29 +180,25 @@ def render_record(record: Governed, status: int = 200, **extra: Any) -> Any:
 @bp.route("/agreements/<int:record_id>")
 @login_required
 def agreement(record_id: int) -> Any:
-    read()
-    return render_record(registration.get(db(), "agreement", record_id))
+    return render_record(records.find(unit(), "agreement", record_id))
 
 
 @bp.route("/datasets/<int:record_id>")
 @login_required
 def dataset(record_id: int) -> Any:
-    read()
-    return render_record(registration.get(db(), "dataset", record_id))
+    return render_record(records.find(unit(), "dataset", record_id))
 
 
 @bp.route("/models/<name>")
 @login_required
 def model(name: str) -> Any:
-    read()
-    return render_record(registration.get(db(), "model", name))
+    return render_record(records.find(unit(), "model", name))
 
 
 @bp.route("/models/<name>/versions/<int:number>")
 @login_required
 def version(name: str, number: int) -> Any:
-    read()
-    return render_record(registration.get(db(), "model_version", (name, number)))
+    return render_record(records.find_version(unit(), name, number))
 
 
 def _agreement_page(a: Any) -> tuple[str, dict[str, Any]]:
@@ -232,9 +226,7 @@ def _dataset_page(d: Any) -> tuple[str, dict[str, Any]]:
 
 def version_summary(v: ModelVersion) -> dict[str, Any]:
     session, policy, moment = db(), services().policy, now()
-    serve = (servability(session, v, policy, moment.date(), moment)
-             if v.model.purpose_class == "individual_case_work"
-             else usable(session, v, policy, moment.date(), moment))
+    serve = fit_for_use(session, v, policy, moment.date(), moment)
     why_not = serve.reason.replace(f"{v.label} is not servable: ", "").replace(
         f"{v.label} is not usable: ", "")
     return {"version": v, "serve": serve, "why_not": why_not,
@@ -282,9 +274,7 @@ def _version_page(v: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _dpia_page(p: Any) -> tuple[str, dict[str, Any]]:
-    from .dpia import page_context
-
-    return "dpia/view.html", page_context(p)
+    return "dpia/view.html", dpia_page.page_context(p)
 
 
 _KIND_PAGES = {
@@ -306,9 +296,7 @@ def impact(record_id: int) -> Any:
     a = registration.get(session, "agreement", record_id)
     deps = upstream.dependents_of_agreement(session, a)
     datasets = [(d, usable(session, d, policy, today)) for d in deps["datasets"]]
-    versions = [(v, servability(session, v, policy, today)
-                 if v.model.purpose_class == "individual_case_work"
-                 else usable(session, v, policy, today)) for v in deps["model_versions"]]
+    versions = [(v, fit_for_use(session, v, policy, today)) for v in deps["model_versions"]]
     clients: list[ApiClient] = deps["clients"]
     return render_template("records/impact.html", record=a, title=record_name(a),
                            use=usable(session, a, policy, today), datasets=datasets,

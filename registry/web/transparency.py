@@ -22,7 +22,7 @@ from ..governance.register import (
     public_status,
 )
 from ..governance.register import register as public_register
-from ..platform.services import db, services
+from ..platform.services import db, now, services
 from ..records import Organisation, PredictiveModel
 
 bp = Blueprint("transparency", __name__)
@@ -43,8 +43,7 @@ def website(name: str) -> str:
 
 
 def register() -> list[dict[str, Any]]:
-    s = services()
-    return public_register(db(), s.policy, s.clock.now(), website,
+    return public_register(db(), services().policy, now(), website,
                            current_app.config["TRANSPARENCY_CONTACT"])
 
 
@@ -72,7 +71,7 @@ def model(name: str) -> Any:
     status = public_status(m) if m is not None else None
     if m is None or status is None:
         abort(404)
-    record = atrs_record(session, m, status, services().policy, services().clock.now(),
+    record = atrs_record(session, m, status, services().policy, now(),
                          website(name), current_app.config["TRANSPARENCY_CONTACT"])
     return render_template("transparency/model.html", r=record, status=status, public=True,
                            title=record["tier_1"]["name"])
@@ -82,7 +81,7 @@ def model(name: str) -> Any:
 def export_json() -> Any:
     records = register()
     body = {"standard": STANDARD, "standard_version": STANDARD_VERSION,
-            "generated_at": services().clock.now().isoformat(), "count": len(records),
+            "generated_at": now().isoformat(), "count": len(records),
             "records": records}
     response = current_app.response_class(
         current_app.json.dumps(body, indent=2, sort_keys=False) + "\n",

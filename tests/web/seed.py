@@ -20,7 +20,6 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.api import schemas as s
 from registry.governance import dpia as dpia_rules
 from registry.governance import evidence, gaps, lifecycle, overlap, registration, waivers
 from registry.governance.actors import Actor
@@ -34,6 +33,7 @@ from registry.records import (
     ScoreReceipt,
     User,
 )
+from registry.usecases import inputs as s
 
 from .. import builders as b
 

@@ -1,0 +1,50 @@
+"""Decisions an officer takes: on a record's state (approve, reject, request changes, suspend,
+reinstate, retire), on a change proposed to a version's evidence, on the gaps in it, and the
+DPO's advice on a DPIA with the officer's response to it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ..governance import dpia, lifecycle, proposals, waivers
+from ..governance.evidence import Evidence
+from ..records import DPIA, Decision, Governed, ModelVersion
+from .unit import Unit
+
+
+def decide(unit: Unit, record: Governed, decision: str, rationale: str,
+           conditions: str | None = None, valid_until: date | None = None) -> Decision:
+    """Move the record through its lifecycle; the chain is evaluated once (in `lifecycle`)."""
+    with unit:
+        return lifecycle.decide(unit.session, unit.actor, record, unit.policy, unit.now,
+                                decision=decision, rationale=rationale, conditions=conditions,
+                                valid_until=valid_until)
+
+
+def settle(unit: Unit, version: ModelVersion, proposed: Evidence, accept: bool,
+           rationale: str) -> Decision:
+    """Accept or decline a change proposed to a version's bias audit or drift monitor."""
+    with unit:
+        return proposals.settle(unit.session, unit.actor, version, proposed, accept, rationale,
+                                unit.policy, unit.now)
+
+
+def waive(unit: Unit, version: ModelVersion, requirement: str, items: list[str],
+          rationale: str, evidence: str | None = None) -> Decision:
+    """Waive (or, for an alert, acknowledge) the outstanding items of a gap, by name."""
+    with unit:
+        return waivers.record(unit.session, unit.actor, version, unit.policy, unit.now,
+                              requirement, items, rationale, evidence)
+
+
+def advise(unit: Unit, record: DPIA, advice: str) -> DPIA:
+    """The DPO's advice on a DPIA."""
+    with unit:
+        return dpia.record_advice(unit.session, unit.actor, record, advice, unit.now)
+
+
+def respond(unit: Unit, record: DPIA, accepted: bool, reason: str) -> DPIA:
+    """The officer accepts or overrules the DPO's advice, with reasons."""
+    with unit:
+        return dpia.respond_to_advice(unit.session, unit.actor, record, accepted, reason,
+                                      unit.now)

@@ -1,0 +1,67 @@
+"""Who may use Gatehouse: bearer tokens and web sign-ins, organisations, users and API clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..governance import people, sign_in
+from ..governance.actors import Actor
+from ..governance.errors import NotFound
+from ..governance.permissions import require
+from ..platform.db import read_first
+from ..records import ApiClient, Organisation, User
+from .unit import Unit
+
+
+def authenticate(session: Session, token: str) -> Actor:
+    """The actor a bearer token belongs to. The lookup's read transaction is ended at once, so
+    the request's own work takes whatever lock it needs."""
+    reading = read_first(session)
+    actor = people.authenticate(session, token)
+    if reading:
+        session.rollback()
+    return actor
+
+
+def attempt_sign_in(session: Session, email: str, password: str,
+                    now: datetime) -> sign_in.Attempt:
+    """A web sign-in; the count of wrong passwords is kept whatever the answer."""
+    tried = sign_in.attempt(session, email, password, now)
+    session.commit()
+    return tried
+
+
+def create_organisation(unit: Unit, data: dict[str, Any]) -> Organisation:
+    with unit:
+        return people.create_organisation(unit.session, unit.actor, data, unit.now)
+
+
+def create_user(unit: Unit, data: dict[str, Any],
+                password: str | None = None) -> tuple[User, str]:
+    """A user and their bearer token (shown once, stored only as a hash)."""
+    with unit:
+        return people.create_user(unit.session, unit.actor, data, unit.now, password=password)
+
+
+def create_client(unit: Unit, data: dict[str, Any]) -> tuple[ApiClient, str]:
+    """A frontline tool's client and its bearer token, refused for what it could not be served."""
+    with unit:
+        return people.create_client(unit.session, unit.actor, data, unit.now)
+
+
+def find_user(unit: Unit, user_id: int) -> User:
+    require(unit.actor, "administer")
+    user = unit.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}", {"user_id": [str(user_id)]})
+    return user
+
+
+def unlock(unit: Unit, user: User) -> User:
+    """Lift a lockout after too many wrong passwords."""
+    with unit:
+        sign_in.unlock(unit.session, unit.actor, user, unit.now)
+        return user

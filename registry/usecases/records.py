@@ -1,0 +1,40 @@
+"""Governed records: find, create, edit and submit, for every kind alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..governance import registration
+from ..governance.permissions import require
+from ..records import Governed, ModelVersion
+from .unit import Unit
+
+
+def find(unit: Unit, kind: str, key: Any) -> Governed:
+    """A record the actor may read, by its key (see `registration.get`)."""
+    require(unit.actor, "read")
+    return registration.get(unit.session, kind, key)
+
+
+def find_version(unit: Unit, name: str, number: int) -> ModelVersion:
+    version = find(unit, "model_version", (name, number))
+    assert isinstance(version, ModelVersion)
+    return version
+
+
+def create(unit: Unit, kind: str, data: dict[str, Any]) -> Governed:
+    """Register a new draft record from validated input (`usecases.inputs`)."""
+    with unit:
+        return registration.create(unit.session, unit.actor, kind, data, unit.now)
+
+
+def edit(unit: Unit, record: Governed, data: dict[str, Any]) -> Governed:
+    """Change some fields of a record while it may be changed."""
+    with unit:
+        return registration.update(unit.session, unit.actor, record, data, unit.now)
+
+
+def submit(unit: Unit, record: Governed) -> Governed:
+    """Put a record forward for approval."""
+    with unit:
+        return registration.submit(unit.session, unit.actor, record, unit.now)

@@ -1,0 +1,33 @@
+"""Scores for frontline tools (the JSON API and the Open Inference Protocol alike), and the
+receipts they get back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..records import ScoreReceipt
+from ..serving import receipts, scoring
+from .unit import Unit
+
+
+def score(unit: Unit, name: str, purpose: str, cases: list[Any],
+          number: int | None = None) -> dict[str, Any]:
+    """Score and explain the cases. Serving keeps its own short transactions (the checks end
+    before the model runs; the receipts are stored before the answer leaves), so this unit's
+    transaction is not held open around the model."""
+    return scoring.score(unit.session, unit.actor, name, purpose, cases, unit.policy,
+                         unit.store, unit.now, number, commit=True)
+
+
+def read_receipt(unit: Unit, receipt_id: str) -> ScoreReceipt:
+    """A receipt (appeals, subject access); inputs past their retention are erased on the way."""
+    with unit:
+        return receipts.get(unit.session, unit.actor, receipt_id, unit.now)
+
+
+def record_outcome(unit: Unit, receipt_id: str, outcome: str, overrode: bool,
+                   reason: str | None) -> ScoreReceipt:
+    """What the caseworker finally decided, reported by the tool that asked for the score."""
+    with unit:
+        return receipts.record_outcome(unit.session, unit.actor, receipt_id, outcome, overrode,
+                                       reason, unit.now)
