@@ -32,8 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from registry.analysis.fairness import run_audit  # noqa: E402
-from registry.analysis.fairness_rules import FairnessRules, MetricLimit  # noqa: E402
+from registry.analysis.fairness import FairnessRules, MetricLimit, run_audit  # noqa: E402
 
 AGE_EDGES = (0, 25, 35, 50, 65, 200)
 AGE_LABELS = ["0–24", "25–34", "35–49", "50–64", "65–199"]

@@ -256,7 +256,7 @@ def in_process(rows: list[dict[str, Any]], batch: int) -> dict[str, float]:
     import shap
 
     from registry.analysis.explain import Explainer, FeatureSpec
-    from registry.analysis.prepared import model_frame
+    from registry.analysis.models import model_frame
     from tests import builders as b
     from tests.chain import FEATURES, fitted
 

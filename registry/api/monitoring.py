@@ -201,7 +201,7 @@ class Audit(MethodView):
 @blp.route("/bias-audits/<int:audit_id>/charts/<grouping>/<metric>.svg")
 @blp.response(200, content_type="image/svg+xml")
 def chart(audit_id: int, grouping: str, metric: str) -> Any:
-    from ..analysis.fairness_charts import metric_chart_svg
+    from ..analysis.fairness import metric_chart_svg
 
     require(current_actor(), "read")
     audit = db().get(BiasAudit, audit_id)

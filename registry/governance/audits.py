@@ -32,13 +32,13 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from ..analysis.fairness_rules import FairnessRules
+    from ..analysis.fairness import FairnessRules
 
 
 def fairness_rules(policy: Policy) -> FairnessRules:
     """The policy's fairness limits, minimum group size and small-group rule, bands and proxy
     threshold."""
-    from ..analysis.fairness_rules import FairnessRules, MetricLimit
+    from ..analysis.fairness import FairnessRules, MetricLimit
 
     return FairnessRules(
         limits=tuple(MetricLimit(lim.metric, lim.min, lim.max)
@@ -142,7 +142,7 @@ def plan_bias_audit(session: Session, actor: Actor, version: ModelVersion, datas
 
 def compute_bias_audit(plan: AuditPlan, store: FileStore) -> dict[str, Any]:
     """Score the data with the model and audit the decisions (score >= threshold) by group."""
-    from ..analysis import fairness, fairness_proxies
+    from ..analysis import fairness
 
     frame = plan.frame
     scores = plan.model.scores(frame, store)
@@ -151,7 +151,7 @@ def compute_bias_audit(plan: AuditPlan, store: FileStore) -> dict[str, Any]:
             plan.y_true, scores, frame[plan.sensitive].copy(), threshold=plan.threshold,
             rules=plan.rules, intersections=plan.intersections,
             extra_groupings=frame[plan.extra_groupings].copy() if plan.extra_groupings else None)
-        results["proxies"] = fairness_proxies.find_proxies(
+        results["proxies"] = fairness.find_proxies(
             frame, plan.sensitive, plan.proxy_candidates, threshold=plan.rules.proxy_threshold,
             bands=plan.rules.bands)
     except ValueError as exc:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..analysis import drift_columns
+from ..analysis import drift
 from ..platform.storage import FileStore
 from ..records import Dataset, DriftCheck, DriftMonitor, ModelVersion, ScoreReceipt
 from . import evidence, ledger
@@ -97,7 +97,7 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
             f"{every_receipts} is more than the policy allows ({policy.drift_max_every_receipts} "
             "receipts between checks)"]})
     types = {c: "score" if c == "score" else schema[c]["type"] for c in chosen}
-    numerical, categorical = drift_columns.split(types)
+    numerical, categorical = drift.split_columns(types)
     monitor = DriftMonitor(
         model_version_id=version.id,
         reference_path=store.write(f"monitors/{version.id}/{digest}.parquet", data),
@@ -154,12 +154,10 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
     """Read the reference, check the batch has the monitored columns; writes nothing."""
     import pandas as pd
 
-    from ..analysis import drift
-
     version = session.get(ModelVersion, monitor.model_version_id)
     assert version is not None
     types = column_types(monitor, version)
-    numerical, categorical = drift_columns.split(types)
+    numerical, categorical = drift.split_columns(types)
     if len(current) == 0:
         raise BatchRefused("the batch has no rows", {"batch": ["empty"]})
     missing = [c for c in types if c not in current and c != "score"]
@@ -177,8 +175,8 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
     reference = pd.read_parquet(io.BytesIO(store.read(monitor.reference_path)))
     batch_types = {c: t for c, t in types.items() if c != "score" or model is None}
     try:
-        typed_reference = drift_columns.typed(reference, types)
-        typed_current = drift_columns.typed(current, batch_types)
+        typed_reference = drift.typed_columns(reference, types)
+        typed_current = drift.typed_columns(current, batch_types)
     except KeyError as exc:
         raise Invalid(f"the monitor's reference lacks column {exc}", {"reference": [str(exc)]}
                       ) from exc
@@ -194,8 +192,6 @@ def plan_drift_check(session: Session, monitor: DriftMonitor, current: pd.DataFr
 
 def compute_drift_check(plan: DriftPlan, store: FileStore) -> DriftResult:
     """Score the batch if needed, then compare it with the reference, column by column."""
-    from ..analysis import drift
-
     current = plan.current
     if plan.model is not None and plan.inputs is not None:
         current = current.copy()

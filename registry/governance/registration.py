@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from ..analysis import tabular
+from ..analysis import tables
 from ..platform.storage import FileStore
 from ..records import (
     DPIA,
@@ -136,13 +136,13 @@ def upload_data(
             "declare the dataset's columns before uploading data",
             {"columns": ["no columns declared"]},
         )
-    rules = tabular.rules_from(dataset.columns)
+    rules = tables.rules_from(dataset.columns)
     try:
-        fmt = tabular.detect_format(filename, data)
-        frame = tabular.conform(tabular.read_table(data, fmt, rules), rules)
-    except tabular.TableError as exc:
+        fmt = tables.detect_format(filename, data)
+        frame = tables.conform(tables.read_table(data, fmt, rules), rules)
+    except tables.TableError as exc:
         raise Invalid(str(exc), exc.details) from exc
-    facts = tabular.profile(data, fmt, frame)
+    facts = tables.profile(data, fmt, frame)
     dataset.data_path = store.write(f"datasets/{dataset.id}/{facts.content_hash}.{fmt}", data)
     dataset.data_format, dataset.row_count = fmt, facts.row_count
     dataset.content_hash, dataset.completeness = facts.content_hash, facts.completeness

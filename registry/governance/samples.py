@@ -28,10 +28,10 @@ BACKGROUND_SEED = 0
 
 
 def read_dataset(dataset: Dataset, store: FileStore) -> pd.DataFrame:
-    from ..analysis import tabular
+    from ..analysis import tables
 
-    rules = tabular.rules_from(dataset.columns)
-    return tabular.load_stored(
+    rules = tables.rules_from(dataset.columns)
+    return tables.load_stored(
         store.read(dataset.data_path or ""), dataset.data_format or "csv", rules
     )
 

@@ -33,15 +33,15 @@ def register(
     now: datetime,
 ) -> ModelVersion:
     """Refuse anything that is not a safe skops file before anything is stored."""
-    from ..analysis import artefacts  # numpy and skops load only when a model arrives
+    from ..analysis import models  # numpy and skops load only when a model arrives
 
     require(actor, "register")
     if not artefact:
         raise Invalid("the artefact is empty", {"artefact": ["empty file"]})
     try:
-        artefacts.sniff_refuse_pickle(artefact)
-        offending = artefacts.check_types(artefact, list(policy.trusted_types))
-    except artefacts.ArtefactRefused as exc:
+        models.sniff_refuse_pickle(artefact)
+        offending = models.check_types(artefact, list(policy.trusted_types))
+    except models.ArtefactRefused as exc:
         raise Invalid(
             f"artefact refused: {exc}",
             {"artefact": [str(exc)], "offending_types": exc.offending_types},
@@ -54,7 +54,7 @@ def register(
                 "offending_types": offending,
             },
         )
-    digest = artefacts.sha256_bytes(artefact)
+    digest = models.sha256_bytes(artefact)
     number = registration.next_version_number(session, model)
     version = registration.create(
         session,
@@ -97,7 +97,7 @@ def run_self_check(
     The outcomes are recorded on the version; the gate reads them. A failure is recorded, not
     raised: the data scientist sees what to fix on the gate.
     """
-    from ..analysis import artefacts, prepared
+    from ..analysis import models
 
     if version.state not in registration.EDITABLE + ("submitted",):
         raise Conflict(
@@ -115,24 +115,24 @@ def run_self_check(
                 if version.training_datasets
                 else []
             )
-            loaded = artefacts.load_artefact(
+            loaded = models.load_artefact(
                 store.read(version.artefact_path),
                 expected_sha256=version.artefact_sha256,
                 extra_trusted=list(policy.trusted_types),
             )
-            version.feature_schema = prepared.derive_features(loaded, columns)
-        ready = prepared.prepare(
+            version.feature_schema = models.derive_features(loaded, columns)
+        ready = models.prepare(
             store.read(version.artefact_path),
             sha256=version.artefact_sha256 or "",
             trusted=list(policy.trusted_types),
             features=version.feature_schema,
             background=background,
         )
-        result = {**prepared.check(ready, sample), "sha256": version.artefact_sha256,
+        result = {**models.check_prepared(ready, sample), "sha256": version.artefact_sha256,
                   "background": {**(version.background or {}), **sample_record(background),
                                  "base_value": ready.explainer.base_value}}
         version.explainer = ready.explainer.method
-    except (ValueError, KeyError, TypeError, artefacts.ArtefactRefused) as exc:
+    except (ValueError, KeyError, TypeError, models.ArtefactRefused) as exc:
         result = {"error": str(exc), "sha256": None}
         version.explainer = None
     version.self_check, version.self_checked_at = result, now
@@ -162,8 +162,8 @@ class ModelRef:
 
     def scores(self, frame: pd.DataFrame, store: FileStore) -> np.ndarray:
         """The positive-class probability of each row (the sha256 is checked before loading)."""
-        from ..analysis import artefacts, prepared
+        from ..analysis import models
 
-        pipeline = artefacts.load_artefact(store.read(self.path), expected_sha256=self.sha256,
+        pipeline = models.load_artefact(store.read(self.path), expected_sha256=self.sha256,
                                            extra_trusted=list(self.trusted))
-        return pipeline.predict_proba(prepared.model_frame(frame, self.features))[:, 1]
+        return pipeline.predict_proba(models.model_frame(frame, self.features))[:, 1]

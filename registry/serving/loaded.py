@@ -18,7 +18,7 @@ from ..records import ModelVersion
 from .servability import Verdict, version_of
 
 if TYPE_CHECKING:  # pandas and sklearn load with the first model, not with the app
-    from ..analysis.prepared import Prepared
+    from ..analysis.models import Prepared
 
 _cache: dict[tuple[int, str], Prepared] = {}
 _lock = threading.Lock()
@@ -47,7 +47,7 @@ def get(session: Session, verdict: Verdict, store: FileStore, policy: Policy,
 
 def _load(session: Session, version: ModelVersion, store: FileStore, policy: Policy,
           now: datetime, release: bool) -> Prepared:
-    from ..analysis import artefacts, prepared
+    from ..analysis import models
 
     data = store.read(version.artefact_path or "")
     label, version_id, expected = version.label, version.id, version.artefact_sha256 or ""
@@ -58,9 +58,9 @@ def _load(session: Session, version: ModelVersion, store: FileStore, policy: Pol
     if release:
         session.commit()
     try:
-        return prepared.prepare(data, sha256=expected, trusted=list(policy.trusted_types),
-                                features=features, background=background)
-    except artefacts.ArtefactRefused as exc:
+        return models.prepare(data, sha256=expected, trusted=list(policy.trusted_types),
+                              features=features, background=background)
+    except models.ArtefactRefused as exc:
         # Keep the refusal on record although the request fails: nothing else was written yet.
         session.rollback()
         ledger.append(session, SYSTEM, "artefact_refused", "model_version", version_id,

@@ -116,7 +116,7 @@ def _float(value: Any) -> float | None:
 
 def _chart(grouping: dict[str, Any], metric: str) -> Markup | None:
     try:
-        from ..analysis.fairness_charts import metric_chart_svg
+        from ..analysis.fairness import metric_chart_svg
     except ImportError:  # pragma: no cover - the module ships with the analysis layer
         return None
     try:

@@ -29,7 +29,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
-from registry.analysis.artefacts import (
+from registry.analysis.models import (
     DEFAULT_TRUSTED_ESTIMATORS,
     ArtefactRefused,
     check_types,

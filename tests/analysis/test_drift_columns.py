@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry.analysis import drift_columns
-from registry.analysis.drift import DriftRules, check_drift
-from registry.analysis.tabular import conform, rules_from
+from registry.analysis.drift import DriftRules, check_drift, split_columns, typed_columns
+from registry.analysis.tables import conform, rules_from
 from registry.jobs.handlers import read_batch
 
 RULES = DriftRules(method=None, column_threshold=None, drift_share=0.5, html_max_bytes=0)
@@ -75,9 +74,9 @@ TYPES = ("integer", "number", "boolean", "date", "category", "string")
 
 def run(kind: str, batch: pd.DataFrame) -> Any:
     types = {"x": kind}
-    reference = drift_columns.typed(stored(kind, draw(kind, REFERENCE_ROWS, False, 1)), types)
-    current = drift_columns.typed(batch, types)
-    numerical, categorical = drift_columns.split(types)
+    reference = typed_columns(stored(kind, draw(kind, REFERENCE_ROWS, False, 1)), types)
+    current = typed_columns(batch, types)
+    numerical, categorical = split_columns(types)
     return check_drift(reference, current, numerical=numerical, categorical=categorical,
                        rules=RULES, with_html=False)
 
@@ -97,19 +96,19 @@ def test_each_type_flags_a_shift_and_not_the_same_distribution(kind: str, source
 def test_reference_and_batch_are_typed_alike_from_every_source(kind: str) -> None:
     values = draw(kind, 50, False, 4)
     types = {"x": kind}
-    reference = drift_columns.typed(stored(kind, values), types)["x"]
+    reference = typed_columns(stored(kind, values), types)["x"]
     for source, read in SOURCES.items():
-        batch = drift_columns.typed(read(kind, values), types)["x"]
+        batch = typed_columns(read(kind, values), types)["x"]
         assert batch.tolist() == reference.tolist(), source
 
 
 def test_booleans_and_dates_are_compared_as_their_kind() -> None:
     frame = pd.DataFrame({"flag": [True, False, None, 1.0, "yes"],
                           "day": ["1970-01-02", "1970-01-11", None, "2000-01-01", "1970-01-01"]})
-    typed = drift_columns.typed(frame, {"flag": "boolean", "day": "date"})
+    typed = typed_columns(frame, {"flag": "boolean", "day": "date"})
     assert typed["flag"].tolist() == ["true", "false", None, "true", "true"]
     assert typed["day"].tolist()[:2] == [1.0, 10.0] and pd.isna(typed["day"][2])
-    assert drift_columns.split({"flag": "boolean", "day": "date", "score": "score"}) == (
+    assert split_columns({"flag": "boolean", "day": "date", "score": "score"}) == (
         ["day", "score"], ["flag"])
 
 
@@ -117,7 +116,7 @@ def test_values_that_do_not_fit_their_type_are_named() -> None:
     frame = pd.DataFrame({"flag": ["true", "perhaps"], "day": ["2024-01-01", "soon"],
                           "n": ["1", "many"]})
     with pytest.raises(ValueError) as refused:
-        drift_columns.typed(frame, {"flag": "boolean", "day": "date", "n": "number"})
+        typed_columns(frame, {"flag": "boolean", "day": "date", "n": "number"})
     message = str(refused.value)
     assert "'flag' (boolean)" in message and "perhaps" in message
     assert "'day' (date): holds values that are not ISO dates" in message

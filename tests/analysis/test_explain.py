@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from registry.analysis.explain import Explainer, FeatureSpec, self_check
-from registry.analysis.explain_statements import format_value, statement
+from registry.analysis.explain._statements import format_value, statement
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "german_credit.csv"
 ROWS = 200
@@ -242,7 +242,7 @@ def test_bare_estimator_and_extra_columns(credit, features) -> None:
 def test_loaded_skops_artefact_explains_like_the_original(credit, features) -> None:
     import skops.io as sio
 
-    from registry.analysis.artefacts import DEFAULT_TRUSTED_ESTIMATORS, load_artefact, sha256_bytes
+    from registry.analysis.models import DEFAULT_TRUSTED_ESTIMATORS, load_artefact, sha256_bytes
 
     pipeline = fit(credit, RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0))
     data = sio.dumps(pipeline)

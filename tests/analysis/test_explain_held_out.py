@@ -17,8 +17,8 @@ import pytest
 import shap
 
 from registry.analysis.explain import Explainer, FeatureSpec, self_check
-from registry.analysis.prepared import model_frame
-from registry.analysis.tree_cells import SplitCells
+from registry.analysis.explain._tree_cells import SplitCells
+from registry.analysis.models import model_frame
 
 from .. import builders as b
 from ..chain import FEATURES, fitted

@@ -20,11 +20,15 @@ from sklearn.metrics import accuracy_score, precision_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from registry.analysis.fairness import run_audit
-from registry.analysis.fairness_cells import compress as _compress
-from registry.analysis.fairness_charts import metric_chart_svg
-from registry.analysis.fairness_proxies import cramers_v, find_proxies
-from registry.analysis.fairness_rules import FairnessRules, MetricLimit
+from registry.analysis.fairness import (
+    FairnessRules,
+    MetricLimit,
+    find_proxies,
+    metric_chart_svg,
+    run_audit,
+)
+from registry.analysis.fairness._cells import compress as _compress
+from registry.analysis.fairness._proxies import cramers_v
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "german_credit.csv"
 SENSITIVE = ["sex", "age", "foreign_worker", "status_sex"]

@@ -21,8 +21,8 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from registry.analysis import fastpath
-from registry.analysis.fastpath import compile_pipeline, compile_with_reason
+from registry.analysis.pipelines import _fastpath as fastpath
+from registry.analysis.pipelines import compile_pipeline, compile_with_reason
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "german_credit.csv"
 

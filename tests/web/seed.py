@@ -52,8 +52,7 @@ def audit_results(sensitive: tuple[str, ...] = ("sex",),
     """A real `run_audit` result on german_credit for a score that treats the groups alike."""
     import numpy as np
 
-    from registry.analysis.fairness import run_audit
-    from registry.analysis.fairness_rules import FairnessRules, MetricLimit
+    from registry.analysis.fairness import FairnessRules, MetricLimit, run_audit
 
     frame = b.credit_frame()
     y = (frame["credit"] == "good").astype(int).to_numpy()

@@ -123,5 +123,3 @@ class SplitCells:
         out[:, self.columns] = np.where(np.isnan(values), values, moved)
         return out
 
-
-__all__ = ["SplitCells"]

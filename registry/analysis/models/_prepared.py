@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import artefacts
-from .explain import Explainer, FeatureSpec, self_check
+from ..explain import Explainer, FeatureSpec, self_check
+from ._artefacts import load_artefact
 
 NUMERIC = ("integer", "number", "boolean")
 
@@ -61,13 +61,13 @@ def prepare(
 ) -> Prepared:
     """Verify and load the artefact, then build its explainer on exactly the background rows
     (the version's recorded choice: the explainer draws no sample of its own)."""
-    pipeline = artefacts.load_artefact(artefact, expected_sha256=sha256, extra_trusted=trusted)
+    pipeline = load_artefact(artefact, expected_sha256=sha256, extra_trusted=trusted)
     specs = [FeatureSpec(f["name"], f["type"], f.get("description")) for f in features]
     explainer = Explainer.build(pipeline, model_frame(background, features), specs,
                                 background_size=len(background))
     return Prepared(pipeline, explainer, features)
 
 
-def check(prepared: Prepared, sample: pd.DataFrame) -> dict[str, Any]:
+def check_prepared(prepared: Prepared, sample: pd.DataFrame) -> dict[str, Any]:
     """Score and explain evaluation rows: additivity, agreement with the pipeline, latency."""
     return self_check(prepared.explainer, model_frame(sample, prepared.features), prepared.pipeline)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from registry.analysis.pipelines import fitted_inputs, sklearn_transform, split_pipeline
+from ._steps import fitted_inputs, sklearn_transform, split_pipeline
 
 if TYPE_CHECKING:
-    from registry.analysis.fastpath_transform import FastTransform
+    from ._fast_transform import FastTransform
 
 _UNSEEN = "\x00gatehouse-unseen-category"
 

@@ -16,7 +16,7 @@ Why the rows are compressed first
     (``sample_params``). The figures are identical; MetricFrame then sees at most
     4 x (number of groups) rows.
 
-The formulas are in :mod:`registry.analysis.fairness`.
+The formulas are in :mod:`registry.analysis.fairness._audit`.
 """
 
 from __future__ import annotations

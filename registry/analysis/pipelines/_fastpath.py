@@ -4,9 +4,9 @@ scikit-learn's ColumnTransformer spends milliseconds validating a one-row DataFr
 load time :func:`compile_pipeline` turns the supported pieces — ``OneHotEncoder``,
 ``StandardScaler``, ``MinMaxScaler`` (no clip), ``SimpleImputer`` (missing value NaN, no
 indicator), ``passthrough`` and ``drop``, inside a ``ColumnTransformer`` and/or
-``Pipeline`` — into per-block numpy operations (:mod:`registry.analysis.fastpath_transform`),
+``Pipeline`` — into per-block numpy operations (:mod:`registry.analysis.pipelines._fast_transform`),
 then *proves* the result equal to the pipeline on a sample
-(:mod:`registry.analysis.fastpath_proof`). Anything unsupported or unequal gives ``None`` and
+(:mod:`registry.analysis.pipelines._proof`). Anything unsupported or unequal gives ``None`` and
 the caller keeps the scikit-learn pipeline.
 
 The compiled transform also knows which original column feeds each transformed column
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from registry.analysis.fastpath_proof import verify
-from registry.analysis.fastpath_transform import Block, FastTransform, OneHot, category_key
-from registry.analysis.pipelines import flat_steps, split_pipeline
+from ._fast_transform import Block, FastTransform, OneHot, category_key
+from ._proof import verify
+from ._steps import flat_steps, split_pipeline
 
 
 class Unsupported(Exception):

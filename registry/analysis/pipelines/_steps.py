@@ -1,8 +1,8 @@
 """A fitted scikit-learn pipeline taken apart, and its own preprocessing as a function.
 
-The fast path (:mod:`registry.analysis.fastpath`) compiles the preprocessing steps and is
-proven against :func:`sklearn_transform`, which is also what scoring falls back to when a
-pipeline cannot be compiled.
+The fast path (:mod:`registry.analysis.pipelines._fastpath`) compiles the preprocessing steps
+and is proven against :func:`sklearn_transform`, which is also what scoring falls back to when
+a pipeline cannot be compiled.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .pickles import imported_names
+from ._pickles import imported_names
 
 SKLEARN_TREE_INTERNALS: tuple[str, ...] = (
     "sklearn.tree._tree.Tree",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from ._columns import CATEGORICAL, NUMERICAL
 
-NUMERICAL = "numerical"
-CATEGORICAL = "categorical"
+if TYPE_CHECKING:  # pandas is imported where used: the web process starts fast
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,8 @@ def _validate(
     reference: pd.DataFrame, current: pd.DataFrame, numerical: list[str], categorical: list[str]
 ) -> list[str]:
     """Check the frames and column lists; return the columns to compare."""
+    import pandas as pd
+
     columns = [*numerical, *categorical]
     if not columns:
         raise ValueError("no columns to compare: numerical and categorical are both empty")

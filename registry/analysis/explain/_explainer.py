@@ -21,8 +21,8 @@ Interventional TreeSHAP is exactly additive against any background, but shap's k
 values within float32 rounding of a split threshold unlike the model (and unlike shap's own
 ``predict``, which gives the base value); held-out backgrounds hit this often. Before shap sees
 them, the background and the rows explained are moved within their split cells
-(:mod:`registry.analysis.tree_cells`), which leaves the model's output, and so its SHAP values,
-exactly as they were and makes every implementation route alike.
+(:mod:`registry.analysis.explain._tree_cells`), which leaves the model's output, and so its SHAP
+values, exactly as they were and makes every implementation route alike.
 
 On the probability scale ``explained_value`` *is* the score. Forests' raw output is already
 a probability, and interventional TreeSHAP in probability space is exact for gradient
@@ -32,14 +32,14 @@ probability-space SHAP is not exact and fast, so those explain the log-odds
 ``log(score / (1 - score))`` — ``explained_value`` — and say so in the statements and the
 notice. The score itself is always the probability.
 
-The statements' wording and the notices are in :mod:`registry.analysis.explain_statements`.
+The statements' wording and the notices are in :mod:`registry.analysis.explain._statements`;
+the upload check that proves an explainer is in :mod:`registry.analysis.explain._self_check`.
 ``shap`` is imported inside :meth:`Explainer.build`: it is slow to import.
 """
 
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,26 +48,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from registry.analysis.explain_statements import LOG_ODDS_NOTICE, NOTICE, statement
-from registry.analysis.fastpath import column_sources, compile_with_reason
-from registry.analysis.fastpath_transform import Rows
-from registry.analysis.pipelines import sklearn_transform, split_pipeline
-from registry.analysis.tree_cells import SplitCells
+from ..pipelines import Rows, column_sources, compile_with_reason, sklearn_transform, split_pipeline
+from ._features import FeatureSpec
+from ._rows import SklearnRows, json_value, records
+from ._statements import LOG_ODDS_NOTICE, NOTICE, statement
+from ._tree_cells import SplitCells
 
 # final-estimator class name -> how it is explained
 _TREE_PROBABILITY = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"}
 _TREE_BOOSTED = {"GradientBoostingClassifier"}
 _TREE_LOG_ODDS = {"HistGradientBoostingClassifier"}
 _LINEAR = {"LogisticRegression", "LogisticRegressionCV"}
-
-
-@dataclass
-class FeatureSpec:
-    """One input column of the dataset schema: name, type and plain-language description."""
-
-    name: str
-    type: str  # "number" | "integer" | "category" | "boolean"
-    description: str | None = None
 
 
 @dataclass
@@ -159,7 +150,7 @@ class Explainer:
             if mapped is None:
                 raise ValueError("cannot attribute transformed columns to the original features")
             columns, sources = mapped
-            transform = _SklearnRows(sklearn_transform(pipeline), columns)
+            transform = SklearnRows(sklearn_transform(pipeline), columns)
         aggregate = _aggregation(columns, sources, features)
 
         if len(background) > background_size:
@@ -261,7 +252,7 @@ class Explainer:
         contributions = self._shap_values(x) @ self._aggregate
         notice = NOTICE + (LOG_ODDS_NOTICE if self.scale == "log-odds" else "")
         out = []
-        for i, record in enumerate(_records(rows)):
+        for i, record in enumerate(records(rows)):
             out.append(
                 Explanation(
                     score=float(score[i]),
@@ -277,7 +268,7 @@ class Explainer:
     def _contributions(self, record: Mapping[str, Any], values: np.ndarray) -> list[dict]:
         items = []
         for spec, contribution in zip(self.features, values.tolist(), strict=True):
-            value = _json_value(record.get(spec.name))
+            value = json_value(record.get(spec.name))
             items.append(
                 {
                     "feature": spec.name,
@@ -288,26 +279,6 @@ class Explainer:
             )
         items.sort(key=lambda item: -abs(item["contribution"]))
         return items
-
-
-class _SklearnRows:
-    """The pipeline's own preprocessing, accepting the same row forms as the fast path."""
-
-    def __init__(self, transform: Any, columns: list[str]) -> None:
-        self.transform = transform
-        self.columns = columns
-
-    def __call__(self, rows: Rows) -> np.ndarray:
-        if isinstance(rows, Mapping):
-            rows = [rows]
-        if not isinstance(rows, pd.DataFrame):
-            rows = list(rows)
-            for row in rows:
-                missing = [c for c in self.columns if c not in row]
-                if missing:
-                    raise KeyError(f"missing input columns: {missing}")
-            rows = pd.DataFrame(rows, columns=self.columns)
-        return self.transform(rows[self.columns])
 
 
 def _aggregation(
@@ -323,85 +294,7 @@ def _aggregation(
     return aggregate
 
 
-def _records(rows: Rows) -> list[Mapping[str, Any]]:
-    if isinstance(rows, Mapping):
-        return [rows]
-    if isinstance(rows, pd.DataFrame):
-        columns = list(rows.columns)
-        return [dict(zip(columns, r, strict=True)) for r in rows.values.tolist()]
-    return list(rows)
-
-
 def _expit(x: np.ndarray) -> np.ndarray:
     from scipy.special import expit
 
     return expit(x)
-
-
-def _json_value(value: Any) -> Any:
-    """``value`` as JSON can carry it: numpy scalars unwrapped, missing as None."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-# --- upload check -----------------------------------------------------------------------
-
-
-def self_check(
-    explainer: Explainer, sample: pd.DataFrame, pipeline: Any, *, latency_rows: int = 50
-) -> dict[str, Any]:
-    """Prove a model version scores and explains correctly, and time it.
-
-    On ``sample`` (evaluation data): the largest ``|base + sum(contributions) -
-    explained_value|`` and ``|score - pipeline.predict_proba[:, 1]|``, over the batch and
-    over ``latency_rows`` rows scored one at a time as dicts (the serving path), whose
-    per-row score-and-explain latency is reported as p50/p95 in milliseconds.
-    """
-    expected = pipeline.predict_proba(sample[explainer.input_columns])[:, 1]
-    batch = explainer.score_and_explain(sample)
-    records = _records(sample.iloc[:latency_rows])
-    explainer.score_and_explain(records[0])  # warm-up
-    single, timings = [], []
-    for record in records:
-        start = time.perf_counter()
-        single.extend(explainer.score_and_explain(record))
-        timings.append((time.perf_counter() - start) * 1000.0)
-
-    def additivity(items: list[Explanation]) -> float:
-        return max(
-            abs(e.base_value + sum(c["contribution"] for c in e.contributions) - e.explained_value)
-            for e in items
-        )
-
-    score_error = max(
-        float(np.max(np.abs(np.array([e.score for e in batch]) - expected))),
-        float(np.max(np.abs(np.array([e.score for e in single]) - expected[: len(single)]))),
-    )
-    return {
-        "rows": len(sample),
-        "method": explainer.method,
-        "scale": explainer.scale,
-        "additivity_target": "score" if explainer.scale == "probability" else "logit(score)",
-        "fastpath": explainer.fastpath,
-        "fastpath_reason": explainer.fastpath_reason,
-        "max_additivity_error": max(additivity(batch), additivity(single)),
-        "max_score_error": score_error,
-        "latency_ms_p50": float(np.percentile(timings, 50)),
-        "latency_ms_p95": float(np.percentile(timings, 95)),
-        "latency_rows": len(timings),
-    }
-
-
-__all__ = [
-    "Explainer",
-    "Explanation",
-    "FeatureSpec",
-    "self_check",
-]

@@ -3,8 +3,8 @@
 Numeric columns are cut into left-closed, right-open bands (the policy's band edges, or
 quintiles where proxy detection asks for them); other columns are grouped by their string
 value, sorted. Missing values are a group of their own, "(missing)". The codes feed both the
-bias audit (:mod:`registry.analysis.fairness`) and proxy detection
-(:mod:`registry.analysis.fairness_proxies`).
+bias audit (:mod:`registry.analysis.fairness._audit`) and proxy detection
+(:mod:`registry.analysis.fairness._proxies`).
 """
 
 from __future__ import annotations

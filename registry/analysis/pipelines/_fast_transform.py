@@ -1,8 +1,8 @@
 """The compiled preprocessing that runs on every scoring call: numpy operations per block.
 
-Built by :mod:`registry.analysis.fastpath`. A :class:`FastTransform` is a list of blocks, each
-turning some input columns into a contiguous run of output columns (one-hot encoding and
-column-wise fills and affine steps), then column-wise steps over the whole matrix.
+Built by :mod:`registry.analysis.pipelines._fastpath`. A :class:`FastTransform` is a list of
+blocks, each turning some input columns into a contiguous run of output columns (one-hot
+encoding and column-wise fills and affine steps), then column-wise steps over the whole matrix.
 
 Semantics follow scikit-learn exactly, including its quirks: ``SimpleImputer`` treats
 only NaN as missing in a text column (``None`` passes through it and is then an unknown

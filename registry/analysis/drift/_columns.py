@@ -3,7 +3,7 @@
 The reference (from a stored dataset, typed by its schema), a posted batch (CSV reads text or
 numbers, Parquet keeps its own dtypes) and the inputs kept from score receipts (JSON: booleans
 served as 0/1, dates as text) hold the same column in different shapes. Both sides of a check
-go through :func:`typed` so that they are compared as the same kind of thing:
+go through :func:`typed_columns` so that they are compared as the same kind of thing:
 
 - **integer, number** (and the model's ``score``): numerical, as floats;
 - **boolean**: categorical, as the text ``"true"``/``"false"``. A yes/no column has a share,
@@ -31,13 +31,13 @@ _TRUTH = {"true": "true", "false": "false", "1": "true", "0": "false", "1.0": "t
           "0.0": "false", "yes": "true", "no": "false"}
 
 
-def split(types: dict[str, str]) -> tuple[list[str], list[str]]:
+def split_columns(types: dict[str, str]) -> tuple[list[str], list[str]]:
     """The columns compared as numbers and those compared as categories, in order."""
     numerical = [c for c, t in types.items() if KIND.get(t, CATEGORICAL) == NUMERICAL]
     return numerical, [c for c in types if c not in numerical]
 
 
-def typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+def typed_columns(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     """The frame's columns named in ``types``, each converted as its type is compared.
 
     Raises ValueError naming every column whose values do not fit its type.

@@ -1,14 +1,13 @@
 """The plain-language side of an explanation: one statement per feature and the notices.
 
-Wording only; the contributions it describes come from :mod:`registry.analysis.explain`.
+Wording only; the contributions it describes come from :mod:`registry.analysis.explain._explainer`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from registry.analysis.explain import FeatureSpec
+from ._features import FeatureSpec
 
 # below these a contribution "made little difference" (0.005 in probability is about
 # 0.02 in log-odds at a score of 0.5)

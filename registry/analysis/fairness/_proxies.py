@@ -2,7 +2,7 @@
 
 A column strongly associated with a protected attribute can carry it into a model that never
 sees it. Each candidate column is paired with each protected attribute and their association
-measured on their group codes (:mod:`registry.analysis.fairness_groups`).
+measured on their group codes (:mod:`registry.analysis.fairness._groups`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from registry.analysis.fairness_groups import encode_column
+from registry.analysis.fairness._groups import encode_column
 
 if TYPE_CHECKING:  # only for hints: the caller passes the DataFrame
     import pandas as pd

@@ -1,0 +1,10 @@
+"""Scores with SHAP explanations a caseworker can read, and the upload check that proves them.
+
+Only the names below are for other layers; the modules behind them are private.
+"""
+
+from ._explainer import Explainer, Explanation
+from ._features import FeatureSpec
+from ._self_check import self_check
+
+__all__ = ["Explainer", "Explanation", "FeatureSpec", "self_check"]
