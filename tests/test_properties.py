@@ -47,7 +47,7 @@ from registry.records import (
     ModelVersion,
     User,
 )
-from registry.serving import servability
+from registry.serving import verdicts
 
 from . import builders as b
 from .chain import build_chain, case, insert_client, ok
@@ -147,7 +147,7 @@ class World:
     def reset(self, start: str) -> None:
         restore(self.engine, self.snapshots[start])
         self.restore_references()  # files are not in the snapshot
-        servability.clear()  # keyed on the ledger's head, which the reset moves back
+        verdicts.clear()  # keyed on the ledger's head, which the reset moves back
         self.clock.at = START
 
     def subjects(self) -> dict[str, tuple[str, int, str]]:

@@ -35,7 +35,7 @@ from ..governance.inputs import json_loads, small_int
 from ..governance.permissions import require
 from ..platform.services import db, now, services
 from ..records import ModelVersion, PredictiveModel
-from ..serving import servability
+from ..serving import verdicts
 from ..usecases import scoring
 from .auth import current_actor, unit
 
@@ -90,7 +90,7 @@ def _model(name: str) -> PredictiveModel:
     actor = current_actor()
     if actor.kind == "client":
         require(actor, "score")
-        rights = servability.rights(db(), actor.id, servability.head(db()))
+        rights = verdicts.rights(db(), actor.id, verdicts.head(db()))
         if rights is None or name not in rights.models:
             raise Forbidden(f"{actor.name} is not allowed to use model {name!r}",
                             {"model": [f"{actor.name} is not allowed to use model {name!r}"]})
@@ -144,7 +144,7 @@ def model_ready(name: str, version: str | None = None) -> Any:
     """200 when the model (or version) may be served today; 409 with the reason when not."""
     model = _model(name)
     number = _number(version) if version is not None else None
-    verdict = servability.verdict(db(), model.name, number, services().policy, now())
+    verdict = verdicts.verdict(db(), model.name, number, services().policy, now())
     if not verdict.ok:
         raise Conflict(verdict.reason, {"ready": False, "reason": verdict.reason})
     return {"name": name, "version": str(verdict.number), "ready": True}

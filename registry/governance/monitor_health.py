@@ -23,7 +23,7 @@ requirement still reads met, and its detail says what failed and when the grace 
 suspends the version: a check that runs restores the requirement by itself.
 
 Serving caches a version's verdict per process against the ledger's head and the day
-(:mod:`registry.serving.servability`); the end of a grace, or a daily deadline already known,
+(:mod:`registry.serving.verdicts`); the end of a grace, or a daily deadline already known,
 is rechecked at that moment (:func:`next_change`). Receipts do not move the ledger's head, so a
 monitor that falls overdue by receipts is seen by serving no later than the next
 ``gatehouse monitors run`` or ``gatehouse sweep``: both record a ``drift_monitor_overdue`` entry

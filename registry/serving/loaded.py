@@ -15,7 +15,7 @@ from ..governance.policy import Policy
 from ..governance.samples import background_sample
 from ..platform.storage import FileStore
 from ..records import ModelVersion
-from .servability import Verdict, version_of
+from .verdicts import Verdict, version_of
 
 if TYPE_CHECKING:  # pandas and sklearn load with the first model, not with the app
     from ..analysis.models import Prepared

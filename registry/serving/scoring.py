@@ -2,7 +2,7 @@
 
 A warm request reads two small rows (the caller's token and the ledger head) and writes one
 receipt row per case: whether the model may be served and what the client may use are cached
-against the ledger head (see :mod:`.servability`), and the loaded model against its artefact's
+against the ledger head (see :mod:`.verdicts`), and the loaded model against its artefact's
 sha256 (see :mod:`.loaded`).
 """
 
@@ -22,7 +22,7 @@ from ..governance.policy import Policy
 from ..platform.db import commit_alone, read_first
 from ..platform.storage import FileStore
 from ..records import ScoreReceipt
-from . import features, loaded, servability
+from . import features, loaded, verdicts
 
 _INSERT_RECEIPTS = ScoreReceipt.__table__.insert()
 
@@ -31,8 +31,8 @@ def check_client(session: Session, actor: Actor, model: str, purpose: str, now: 
                  ledger_head: str | None = None) -> None:
     """Only a client allowed this model and this purpose may score; refusals are recorded."""
     require(actor, "score")
-    at = servability.head(session) if ledger_head is None else ledger_head
-    rights = servability.rights(session, actor.id, at)
+    at = verdicts.head(session) if ledger_head is None else ledger_head
+    rights = verdicts.rights(session, actor.id, at)
     problems = {}
     if rights is None or model not in rights.models:
         problems["model"] = [f"{actor.name} is not allowed to use model {model!r}"]
@@ -43,7 +43,7 @@ def check_client(session: Session, actor: Actor, model: str, purpose: str, now: 
 
 
 def check_purpose(session: Session, actor: Actor, model: str, purpose: str,
-                  verdict: servability.Verdict, now: datetime) -> None:
+                  verdict: verdicts.Verdict, now: datetime) -> None:
     """The purpose must be the model's, and granted for use by every agreement under the
     version served, today; refusals are recorded."""
     refusal = verdict.purpose_refusal(purpose)
@@ -83,11 +83,11 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
         raise Invalid(f"at most {policy.max_batch} cases per request",
                       {"instances": [f"{len(cases)} given; the policy allows {policy.max_batch}"]})
     release_early = commit and read_first(session)
-    at = servability.head(session)
+    at = verdicts.head(session)
     check_client(session, actor, name, purpose, now, at)
-    verdict = servability.verdict(session, name, number, policy, now, at)
+    verdict = verdicts.verdict(session, name, number, policy, now, at)
     check_purpose(session, actor, name, purpose, verdict, now)
-    servability.require_servable(session, verdict, len(cases))
+    verdicts.require_servable(session, verdict, len(cases))
     if release_early:
         session.commit()  # nothing written yet: this only ends the read transaction
     schema = list(verdict.feature_schema)

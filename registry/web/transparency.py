@@ -1,6 +1,6 @@
 """The public register's pages and exports (JSON and CSV), open to everyone without signing in.
 
-What they say is built in :mod:`..governance.register`.
+What they say is built in :mod:`..governance.public_register`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from sqlalchemy import select
 
-from ..governance.register import (
+from ..governance.public_register import (
     STANDARD,
     STANDARD_VERSION,
     STATUSES,
@@ -21,7 +21,7 @@ from ..governance.register import (
     public_models,
     public_status,
 )
-from ..governance.register import register as public_register
+from ..governance.public_register import register as public_register
 from ..platform.services import db, now, services
 from ..records import Organisation, PredictiveModel
 
