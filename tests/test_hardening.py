@@ -183,3 +183,15 @@ def test_a_small_upload_that_expands_hugely_is_refused_before_it_is_read(
     assert len(data) < 1 << 20  # under a megabyte as sent
     details = refused(app, api, model, data)
     assert "too large once uncompressed" in str(details["artefact"])
+
+
+def test_numbers_the_database_cannot_hold_are_refused_naming_the_field(api: Api) -> None:
+    """An id beyond 64 bits, in a path or a body, or a count beyond 32 bits: a 404 or a 422
+    naming the field, never an overflow in the driver."""
+    status, _ = api.get(f"/api/v1/agreements/{2**70}")
+    assert status == 404
+    status, body = api.post("/api/v1/datasets", json={"agreement_ids": [2**70]})
+    assert status == 422 and body["error"]["details"]["agreement_ids"] == {
+        "0": ["no record has this id"]}, body
+    status, body = api.post("/api/v1/models", json={"people_scored_per_year": 2**40})
+    assert status == 422 and "people_scored_per_year" in body["error"]["details"], body

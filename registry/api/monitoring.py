@@ -17,6 +17,7 @@ from ..platform.services import db, now, services
 from ..records import BiasAudit, DriftCheck, DriftMonitor, Job, ModelVersion
 from ..usecases import evidence as evidence_cases
 from ..usecases import records
+from ..usecases.inputs import Count, Id
 from .auth import current_actor, unit
 from .schemas import VersionOut
 from .uploads import sent_raw, uploaded_file
@@ -28,7 +29,7 @@ VERSION = "/models/<name>/versions/<int:number>"
 
 
 class AuditIn(Schema):
-    dataset_id = fields.Integer(required=True, metadata={
+    dataset_id = Id(required=True, metadata={
         "description": "one of the version's evaluation datasets"})
     label_column = fields.String(load_default=None, allow_none=True)
     positive_label = fields.String(load_default=None, allow_none=True)
@@ -75,12 +76,11 @@ class JobOut(Schema):
 
 
 class MonitorIn(Schema):
-    dataset_id = fields.Integer(load_default=None, allow_none=True)
+    dataset_id = Id(load_default=None, allow_none=True)
     columns = fields.List(fields.String(), load_default=None, allow_none=True)
     action = fields.String(load_default=None, allow_none=True,
                            validate=validate.OneOf(["alert", "suspend"]))
-    every_receipts = fields.Integer(load_default=None, allow_none=True,
-                                    validate=validate.Range(min=1))
+    every_receipts = Count(1, load_default=None, allow_none=True)
     daily = fields.Boolean(load_default=False)
 
 

@@ -19,6 +19,22 @@ Slug = validate.Regexp(
     r"^[a-z0-9][a-z0-9_-]{1,79}$", error="use 2-80 lower-case letters, digits, - or _"
 )
 Scale = validate.Range(min=1, max=3)
+# Numbers the database can hold: ids are 64-bit, counts 32-bit (PostgreSQL's integer). Larger
+# ones are refused here, naming the field, rather than overflowing in the driver.
+MAX_ID = 2**63 - 1
+MAX_COUNT = 2**31 - 1
+
+
+def Id(**kwargs: object) -> fields.Integer:
+    """A record's id."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID, error="no record has this id"),
+                          **kwargs)  # type: ignore[arg-type]
+
+
+def Count(minimum: int = 0, **kwargs: object) -> fields.Integer:
+    """A count of rows, people or cases."""
+    return fields.Integer(validate=validate.Range(min=minimum, max=MAX_COUNT),
+                          **kwargs)  # type: ignore[arg-type]
 
 
 # --- agreements ----------------------------------------------------------------------------------
@@ -83,7 +99,7 @@ class DatasetIn(Schema):
     label_column = Text(allow_none=True, load_default=None)
     no_protected_justification = Text(allow_none=True, load_default=None)
     columns = fields.List(fields.Nested(ColumnIn), load_default=list)
-    agreement_ids = fields.List(fields.Integer(), load_default=list)
+    agreement_ids = fields.List(Id(), load_default=list)
 
 
 # --- DPIAs ---------------------------------------------------------------------------------------
@@ -111,7 +127,7 @@ class DpiaIn(Schema):
     residual_risk_approved_by = Text(allow_none=True, load_default=None)
     prior_consultation = Text(allow_none=True, load_default=None)
     review_date = fields.Date(allow_none=True, load_default=None)
-    dataset_ids = fields.List(fields.Integer(), load_default=list)
+    dataset_ids = fields.List(Id(), load_default=list)
     model_names = fields.List(Text(), load_default=list)
 
 
@@ -145,9 +161,7 @@ class ModelIn(Schema):
     decision_role = Text(load_default="advisory", validate=validate.OneOf(DECISION_ROLES))
     art22_basis = Text(allow_none=True, load_default=None)
     population = Text(load_default="")
-    people_scored_per_year = fields.Integer(
-        allow_none=True, load_default=None, validate=validate.Range(min=0)
-    )
+    people_scored_per_year = Count(allow_none=True, load_default=None)
     vulnerable_groups = fields.Boolean(load_default=False)
     benefit = Text(load_default="")
     benefit_measure = Text(load_default="")
@@ -169,20 +183,21 @@ class BandIn(Schema):
 
 
 class BackgroundIn(Schema):
-    dataset_id = fields.Integer(required=True, metadata={
+    dataset_id = Id(required=True, metadata={
         "description": "one of the version's training or evaluation datasets"})
     rows = fields.Integer(load_default=BACKGROUND_ROWS, validate=validate.Range(min=1, max=10000),
                           metadata={"description": f"rows drawn (default {BACKGROUND_ROWS}; all "
                                                    "if the dataset has no more)"})
-    seed = fields.Integer(load_default=BACKGROUND_SEED, validate=validate.Range(min=0),
+    seed = fields.Integer(load_default=BACKGROUND_SEED,
+                          validate=validate.Range(min=0, max=2**32 - 1),  # numpy's seeds
                           metadata={"description": f"the draw's seed (default {BACKGROUND_SEED})"})
 
 
 class VersionIn(Schema):
     feature_schema = fields.List(fields.Nested(FeatureIn), load_default=list)
-    training_dataset_ids = fields.List(fields.Integer(), load_default=list)
+    training_dataset_ids = fields.List(Id(), load_default=list)
     evaluation_dataset_ids = fields.List(
-        fields.Integer(), required=True, validate=validate.Length(min=1), metadata={
+        Id(), required=True, validate=validate.Length(min=1), metadata={
             "description": "the data the version is evaluated and audited on: never its "
                            "training data (an overlap beyond the policy's share needs an "
                            "officer's waiver)"})
@@ -198,9 +213,7 @@ class VersionIn(Schema):
     summary = Text(load_default="")
     stage = Text(load_default="pilot", validate=validate.OneOf(STAGES))
     pilot_end_date = fields.Date(allow_none=True, load_default=None)
-    pilot_case_cap = fields.Integer(
-        allow_none=True, load_default=None, validate=validate.Range(min=1)
-    )
+    pilot_case_cap = Count(1, allow_none=True, load_default=None)
 
 
 # --- decisions -----------------------------------------------------------------------------------
