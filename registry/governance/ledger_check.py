@@ -210,6 +210,13 @@ def _against_head(session: Session, result: Check, keys: dict[str, PublicKey],
                    "which is not one of this register's keys")
         return
     matches_end = head.seq == last_seq and at_head == head.entry_hash
+    if last_seq == 0 and not key.verify(head.signature, head_message(head.seq, head.entry_hash,
+                                                                      head.checkpoint)):
+        if good:  # the entries are gone and the head reset: one wipe, named above
+            _gone(result, 0, f"checkpoint #{good[-1].number} signs entry {good[-1].seq}")
+        else:
+            result.add("head_forged", 1, "the head row was reset without the signing key")
+        return
     if key.verify(head.signature, head_message(head.seq, head.entry_hash, head.checkpoint)):
         top = good[-1].number if good else 0
         if head.checkpoint < top:
