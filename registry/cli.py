@@ -184,7 +184,8 @@ def ledger_verify(full: bool, copy: Any) -> None:
     with _session() as session:
         result = ledger_check.check(session, s.keys, s.marks, current_app.config["DATABASE_URL"],
                                     full=full, copy=kept)
-    walked = "every entry" if result.full else f"entries from {result.walked_from}"
+    walked = ("every entry" if result.full
+              else f"entries after the last good checkpoint, {result.walked_from - 1}")
     if result.ok:
         click.echo(f"ledger intact: {result.entries} entries, {result.checkpoints} signed "
                    f"checkpoints ({walked} walked)")

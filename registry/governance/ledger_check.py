@@ -201,7 +201,7 @@ def _against_head(session: Session, result: Check, keys: dict[str, PublicKey],
     if not head.signature:
         if last_seq or head.seq:
             result.add("head_forged", head.seq or 1, "the head row carries no signature (a "
-                       "database just upgraded is signed by `gatehouse ledger checkpoint`)")
+                       "ledger from before signing is signed by `gatehouse db upgrade`)")
         return
     at_head = _entry_hashes(session, [head.seq]).get(head.seq)
     key = keys.get(head.key_id or "")
