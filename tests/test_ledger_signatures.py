@@ -295,3 +295,33 @@ def test_a_copy_kept_elsewhere_catches_a_cut_the_database_cannot_show(app: Flask
     assert checked.exit_code == 1
     assert "tail_truncated" in checked.output and "checkpoint_missing" in checked.output
     assert json.loads(copy.read_text())["checkpoints"]  # the copy itself is untouched
+
+
+def test_full_walks_below_the_last_good_checkpoint(app: Flask, api: Api) -> None:
+    """The incremental walk re-reads no entry below the checkpoint it last found good (yet checks
+    every checkpoint's entry hash); `full` re-reads everything."""
+    _fill(api)
+    _cli(app, "ledger", "checkpoint")
+    _more(api, 2)
+    assert _verify(api)["ok"]  # remembers checkpoint #2
+    _sql(app, "UPDATE ledger_entries SET actor = 'someone-else' WHERE seq = 3")  # hashes kept
+    assert _verify(api)["walked_from"] > 3
+    full = _verify(api, full=True)
+    assert not full["ok"] and full["first_bad_seq"] == 3 and "entry_edited" in _codes(full)
+    assert _cli(app, "ledger", "verify", "--full").exit_code == 1
+
+
+def test_a_doctored_copy_is_not_taken_for_genuine(app: Flask, api: Api, tmp_path: Path) -> None:
+    _fill(api)
+    document = app.test_client().get("/transparency/ledger/checkpoints").get_json()
+    document["checkpoints"][0]["entry_hash"] = "00" * 32
+    copy = tmp_path / "copy.json"
+    copy.write_text(json.dumps(document))
+    checked = _cli(app, "ledger", "verify", "--checkpoints", str(copy))
+    assert checked.exit_code == 1 and "copy_invalid" in checked.output
+
+
+def test_an_empty_ledger_publishes_no_checkpoints(app: Flask) -> None:
+    document = app.test_client().get("/transparency/ledger/checkpoints").get_json()
+    assert document["checkpoints"] == [] and document["head"] is None
+    assert document["algorithm"] == "Ed25519"
