@@ -191,8 +191,8 @@ def ledger_verify(full: bool, copy: Any) -> None:
                    f"checkpoints ({walked} walked)")
         return
     first = result.first()
-    click.echo(f"ledger broken at entry {first.seq if first else '?'}: "
-               f"{len(result.findings)} problem(s)", err=True)
+    at = f" at entry {first.seq}" if first and first.seq is not None else ""
+    click.echo(f"ledger broken{at}: {len(result.findings)} problem(s)", err=True)
     for finding in result.findings:
         click.echo(f"  {finding.code}: {finding.message}", err=True)
     sys.exit(1)

@@ -183,6 +183,13 @@ def test_a_forged_head_is_named(app: Flask, api: Api) -> None:
     assert result["problem"].startswith("head_forged")
 
 
+def test_a_head_told_not_to_cut_checkpoints_is_named(app: Flask, api: Api) -> None:
+    _fill(api)
+    _sql(app, "UPDATE ledger_head SET checkpoint_seq = 1000000")
+    result = _verify(api)
+    assert not result["ok"] and _codes(result) == {"head_forged"}
+
+
 def test_a_deleted_checkpoint_is_named(app: Flask, api: Api) -> None:
     _fill(api)
     for _ in range(3):

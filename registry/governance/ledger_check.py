@@ -226,6 +226,10 @@ def _against_head(session: Session, result: Check, keys: dict[str, PublicKey],
         elif head.checkpoint > top and head.checkpoint not in {c.number for c in good}:
             result.add("checkpoint_missing", None, f"the signed head names checkpoint "
                        f"#{head.checkpoint}, but the last in the database is #{top}: deleted")
+        named = next((c for c in good if c.number == head.checkpoint), None)
+        if named and (named.seq, named.created_at) != (head.checkpoint_seq, head.checkpoint_at):
+            result.add("head_forged", None, "the head's note of where and when its checkpoint "
+                       "was cut was changed (which would stop checkpoints being cut)")
         if head.seq > last_seq:
             _gone(result, last_seq, f"the signed head names entry {head.seq}")
         elif head.seq < last_seq:
