@@ -15,7 +15,9 @@ Signatures are checked with the public keys held outside the database (the key f
 copy's keys): someone who can write to the database could replace the ones stored there.
 
 Incremental: the walk starts after the last checkpoint this host found good (a mark kept in
-the instance folder), having checked that the entry there is unchanged; every checkpoint's
+the instance folder), having checked that the entry there is unchanged. The mark only saves
+work: when it does not match (a database restored from a backup, say), the walk starts from
+the first entry, and what proves a cut is the signatures and the copies. Every checkpoint's
 signature and the hash of its entry are still checked each time, so a rewrite below it is
 still caught. `full` walks everything, which also catches an edit below the mark left with its
 old hashes (the one thing the incremental walk does not re-read).
@@ -95,9 +97,6 @@ def check(session: Session, store: KeyStore, marks: VerifiedMark | None, databas
     _walk(session, result, good, mark, full)
     _against_checkpoints(result, good, hashes, last_seq)
     _against_head(session, result, {**copy_keys, **trusted}, good, last_seq)
-    if mark and int(mark.get("seq", 0)) > last_seq:  # this host saw more than is left
-        _gone(result, last_seq, f"this host verified the ledger up to entry {mark['seq']} on "
-                                f"{mark.get('verified_at')}")
     if copy is not None:
         _against_copy(session, result, copy, copy_keys, last_seq)
     if result.ok and marks is not None and good:
