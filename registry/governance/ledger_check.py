@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..platform.db import read_first
 from ..platform.keys import KeyStore, PublicKey, VerifiedMark
 from ..records import LedgerCheckpoint, LedgerEntry, LedgerHead, SigningKey
 from . import ledger
@@ -85,7 +86,21 @@ class Check:
 
 def check(session: Session, store: KeyStore, marks: VerifiedMark | None, database_url: str, *,
           full: bool = False, copy: dict[str, Any] | None = None) -> Check:
-    """Verify; on success remember the last good checkpoint for the next, incremental, run."""
+    """Verify; on success remember the last good checkpoint for the next, incremental, run.
+
+    Reads in a transaction of its own that sees one state of the database throughout (an
+    append between two reads would otherwise look like tampering) and blocks no writer."""
+    engine = session.get_bind()
+    with Session(engine) as reader:
+        if engine.dialect.name == "sqlite":
+            read_first(reader)  # BEGIN DEFERRED: WAL gives the reader a snapshot
+        else:
+            reader.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return _check(reader, store, marks, database_url, full, copy)
+
+
+def _check(session: Session, store: KeyStore, marks: VerifiedMark | None, database_url: str,
+           full: bool, copy: dict[str, Any] | None) -> Check:
     trusted = store.trusted()
     copy_keys = _copy_keys(copy) if copy is not None else {}
     result = Check(full=full)
