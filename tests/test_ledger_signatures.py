@@ -332,3 +332,13 @@ def test_an_empty_ledger_publishes_no_checkpoints(app: Flask) -> None:
     document = app.test_client().get("/transparency/ledger/checkpoints").get_json()
     assert document["checkpoints"] == [] and document["head"] is None
     assert document["algorithm"] == "Ed25519"
+
+
+def test_a_lost_default_key_file_becomes_a_rotation(tmp_path: Path, clock: FrozenClock) -> None:
+    store = KeyStore(tmp_path / "signing.pem", may_create=True)
+    first = store.current(clock.now())[1]
+    store.path.unlink()
+    second = store.current(clock.now())[1]
+    kept = store.public_keys()
+    assert first != second and set(kept) == {first, second}
+    assert kept[first].retired_at is not None and kept[second].retired_at is None

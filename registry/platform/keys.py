@@ -112,7 +112,7 @@ class KeyStore:
                                      " restore it, or create one with `gatehouse keys init`"
                                      ) from None
                 known = len(self.public_keys())
-                self._write_new(now)
+                self._write_new(now, retire=set(self.public_keys()))
                 if known:  # a lost key file: the new key is a rotation, the old ones stay listed
                     log.warning("the ledger signing key file %s was missing: a new key was made; "
                                 "the %d earlier public keys are kept", self.path, known)
@@ -142,7 +142,7 @@ class KeyStore:
             if self.path.exists():
                 key = serialization.load_pem_private_key(self.path.read_bytes(), password=None)
                 old = key_id_of(raw_public(key.public_key()))  # type: ignore[arg-type]
-            return old, self._write_new(now, retire=old)
+            return old, self._write_new(now, retire={old} if old else set())
 
     def trusted(self) -> dict[str, PublicKey]:
         """The public keys verification trusts: those listed in the file, and the current key's
@@ -160,7 +160,8 @@ class KeyStore:
         listed = json.loads(self.public_path.read_text())["keys"]
         return {k["key_id"]: PublicKey.from_dict(k) for k in listed}
 
-    def _write_new(self, now: datetime, retire: str | None = None) -> PublicKey:
+    def _write_new(self, now: datetime, retire: set[str] | frozenset[str] = frozenset()
+                   ) -> PublicKey:
         if not self.path.parent.exists():
             private_folder(self.path.parent)
         key = Ed25519PrivateKey.generate()
@@ -178,9 +179,8 @@ class KeyStore:
         raw = raw_public(key.public_key())
         new = PublicKey(key_id_of(raw), raw, now.replace(microsecond=0))
         keys = self.public_keys()
-        if retire in keys and keys[retire].retired_at is None:
-            k = keys[retire]
-            keys[retire] = PublicKey(k.key_id, k.raw, k.created_at, now.replace(microsecond=0))
+        for k in [keys[r] for r in retire if r in keys and keys[r].retired_at is None]:
+            keys[k.key_id] = PublicKey(k.key_id, k.raw, k.created_at, now.replace(microsecond=0))
         keys[new.key_id] = new
         self._write_public(list(keys.values()))
         log.info("ledger signing key %s is now current (%s)", new.key_id, self.path)
