@@ -15,10 +15,12 @@ from werkzeug.routing import IntegerConverter
 from . import api, cli, web
 from .api.auth import wants_json
 from .api.errors import http_error
+from .governance.checkpoints import LEDGER_SIGNING, Signing
 from .governance.policy import PolicyError, load_policies
 from .platform.clock import Clock
 from .platform.config import ROOT, from_environment, private_folder
 from .platform.db import make_engine, make_sessionmaker
+from .platform.keys import VerifiedMark, default_key_store
 from .platform.services import Services, close_db
 from .platform.storage import FileStore
 
@@ -53,13 +55,22 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
             f"available: {sorted(policies)}"
         )
     engine = make_engine(app.config["DATABASE_URL"])
+    policy = policies[app.config["POLICY"]]
+    # The key is read (or, in the instance folder, made) on the first ledger entry, not here:
+    # so `gatehouse keys init` finds none on a fresh instance, and starting needs no key.
+    keys = default_key_store(Path(app.instance_path), app.config.get("SIGNING_KEY_FILE"))
+    sessions = make_sessionmaker(engine)
+    sessions.configure(info={LEDGER_SIGNING: Signing(keys, policy.checkpoint_every_entries,
+                                                     policy.checkpoint_every_minutes)})
     app.extensions["gatehouse"] = Services(
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         clock=clock or Clock(),
         policies=policies,
-        policy=policies[app.config["POLICY"]],
+        policy=policy,
         store=FileStore(app.config["DATA_DIR"]),
+        keys=keys,
+        marks=VerifiedMark(Path(app.instance_path)),
     )
     app.teardown_appcontext(close_db)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any, NoReturn
@@ -11,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from .governance import ledger
+from .governance import checkpoints, ledger_check
 from .governance import people as people_rules
 from .governance.actors import OPERATOR, SYSTEM
 from .governance.errors import GovernanceError, NotFound
@@ -22,6 +23,7 @@ from .governance.sweep import sweep
 from .governance.upstream import dependents_of_agreement
 from .jobs.queue import enqueue, mode, requeue_stale
 from .jobs.queue import wait as wait_for
+from .platform.keys import KeyExists
 from .platform.migrations import upgrade
 from .platform.services import services
 from .records import DataSharingAgreement, Organisation, User
@@ -59,6 +61,12 @@ def db_group() -> None:
 @with_appcontext
 def db_upgrade() -> None:
     upgrade(current_app.config["DATABASE_URL"])
+    with _session() as session:  # a ledger from before 0007: sign its head now
+        made = checkpoints.cut(session, _signing(session), services().clock.now(),
+                               only_if_unsigned=True)
+        session.commit()
+    if made is not None:
+        click.echo(f"ledger signed: checkpoint #{made.number} at entry {made.seq}")
     click.echo("database at head")
 
 
@@ -163,16 +171,84 @@ def ledger_group() -> None:
 
 
 @ledger_group.command("verify")
+@click.option("--full", is_flag=True, help="Walk every entry, not just those after the last "
+              "checkpoint this host found good.")
+@click.option("--checkpoints", "copy", type=click.File("r"), default=None,
+              help="A copy of GET /transparency/ledger/checkpoints kept elsewhere.")
 @with_appcontext
-def ledger_verify() -> None:
-    """Check the chain; exit 1 naming the first bad entry."""
+def ledger_verify(full: bool, copy: Any) -> None:
+    """Check the chain, the signed head and checkpoints; exit 1 naming each problem."""
+    kept = None
+    if copy is not None:
+        try:
+            kept = json.load(copy)
+        except ValueError as exc:
+            click.echo(f"error: {copy.name} is not JSON: {exc}", err=True)
+            sys.exit(2)
+    s = services()
     with _session() as session:
-        result = ledger.verify(session)
+        result = ledger_check.check(session, s.keys, s.marks, current_app.config["DATABASE_URL"],
+                                    full=full, copy=kept)
+    walked = ("every entry" if result.full
+              else f"entries after the last good checkpoint, {result.walked_from - 1}")
     if result.ok:
-        click.echo(f"ledger intact: {result.entries} entries")
+        click.echo(f"ledger intact: {result.entries} entries, {result.checkpoints} signed "
+                   f"checkpoints ({walked} walked)")
+        return
+    first = result.first()
+    at = f" at entry {first.seq}" if first and first.seq is not None else ""
+    click.echo(f"ledger broken{at}: {len(result.findings)} problem(s)", err=True)
+    for finding in result.findings:
+        click.echo(f"  {finding.code}: {finding.message}", err=True)
+    sys.exit(1)
+
+
+@ledger_group.command("checkpoint")
+@with_appcontext
+def ledger_checkpoint() -> None:
+    """Cut a signed checkpoint at the head now (if anything was appended since the last)."""
+    with _session() as session:
+        made = checkpoints.cut(session, _signing(session), services().clock.now())
+        session.commit()
+    if made is None:
+        click.echo("nothing new since the last checkpoint")
     else:
-        click.echo(f"ledger broken at entry {result.first_bad_seq}: {result.problem}", err=True)
-        sys.exit(1)
+        click.echo(f"checkpoint #{made.number} at entry {made.seq}, signed by key {made.key_id}")
+
+
+def _signing(session: Any) -> checkpoints.Signing:
+    signing = checkpoints.signing_of(session)
+    assert signing is not None  # the application's sessions always carry it
+    return signing
+
+
+@click.group("keys", help="The ledger's Ed25519 signing key (a file, never in the database).")
+def keys_group() -> None:
+    pass
+
+
+@keys_group.command("init")
+@with_appcontext
+def keys_init() -> None:
+    """Create the signing key file (0600); refuses to overwrite one."""
+    try:
+        key = services().keys.init(services().clock.now())
+    except KeyExists as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"signing key {key.key_id} created in {services().keys.path}")
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """A new signing key becomes current; old public keys are kept so old signatures verify."""
+    with _session() as session:
+        old, new, made = checkpoints.rotate(session, _signing(session), services().clock.now())
+        session.commit()
+    click.echo(f"signing key {new.key_id} is current" + (f"; {old} retired" if old else ""))
+    if made is not None:
+        click.echo(f"checkpoint #{made.number} at entry {made.seq} signed with the new key")
 
 
 @click.command("sweep")
@@ -296,6 +372,7 @@ def init_app(app: Flask) -> None:
         users_group,
         clients_group,
         ledger_group,
+        keys_group,
         sweep_command,
         dependents_command,
         demo_command,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
-from ..governance import ledger
+from ..governance import ledger_check
 from ..governance.permissions import require
-from ..platform.services import db
+from ..platform.services import db, services
 from ..records import LedgerEntry
 from . import schemas as s
 from .auth import current_actor
@@ -64,4 +65,6 @@ class Verify(MethodView):
     @blp.response(200, s.VerificationOut)
     def get(self) -> Any:
         require(current_actor(), "read_ledger")
-        return ledger.verify(db()).as_dict()
+        full = request.args.get("full", "").lower() in ("1", "true", "yes")  # else incremental
+        return ledger_check.check(db(), services().keys, services().marks,
+                                  current_app.config["DATABASE_URL"], full=full).as_dict()

@@ -190,11 +190,21 @@ class LedgerEntryOut(Schema):
     entry_hash = Text()
 
 
+class FindingOut(Schema):
+    code = Text()  # e.g. tail_truncated, chain_recomputed, head_forged (governance/ledger_check)
+    seq = fields.Integer(allow_none=True)
+    message = Text()
+
+
 class VerificationOut(Schema):
     ok = fields.Boolean()
     entries = fields.Integer()
     first_bad_seq = fields.Integer(allow_none=True)
     problem = Text(allow_none=True)
+    findings = fields.List(fields.Nested(FindingOut))
+    checkpoints = fields.Integer()  # signed checkpoints in the database
+    walked_from = fields.Integer()  # the first entry walked (after the last good checkpoint)
+    full = fields.Boolean()
 
 
 # --- people -----------------------------------------------------------------------------------

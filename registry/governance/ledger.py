@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..records import LedgerEntry, LedgerHead
+from . import checkpoints
 from .actors import Actor
 
 GENESIS = "0" * 64
@@ -52,7 +53,7 @@ def append(
     """Add the next link. Locks the head row, so concurrent writers queue rather than fork."""
     head = session.scalars(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).first()
     if head is None:
-        head = LedgerHead(id=1, seq=0, entry_hash=GENESIS)
+        head = LedgerHead(id=1, seq=0, entry_hash=GENESIS, checkpoint=0, checkpoint_seq=0)
         session.add(head)
     change = json.loads(canonical(change))  # what is stored is exactly what was hashed
     entry = LedgerEntry(
@@ -69,6 +70,7 @@ def append(
     entry.entry_hash = _entry_hash(entry)
     session.add(entry)
     head.seq, head.entry_hash = entry.seq, entry.entry_hash
+    checkpoints.after_append(session, head, now)  # sign the head; cut a checkpoint when due
     session.flush()
     return entry
 
@@ -79,6 +81,8 @@ class Verification:
     entries: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    kind: str | None = None  # entry_missing, entry_edited or chain_broken
+    last_hash: str = GENESIS  # of the last entry found good
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,26 +93,46 @@ class Verification:
         }
 
 
-def verify(session: Session) -> Verification:
-    """Walk the chain in order; name the first entry that was edited, deleted or moved."""
-    expected_prev, expected_seq, count = GENESIS, 1, 0
-    for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).yield_per(1000):
+def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS) -> Verification:
+    """Walk the chain in order from `start_seq` (whose predecessor's hash is `prev_hash`); name
+    the first entry that was edited, deleted or moved. `entries` counts from the start."""
+    expected_prev, expected_seq, count = prev_hash, start_seq, start_seq - 1
+    query = select(LedgerEntry).where(LedgerEntry.seq >= start_seq).order_by(LedgerEntry.seq)
+    for e in session.scalars(query).yield_per(1000):
         count += 1
         if e.seq != expected_seq:
-            return Verification(
-                False, count, expected_seq, f"entry {expected_seq} is missing (next is {e.seq})"
-            )
+            return Verification(False, count, expected_seq,
+                                f"entry {expected_seq} is missing (next is {e.seq})",
+                                "entry_missing", expected_prev)
         if e.change_hash != sha256(e.change):
-            return Verification(False, count, e.seq, f"entry {e.seq}: its change was edited")
+            return Verification(False, count, e.seq, f"entry {e.seq}: its change was edited",
+                                "entry_edited", expected_prev)
         if e.prev_hash != expected_prev:
-            return Verification(
-                False, count, e.seq, f"entry {e.seq} does not follow entry {e.seq - 1}"
-            )
+            return Verification(False, count, e.seq,
+                                f"entry {e.seq} does not follow entry {e.seq - 1}",
+                                "chain_broken", expected_prev)
         if e.entry_hash != _entry_hash(e):
-            return Verification(False, count, e.seq, f"entry {e.seq} was edited")
+            return Verification(False, count, e.seq, f"entry {e.seq} was edited", "entry_edited",
+                                expected_prev)
         expected_prev, expected_seq = e.entry_hash, expected_seq + 1
+    return Verification(True, count, last_hash=expected_prev)
+
+
+def entry_intact(e: LedgerEntry) -> bool:
+    """The entry's stored hashes are those of its content (not whether it follows its
+    predecessor)."""
+    return e.change_hash == sha256(e.change) and e.entry_hash == _entry_hash(e)
+
+
+def verify(session: Session) -> Verification:
+    """The chain alone, against the head row (unsigned); `ledger_check.check` adds the
+    signatures and checkpoints."""
+    result = walk(session)
+    if not result.ok:
+        return result
+    count = result.entries
     head = session.get(LedgerHead, 1)
-    if head is not None and (head.seq != count or head.entry_hash != expected_prev):
+    if head is not None and (head.seq != count or head.entry_hash != result.last_hash):
         return Verification(
             False, count, count + 1, f"entries after {count} are missing (head is {head.seq})"
         )

@@ -72,6 +72,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
         }
     ),
     "risk": frozenset({"large_population", "tiers", "points"}),
+    "ledger": frozenset({"checkpoint_every_entries", "checkpoint_every_minutes"}),
 }
 
 
@@ -139,6 +140,9 @@ class Policy:
     large_population: int
     tiers: tuple[Tier, ...]
     pilot_max_days: int
+    # A signed checkpoint at least every so many ledger entries or minutes.
+    checkpoint_every_entries: int = 100
+    checkpoint_every_minutes: int = 60
 
     def tier_rule(self, tier: int) -> Tier:
         return next(t for t in self.tiers if t.tier == tier)
@@ -375,6 +379,8 @@ def load_policy(path: Path) -> Policy:
         large_population=r.positive("risk.large_population"),
         tiers=tuple(sorted(tiers, key=lambda t: t.tier)),
         pilot_max_days=r.positive("approvals.pilot_max_days"),
+        checkpoint_every_entries=r.positive("ledger.checkpoint_every_entries"),
+        checkpoint_every_minutes=r.positive("ledger.checkpoint_every_minutes"),
     )
 
 

@@ -29,6 +29,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "JOB_WORKERS": int(os.environ.get("GATEHOUSE_JOB_WORKERS", 2)),
         # who the public register names for questions about the models it lists
         "TRANSPARENCY_CONTACT": os.environ.get("GATEHOUSE_TRANSPARENCY_CONTACT", ""),
+        # The ledger's Ed25519 key file; unset: made on first use in the instance folder.
+        "SIGNING_KEY_FILE": os.environ.get("GATEHOUSE_SIGNING_KEY_FILE") or None,
     }
 
 

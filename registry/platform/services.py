@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
 from .db import DATABASE_AWAY
+from .keys import KeyStore, VerifiedMark
 from .storage import FileStore
 
 if TYPE_CHECKING:  # the policy is governance's; the platform only holds it
@@ -26,6 +27,8 @@ class Services:
     policies: dict[str, Policy]
     policy: Policy
     store: FileStore
+    keys: KeyStore  # the ledger's signing key (files outside the database)
+    marks: VerifiedMark  # how far this host last verified the ledger
     extras: dict[str, Any] = field(default_factory=dict)
 
 

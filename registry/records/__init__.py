@@ -5,6 +5,7 @@ from .base import Base, Governed
 from .datasets import Dataset, DatasetColumn
 from .decisions import Decision, LedgerEntry, LedgerHead
 from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
+from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
 from .monitoring import BiasAudit, DriftCheck, DriftMonitor
 from .people import ApiClient, Organisation, User
@@ -24,12 +25,14 @@ __all__ = [
     "DriftMonitor",
     "Governed",
     "Job",
+    "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
     "ModelVersion",
     "Organisation",
     "PredictiveModel",
     "ScoreReceipt",
+    "SigningKey",
     "User",
     "agreement_datasets",
     "dpia_datasets",

@@ -69,3 +69,13 @@ class LedgerHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int]
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # Signed on every append (governance/checkpoints.py): `signature` covers seq, entry_hash and
+    # the latest checkpoint's number; `seq_signature` covers seq alone, which tells a head
+    # moved back (a cut tail) from a head whose hash was rewritten.
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    signature: Mapped[str | None] = mapped_column(String(128))
+    seq_signature: Mapped[str | None] = mapped_column(String(128))
+    checkpoint: Mapped[int] = mapped_column(default=0)
+    # When to cut the next checkpoint, without a query: where and when the latest was cut.
+    checkpoint_seq: Mapped[int] = mapped_column(default=0)
+    checkpoint_at: Mapped[datetime | None]

@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
         decisions,
         dpia,
         evidence_decisions,
+        ledger_public,
         pages,
         security,
         transparency,
@@ -67,7 +68,7 @@ def init_app(app: Flask) -> None:
 
     security.init_app(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, pages.bp, dpia.bp, transparency.bp):
+    for blueprint in (auth.bp, pages.bp, dpia.bp, transparency.bp, ledger_public.bp):
         security.protect(blueprint)
         app.register_blueprint(blueprint)
 
