@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from . import api, cli, web
+from .governance import people
 from .governance.policy import PolicyError, load_policies
 from .platform.clock import Clock
 from .platform.config import ROOT, from_environment, private_folder
@@ -38,6 +39,8 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
             f"GATEHOUSE_POLICY: no policy named {app.config['POLICY']!r}; "
             f"available: {sorted(policies)}"
         )
+    if app.config.get("PASSWORD_HASH_METHOD"):  # e.g. a cheap one for tests; else scrypt
+        people.use_password_method(app.config["PASSWORD_HASH_METHOD"])
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["gatehouse"] = Services(
         engine=engine,
