@@ -3,12 +3,16 @@ PostgreSQL when GATEHOUSE_TEST_DATABASE_URL names a (throwaway) database."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
-from collections.abc import Iterator
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
@@ -24,6 +28,7 @@ from registry.records import Base
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("GATEHOUSE_TEST_DATABASE_URL")
+T = TypeVar("T")
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
@@ -125,6 +130,7 @@ class Databases:
         self.app, self.folder, self.pg_url = app, folder, pg_url
         self.services = app.extensions["gatehouse"]
         self._policies: dict[Path, dict[str, Policy]] = {}
+        self._snapshots: dict[Any, tuple[Any, Path]] = {}
         self.tokens: dict[str, str] = {}
         self.with_people = False  # this test's database holds the people already
         if pg_url is None:
@@ -139,6 +145,7 @@ class Databases:
         shutil.copyfile(self.empty, self.people)
         self._use(f"sqlite:///{self.people}")
         self.tokens = make_people(self.services)
+        self._pristine = {False: (0, ""), True: self._state()}
         self.services.engine.dispose()
 
     def _use(self, url: str) -> None:
@@ -158,10 +165,53 @@ class Databases:
         self._use(f"sqlite:///{path}")  # make_engine makes the file the service's alone (0600)
         self.with_people = with_people
 
+    def _state(self) -> tuple[int, str]:
+        """How many rows the database holds, and the ledger's head."""
+        from registry.serving.servability import head
+
+        total = " + ".join(f"(SELECT COUNT(*) FROM {t.name})" for t in Base.metadata.sorted_tables)
+        with self.services.sessions() as session:
+            return session.execute(text(f"SELECT {total}")).scalar_one(), head(session)
+
+    def _path(self) -> Path:
+        return Path(self.app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+
+    def reuse(self, key: Any, build: Callable[[], T]) -> T:
+        """What `build` returns, and the records and files it makes; built once per session.
+
+        The snapshot is taken, and reused, only where `build` starts from a database and data
+        folder as the test's fixtures left them (on SQLite), at the same moment and policy: the
+        key must name everything else `build` depends on. A copy of the result is returned.
+        """
+        services = self.services
+        if (self.pg_url is not None or self._state() != self._pristine[self.with_people]
+                or any(services.store.root.iterdir())):
+            return build()
+        key = (key, self.with_people, services.clock.now(), services.policy.content_hash)
+        if key in self._snapshots:
+            result, folder = self._snapshots[key]
+            services.engine.dispose()
+            _copy_database(folder / "db.sqlite3", self._path())
+            shutil.copytree(folder / "data", services.store.root, dirs_exist_ok=True)
+            return copy.deepcopy(result)
+        result = build()
+        folder = Path(tempfile.mkdtemp(dir=self.folder, prefix="snapshot-"))
+        services.engine.dispose()
+        _copy_database(self._path(), folder / "db.sqlite3")
+        shutil.copytree(services.store.root, folder / "data")
+        self._snapshots[key] = (copy.deepcopy(result), folder)
+        return result
+
     def policies(self, folder: Path) -> dict[str, Policy]:
         if folder not in self._policies:
             self._policies[folder] = load_policies(folder)
         return self._policies[folder]
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """SQLite's online backup: whatever is still in the source's WAL comes too."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
 
 
 def make_people(services: Any) -> dict[str, str]:
@@ -212,6 +262,7 @@ def databases(
     )
     application.extensions["gatehouse"].engine.dispose()
     found = Databases(application, folder, pg_schema)
+    application.extensions["gatehouse_tests"] = found  # for builders: see `Databases.reuse`
     yield found
     found.services.engine.dispose()
 
