@@ -32,7 +32,7 @@ run() {  # run LABEL FOLDER: prints "LABEL SECONDS RC", the details on stderr
   echo "[$label] load before: $(uptime | sed 's/.*load average: //')" >&2
   start=$(date +%s.%N)
   (cd "$dir" && env -u GATEHOUSE_TEST_DATABASE_URL PYTHONPATH="$dir" \
-     "$PY" -m pytest -q -p no:cacheprovider >"$TMP/$label.log" 2>&1) || rc=$?
+     "$PY" -m pytest -p no:cacheprovider >"$TMP/$label.log" 2>&1) || rc=$?
   end=$(date +%s.%N)
   echo "[$label] load after:  $(uptime | sed 's/.*load average: //')" >&2
   echo "[$label] $(tail -1 "$TMP/$label.log")" >&2
