@@ -26,6 +26,11 @@ from registry.platform.db import make_engine, make_sessionmaker
 from registry.platform.storage import FileStore
 from registry.records import Base
 
+# Numerical libraries on one thread each: the suite's models are small, and on a busy two-core
+# machine OpenMP's worker threads spin waiting for cores (one HistGradientBoosting fit of a
+# second took a minute so). Set before numpy and scikit-learn load their thread pools.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("GATEHOUSE_TEST_DATABASE_URL")
 T = TypeVar("T")
