@@ -9,18 +9,21 @@ from typing import Any
 
 from flask import Flask
 from flask.cli import FlaskGroup
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from . import api, cli, web
 from .api.auth import wants_json
 from .api.errors import http_error
+from .governance import people
 from .governance.checkpoints import LEDGER_SIGNING, Signing
-from .governance.policy import PolicyError, load_policies
+from .governance.policy import Policy, PolicyError, load_policies
 from .platform.clock import Clock
 from .platform.config import ROOT, from_environment, private_folder
 from .platform.db import make_engine, make_sessionmaker
-from .platform.keys import VerifiedMark, default_key_store
+from .platform.keys import KeyStore, VerifiedMark, default_key_store
 from .platform.services import Services, close_db
 from .platform.storage import FileStore
 
@@ -54,17 +57,16 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
             f"GATEHOUSE_POLICY: no policy named {app.config['POLICY']!r}; "
             f"available: {sorted(policies)}"
         )
+    if app.config.get("PASSWORD_HASH_METHOD"):  # e.g. a cheap one for tests; else scrypt
+        people.use_password_method(app.config["PASSWORD_HASH_METHOD"])
     engine = make_engine(app.config["DATABASE_URL"])
     policy = policies[app.config["POLICY"]]
     # The key is read (or, in the instance folder, made) on the first ledger entry, not here:
     # so `gatehouse keys init` finds none on a fresh instance, and starting needs no key.
     keys = default_key_store(Path(app.instance_path), app.config.get("SIGNING_KEY_FILE"))
-    sessions = make_sessionmaker(engine)
-    sessions.configure(info={LEDGER_SIGNING: Signing(keys, policy.checkpoint_every_entries,
-                                                     policy.checkpoint_every_minutes)})
     app.extensions["gatehouse"] = Services(
         engine=engine,
-        sessions=sessions,
+        sessions=ledger_sessions(engine, keys, policy),
         clock=clock or Clock(),
         policies=policies,
         policy=policy,
@@ -79,6 +81,15 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     app.register_error_handler(404, _not_found)
     cli.init_app(app)
     return app
+
+
+def ledger_sessions(engine: Engine, keys: KeyStore, policy: Policy) -> sessionmaker[Session]:
+    """Sessions on `engine` whose ledger appends are signed with `keys`, checkpointed at the
+    policy's cadence."""
+    sessions = make_sessionmaker(engine)
+    sessions.configure(info={LEDGER_SIGNING: Signing(keys, policy.checkpoint_every_entries,
+                                                     policy.checkpoint_every_minutes)})
+    return sessions
 
 
 def _not_found(exc: HTTPException) -> Any:

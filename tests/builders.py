@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -213,3 +214,19 @@ def approve(api: Api, url: str, *who: str, **over: Any) -> None:
 
 def valid_until(days: int) -> date:
     return TODAY + timedelta(days=days)
+
+
+T = TypeVar("T")
+
+
+def reuse(app: Any, key: Any, build: Callable[[], T]) -> T:
+    """`build()`, run once per test session for each key on a fresh database; later tests get
+    a copy of its records and files (see `Databases.reuse` in tests/conftest.py)."""
+    databases = app.extensions.get("gatehouse_tests")
+    return build() if databases is None else databases.reuse(key, build)
+
+
+def chain_payloads(name: str, **model_over: Any) -> str:
+    """The payloads a chain named `name` is built from, as a key: a test may change them."""
+    return repr((agreement(f"DSA-{name}"), dataset(f"{name}-data"), model(name, **model_over),
+                 dpia(f"DPIA-{name}")))

@@ -81,7 +81,24 @@ def ok(result: tuple[int, Any], status: int = 200) -> Any:
     return body
 
 
-def build_chain(
+def build_chain(api: Api, **options: Any) -> Chain:
+    """The chain below, built once per test session for each set of options (and payloads of
+    tests/builders.py) on a fresh database; later tests get a copy of its records and files.
+    Fitting, uploading and auditing are what the tests of those steps prove, not every test
+    that needs a chain to stand on."""
+    model_over = {k: v for k, v in options.items() if k not in _CHAIN_OPTIONS}
+    key = ("build_chain", repr(sorted(options.items())),
+           b.chain_payloads(options.get("name", "credit-risk"), **model_over))
+    chain = b.reuse(api.client.application, key, lambda: _build_chain(api, **options))
+    if chain.client_token:
+        api.tokens["app"] = chain.client_token
+    return chain
+
+
+_CHAIN_OPTIONS = {"approve_version", "kind", "name", "action", "stage"}
+
+
+def _build_chain(
     api: Api,
     *,
     approve_version: bool = True,

@@ -1,25 +1,41 @@
-"""A fresh application per test, on SQLite by default or PostgreSQL when
-GATEHOUSE_TEST_DATABASE_URL names a (throwaway) database."""
+"""One application per test session and a fresh database per test, on SQLite by default or
+PostgreSQL when GATEHOUSE_TEST_DATABASE_URL names a (throwaway) database."""
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Iterator
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
-from registry.app import create_app
+from registry.app import create_app, ledger_sessions
+from registry.governance.policy import Policy, PolicyError, load_policies
 from registry.platform.clock import FrozenClock
+from registry.platform.config import private_folder
+from registry.platform.db import make_engine
+from registry.platform.keys import VerifiedMark, default_key_store
+from registry.platform.storage import FileStore
 from registry.records import Base
+
+# Numerical libraries on one thread each: the suite's models are small, and on a busy two-core
+# machine OpenMP's worker threads spin waiting for cores (one HistGradientBoosting fit of a
+# second took a minute so). Set before numpy and scikit-learn load their thread pools.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("GATEHOUSE_TEST_DATABASE_URL")
+T = TypeVar("T")
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
@@ -34,15 +50,25 @@ def pg_schema() -> Iterator[str | None]:
     yield PG_URL
 
 
-def database_url(tmp_path: Path, pg_schema: str | None) -> str:
-    if pg_schema:
-        engine = create_engine(pg_schema)
-        with engine.begin() as conn:
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        engine.dispose()
-        return pg_schema
-    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+def empty_tables(engine: Engine) -> None:
+    """Every table emptied and its ids restarted (PostgreSQL)."""
+    with engine.begin() as conn:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+# Passwords are hashed with a single round of PBKDF2 in tests, not scrypt (a quarter of a second
+# each): signing in still checks them for real.
+CHEAP_PASSWORDS = "pbkdf2:sha256:1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_passwords() -> Iterator[None]:
+    from registry.governance import people
+
+    people.use_password_method(CHEAP_PASSWORDS)
+    yield
+    people.use_password_method(None)
 
 
 @pytest.fixture
@@ -74,7 +100,7 @@ TEST_POLICY_CHANGES = {
 
 
 @pytest.fixture(scope="session")
-def policy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def base_policy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped policies plus a `test` policy derived from the default one."""
     folder = tmp_path_factory.mktemp("policies")
     shipped = Path(__file__).parent.parent / "policies"
@@ -88,34 +114,225 @@ def policy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def policy_dir(base_policy_dir: Path) -> Path:
+    """The policies a test's app loads (some modules add policies of their own)."""
+    return base_policy_dir
+
+
 @pytest.fixture
 def policy_name() -> str:
     return "test"
 
 
-@pytest.fixture
-def app(
-    tmp_path: Path, pg_schema: str | None, clock: FrozenClock, policy_dir: Path, policy_name: str
-) -> Iterator[Flask]:
-    url = database_url(tmp_path, pg_schema)
+class Databases:
+    """The session's application and what each test's fresh database is made from.
+
+    On SQLite a test's database is a copy of a template file made once (the schema, and a second
+    with the people of `PEOPLE` too, for tests that use `api`); on PostgreSQL every table is
+    emptied. The application is built once: each test gets its own database, data folder,
+    clock and policy, and gets back the configuration it found."""
+
+    def __init__(self, app: Flask, folder: Path, pg_url: str | None) -> None:
+        self.app, self.folder, self.pg_url = app, folder, pg_url
+        self.services = app.extensions["gatehouse"]
+        self.keys = self.services.keys  # the session's signing key, copied into each test's
+        self._policies: dict[Path, dict[str, Policy]] = {}
+        self._snapshots: dict[Any, tuple[Any, Path]] = {}
+        self.tokens: dict[str, str] = {}
+        self.with_people = False  # this test's database holds the people already
+        if pg_url is None:
+            self.empty = folder / "empty.sqlite3"
+            self.people = folder / "people.sqlite3"
+            self._make_templates()
+
+    def _make_templates(self) -> None:
+        engine = make_engine(f"sqlite:///{self.empty}")
+        Base.metadata.create_all(engine)
+        engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+        shutil.copyfile(self.empty, self.people)
+        self._use(f"sqlite:///{self.people}")
+        self.tokens = make_people(self.services)
+        self._pristine = {False: (0, ""), True: self._state()}
+        self.services.engine.dispose()
+
+    def _use(self, url: str) -> None:
+        engine = make_engine(url)
+        services = self.services
+        services.engine = engine
+        services.sessions = ledger_sessions(engine, services.keys, services.policy)
+        self.app.config["DATABASE_URL"] = url
+
+    def fresh(self, folder: Path, with_people: bool) -> None:
+        """A fresh database for one test (with the people on SQLite, if asked)."""
+        if self.pg_url is not None:
+            empty_tables(self.services.engine)
+            self.app.config["DATABASE_URL"] = self.pg_url
+            self.with_people = False
+            return
+        path = folder / "test.sqlite3"
+        shutil.copyfile(self.people if with_people else self.empty, path)
+        self._use(f"sqlite:///{path}")  # make_engine makes the file the service's alone (0600)
+        self.with_people = with_people
+
+    def _state(self) -> tuple[int, str]:
+        """How many rows the database holds, and the ledger's head."""
+        from registry.serving.verdicts import head
+
+        total = " + ".join(f"(SELECT COUNT(*) FROM {t.name})" for t in Base.metadata.sorted_tables)
+        with self.services.sessions() as session:
+            return session.execute(text(f"SELECT {total}")).scalar_one(), head(session)
+
+    def _path(self) -> Path:
+        return Path(self.app.config["DATABASE_URL"].removeprefix("sqlite:///"))
+
+    def reuse(self, key: Any, build: Callable[[], T]) -> T:
+        """What `build` returns, and the records and files it makes; built once per session.
+
+        The snapshot is taken, and reused, only where `build` starts from a database and data
+        folder as the test's fixtures left them (on SQLite), at the same moment and policy: the
+        key must name everything else `build` depends on. A copy of the result is returned.
+        """
+        services = self.services
+        if (self.pg_url is not None or self._state() != self._pristine[self.with_people]
+                or any(services.store.root.iterdir())):
+            return build()
+        key = (key, self.with_people, services.clock.now(), services.policy.content_hash)
+        if key in self._snapshots:
+            result, folder = self._snapshots[key]
+            services.engine.dispose()
+            _copy_database(folder / "db.sqlite3", self._path())
+            shutil.copytree(folder / "data", services.store.root, dirs_exist_ok=True)
+            return copy.deepcopy(result)
+        result = build()
+        folder = Path(tempfile.mkdtemp(dir=self.folder, prefix="snapshot-"))
+        services.engine.dispose()
+        _copy_database(self._path(), folder / "db.sqlite3")
+        shutil.copytree(services.store.root, folder / "data")
+        self._snapshots[key] = (copy.deepcopy(result), folder)
+        return result
+
+    def policies(self, folder: Path) -> dict[str, Policy]:
+        if folder not in self._policies:
+            self._policies[folder] = load_policies(folder)
+        return self._policies[folder]
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """SQLite's online backup: whatever is still in the source's WAL comes too."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+def make_people(services: Any) -> dict[str, str]:
+    """The organisation and the people of `PEOPLE`, committed; their bearer tokens."""
+    from registry.governance import people
+    from registry.governance.actors import OPERATOR
+
+    tokens: dict[str, str] = {}
+    with services.sessions() as session:
+        org = people.ensure_organisation(
+            session, OPERATOR, "Northmere Borough Council", services.clock.now()
+        )
+        for name, roles in PEOPLE.items():
+            _, tokens[name] = people.create_user(
+                session,
+                OPERATOR,
+                {
+                    "email": f"{name}@northmere.gov.uk",
+                    "name": name.title(),
+                    "roles": roles,
+                    "organisation_id": org.id,
+                },
+                services.clock.now(),
+                password=f"{name}-correct-horse",
+            )
+        session.commit()
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def databases(
+    tmp_path_factory: pytest.TempPathFactory, pg_schema: str | None, base_policy_dir: Path
+) -> Iterator[Databases]:
+    folder = tmp_path_factory.mktemp("app")
     application = create_app(
         {
             "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "DATABASE_URL": url,
-            "DATA_DIR": str(tmp_path / "data"),
+            "INSTANCE_PATH": str(folder / "instance"),
+            "DATABASE_URL": pg_schema or f"sqlite:///{folder / 'unused.sqlite3'}",
+            "DATA_DIR": str(folder / "data"),
             "SECRET_KEY": "test",
             "JOB_WORKERS": 0,
-            "POLICY_DIR": str(policy_dir),
-            "POLICY": policy_name,
+            "POLICY_DIR": str(base_policy_dir),
+            "POLICY": "test",
+            "PASSWORD_HASH_METHOD": CHEAP_PASSWORDS,
         },
-        clock=clock,
+        clock=FrozenClock(START),
     )
-    engine = application.extensions["gatehouse"].engine
-    if not pg_schema:
-        Base.metadata.create_all(engine)
+    application.extensions["gatehouse"].engine.dispose()
+    found = Databases(application, folder, pg_schema)
+    application.extensions["gatehouse_tests"] = found  # for builders: see `Databases.reuse`
+    yield found
+    found.services.engine.dispose()
+
+
+def forget_process_state() -> None:
+    """What the process keeps between requests whatever the app: cached verdicts and client
+    rights (keyed by ids and ledger heads, which repeat across fresh databases), loaded models
+    (keyed by version id), and the sign-in rate limiter's counts."""
+    from registry.serving import loaded, verdicts
+    from registry.web.auth import limiter
+
+    verdicts.clear()
+    loaded.clear()
+    limiter.reset()
+
+
+@pytest.fixture
+def app(
+    request: pytest.FixtureRequest,
+    databases: Databases,
+    tmp_path: Path,
+    clock: FrozenClock,
+    policy_dir: Path,
+    policy_name: str,
+) -> Iterator[Flask]:
+    """The session's application, on a fresh database, data folder, clock and policy."""
+    application, services = databases.app, databases.services
+    config = dict(application.config)
+    databases.fresh(tmp_path, with_people="api" in request.fixturenames)
+    policies = databases.policies(policy_dir)
+    if policy_name not in policies:
+        raise PolicyError(f"no policy named {policy_name!r}; available: {sorted(policies)}")
+    services.clock = clock
+    services.policies, services.policy = policies, policies[policy_name]
+    services.store = FileStore(tmp_path / "data")
+    # the test's own copy of the signing key (the people's template is signed with it) and its
+    # own verification mark; its ledger signed at its policy's cadence
+    instance = private_folder(tmp_path / "instance")
+    for key_file in (databases.keys.path, databases.keys.public_path):
+        if key_file.exists():
+            shutil.copy2(key_file, instance / key_file.name)
+    services.keys = default_key_store(instance, None)
+    services.marks = VerifiedMark(instance)
+    services.sessions = ledger_sessions(services.engine, services.keys, services.policy)
+    services.extras.clear()
+    application.config.update(
+        DATA_DIR=str(tmp_path / "data"),
+        POLICY_DIR=str(policy_dir),
+        POLICY=policy_name,
+    )
+    forget_process_state()
     yield application
-    engine.dispose()
+    pool = services.extras.pop("jobs", None)
+    if pool is not None:
+        pool.shutdown(wait=True)
+    services.extras.clear()
+    services.engine.dispose()
+    application.config.clear()
+    application.config.update(config)
+    forget_process_state()
 
 
 class Api:
@@ -156,30 +373,11 @@ PEOPLE = {
 
 
 @pytest.fixture
-def api(app: Flask) -> Api:
-    from registry.governance import people
-    from registry.governance.actors import OPERATOR
-
-    services = app.extensions["gatehouse"]
-    tokens: dict[str, str] = {}
-    with services.sessions() as session:
-        org = people.ensure_organisation(
-            session, OPERATOR, "Northmere Borough Council", services.clock.now()
-        )
-        for name, roles in PEOPLE.items():
-            _, tokens[name] = people.create_user(
-                session,
-                OPERATOR,
-                {
-                    "email": f"{name}@northmere.gov.uk",
-                    "name": name.title(),
-                    "roles": roles,
-                    "organisation_id": org.id,
-                },
-                services.clock.now(),
-                password=f"{name}-correct-horse",
-            )
-        session.commit()
+def api(app: Flask, databases: Databases) -> Api:
+    """A JSON client, and the organisation and people of `PEOPLE` (from the template database on
+    SQLite, made afresh on PostgreSQL)."""
+    tokens = dict(databases.tokens) if databases.with_people else make_people(
+        app.extensions["gatehouse"])
     return Api(app.test_client(), tokens)
 
 

@@ -14,7 +14,9 @@ from werkzeug.serving import make_server
 def serving(app: Flask) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 at a free port in a thread; yields "127.0.0.1:<port>"."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # polled every 50 ms, not 500: shutting down waits for the next poll
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="live-server",
+                              daemon=True)
     thread.start()
     try:
         yield f"127.0.0.1:{server.server_port}"

@@ -93,12 +93,12 @@ def test_no_request_gets_a_server_error(app: Flask, api: Api) -> None:
 def test_a_server_error_would_be_found(app: Flask, api: Api,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The positive control: a handler that fails is reported."""
-    from registry.governance import ledger
+    from registry.governance import ledger_check
 
-    def broken(*_: Any) -> Any:
+    def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("the ledger cannot be read")
 
-    monkeypatch.setattr(ledger, "verify", broken)
+    monkeypatch.setattr(ledger_check, "check", broken)
     found = fuzz(app, {"officer": api.tokens["olivia"]}, only="/ledger/verify")
     assert found.operations == 1
     assert found.server_errors and all(e.startswith("500 as officer") and "/ledger/verify" in e

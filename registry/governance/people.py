@@ -35,6 +35,23 @@ def actor_for_user(user: User) -> Actor:
 
 USER_TOKEN, CLIENT_TOKEN = "ghu", "ghc"
 
+# How new passwords are hashed, as werkzeug names a method ("scrypt", its default, costs about a
+# quarter of a second; "pbkdf2:sha256:1" next to nothing, for tests). Checking a password reads
+# the method and its parameters from the stored hash, so hashes made under any setting verify.
+# The application sets it from its PASSWORD_HASH_METHOD configuration, when that is given.
+DEFAULT_PASSWORD_METHOD = "scrypt"
+password_method = DEFAULT_PASSWORD_METHOD
+
+
+def use_password_method(method: str | None) -> None:
+    """Hash new passwords with `method` (None: the default)."""
+    global password_method
+    password_method = method or DEFAULT_PASSWORD_METHOD
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, password_method)
+
 # Core statements built once: this runs on every API request, and building an ORM query costs
 # more than the indexed lookup itself (the scoring hot path).
 _USERS, _CLIENTS = User.__table__.c, ApiClient.__table__.c
@@ -67,14 +84,14 @@ def check_password(session: Session, email: str, password: str) -> User | None:
     user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if user is None or not user.active or not user.password_hash:
         # Hash anyway, so the answer takes as long whether or not the account exists.
-        check_password_hash(_unused_hash(), password)
+        check_password_hash(_unused_hash(password_method), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
 
 @functools.cache
-def _unused_hash() -> str:
-    return generate_password_hash(secrets.token_urlsafe(16))
+def _unused_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method)
 
 
 def ensure_organisation(session: Session, actor: Actor, name: str, now: datetime) -> Organisation:
@@ -119,7 +136,7 @@ def create_user(
         organisation_id=data.get("organisation_id"),
         roles=sorted(set(data["roles"])),
         token_hash=digest,
-        password_hash=generate_password_hash(password) if password else None,
+        password_hash=hash_password(password) if password else None,
         created_at=now,
     )
     session.add(user)
@@ -131,7 +148,7 @@ def create_user(
 def set_password(session: Session, actor: Actor, user: User, password: str, now: datetime) -> None:
     require(actor, "administer")
     require_acceptable(password, user.email)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     ledger.append(session, actor, "set_password", "user", user.id, {}, now)
 
 

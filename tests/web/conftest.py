@@ -20,7 +20,7 @@ from registry.app import create_app
 from registry.platform.clock import FrozenClock
 from registry.records import Base
 
-from ..conftest import PEOPLE, START, Api
+from ..conftest import START, Api, make_people
 from . import seed
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -65,27 +65,6 @@ class Browser:
         return self
 
 
-def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from werkzeug.security import generate_password_hash
-
-    from registry.governance import people
-
-    monkeypatch.setattr(people, "generate_password_hash",
-                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1"))
-
-
-@pytest.fixture
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """scrypt costs a quarter of a second a password; these tests sign in dozens of times."""
-    _cheap_hashing(monkeypatch)
-
-
-@pytest.fixture
-def api(fast_hashing: None, api: Api) -> Api:
-    """The people of tests/conftest.py, with passwords hashed cheaply."""
-    return api
-
-
 @pytest.fixture
 def browser(app: Flask, api: Api) -> Any:
     """`browser("olivia")` is a client signed in as Olivia; `browser()` is signed out."""
@@ -120,8 +99,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One app with records in every state the pages show; tests must not change it."""
     from registry.api import schemas as s
-    from registry.governance import lifecycle, people, registration
-    from registry.governance.actors import OPERATOR
+    from registry.governance import lifecycle, registration
 
     from .. import builders as b
 
@@ -132,16 +110,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                      clock=FrozenClock(START))
     services = app.extensions["gatehouse"]
     Base.metadata.create_all(services.engine)
-    with pytest.MonkeyPatch.context() as mp:
-        _cheap_hashing(mp)
-        with services.sessions() as session:
-            org = people.ensure_organisation(session, OPERATOR, "Northmere Borough Council",
-                                             START)
-            for name, roles in PEOPLE.items():
-                people.create_user(session, OPERATOR, {
-                    "email": f"{name}@northmere.gov.uk", "name": name.title(), "roles": roles,
-                    "organisation_id": org.id}, START, password=seed.PASSWORD.format(name))
-            session.commit()
+    make_people(services)  # passwords hashed cheaply: see `cheap_passwords`
     submitted = seed.build(app, drift_checks=3)
     pilot = seed.build(app, "live-model", approve_version=True, receipts=20, drift_checks=4,
                        hidden=("telephone",), title="Hardship loan repayment score")

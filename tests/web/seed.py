@@ -80,9 +80,21 @@ class Chain:
     version: int
 
 
-def build(app: Flask, name: str = "credit-risk", *, approve_version: bool = False,
-          submit_version: bool = True, stage: str = "pilot", receipts: int = 0,
-          drift_checks: int = 0, hidden: tuple[str, ...] = (), **model_over: Any) -> Chain:
+def build(app: Flask, name: str = "credit-risk", **options: Any) -> Chain:
+    """`_build`, once per test session for each set of options on a fresh database."""
+    model_over = {k: v for k, v in options.items() if k not in _BUILD_OPTIONS}
+    key = ("seed.build", name, repr(sorted(options.items())),
+           b.chain_payloads(name, **model_over))
+    return b.reuse(app, key, lambda: _build(app, name, **options))
+
+
+_BUILD_OPTIONS = {"approve_version", "submit_version", "stage", "receipts", "drift_checks",
+                  "hidden"}
+
+
+def _build(app: Flask, name: str = "credit-risk", *, approve_version: bool = False,
+           submit_version: bool = True, stage: str = "pilot", receipts: int = 0,
+           drift_checks: int = 0, hidden: tuple[str, ...] = (), **model_over: Any) -> Chain:
     """An approved agreement, dataset, DPIA and model, and a version with passing evidence.
 
     The version is left submitted (ready for an officer) unless `approve_version`. Columns
