@@ -53,6 +53,9 @@ def pg_schema() -> Iterator[str | None]:
 def empty_tables(engine: Engine) -> None:
     """Every table emptied and its ids restarted (PostgreSQL)."""
     with engine.begin() as conn:
+        # A connection the previous test left open in a transaction would make this wait for
+        # ever: fail, saying so, instead.
+        conn.execute(text("SET LOCAL lock_timeout = '30s'"))
         names = ", ".join(t.name for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 

@@ -113,8 +113,9 @@ def test_checkpoints_are_cut_every_n_entries_and_m_minutes(app: Flask, clock: Fr
         clock.advance(minutes=61)
         ledger.append(session, OPERATOR, "note", "test", 8, {}, clock.now())
         session.commit()
-    seqs = [r[0] for r in services.engine.connect().execute(
-        text("SELECT seq FROM ledger_checkpoints ORDER BY number"))]
+    with services.engine.connect() as conn:
+        seqs = [r[0] for r in conn.execute(
+            text("SELECT seq FROM ledger_checkpoints ORDER BY number"))]
     assert seqs == [1, 4, 7, 8]  # the first entry, every 3 entries, then after 61 minutes
 
 
