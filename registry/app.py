@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from . import api, cli, web
-from .api.auth import wants_json
-from .api.errors import http_error
+from . import cli
 from .governance import people
 from .governance.checkpoints import LEDGER_SIGNING, Signing
 from .governance.policy import Policy, PolicyError, load_policies
@@ -37,7 +36,14 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
+# The `gatehouse` commands that serve requests; the others start without the API and the pages.
+SERVING_COMMANDS = frozenset({"run", "routes", "shell", "worker"})
+
+
+def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None, *,
+               routes: bool = True) -> Flask:
+    """The application; without ``routes`` (commands that serve nothing) it has no API, OpenAPI
+    document or web pages, which are the most of its start-up time."""
     app = Flask(
         __name__,
         instance_path=((config or {}).get("INSTANCE_PATH")
@@ -76,9 +82,12 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     )
     app.teardown_appcontext(close_db)
 
-    api.init_app(app)
-    web.init_app(app)
-    app.register_error_handler(404, _not_found)
+    if routes:
+        from . import api, web
+
+        api.init_app(app)
+        web.init_app(app)
+        app.register_error_handler(404, _not_found)
     cli.init_app(app)
     return app
 
@@ -94,9 +103,24 @@ def ledger_sessions(engine: Engine, keys: KeyStore, policy: Policy) -> sessionma
 
 def _not_found(exc: HTTPException) -> Any:
     """A URL no route matches: the API's JSON error under its prefixes, else the web's page."""
+    from . import web
+    from .api.auth import wants_json
+    from .api.errors import http_error
+
     return http_error(exc) if wants_json() else web.not_found(exc)
 
 
+class GatehouseGroup(FlaskGroup):
+    """Flask's command group without the commands of Flask plugins (flask-limiter's, which
+    loads rich and pygments): Gatehouse's own commands start without them."""
+
+    def _load_plugin_commands(self) -> None:
+        self._loaded_plugin_commands = True
+
+
 def main() -> None:
-    """The `gatehouse` command."""
-    FlaskGroup(create_app=create_app, help="Gatehouse: governed model registry.")()
+    """The `gatehouse` command: the routes are built only for the commands that serve them."""
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    routes = command in SERVING_COMMANDS
+    GatehouseGroup(create_app=lambda: create_app(routes=routes),
+                   help="Gatehouse: governed model registry.")()

@@ -24,7 +24,6 @@ from .governance.upstream import dependents_of_agreement
 from .jobs.queue import enqueue, mode, requeue_stale
 from .jobs.queue import wait as wait_for
 from .platform.keys import KeyExists
-from .platform.migrations import upgrade
 from .platform.services import services
 from .records import DataSharingAgreement, Organisation, User
 from .records.people import ROLES
@@ -60,6 +59,8 @@ def db_group() -> None:
 @db_group.command("upgrade", help="Bring the database schema up to date (Alembic).")
 @with_appcontext
 def db_upgrade() -> None:
+    from .platform.migrations import upgrade  # Alembic: loaded when asked
+
     upgrade(current_app.config["DATABASE_URL"])
     with _session() as session:  # a ledger from before 0007: sign its head now
         made = checkpoints.cut(session, _signing(session), services().clock.now(),
