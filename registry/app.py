@@ -6,25 +6,24 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import click
 from flask import Flask
 from flask.cli import FlaskGroup
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from . import cli
-from .governance import people
-from .governance.checkpoints import LEDGER_SIGNING, Signing
-from .governance.policy import Policy, PolicyError, load_policies
 from .platform.clock import Clock
 from .platform.config import ROOT, from_environment, private_folder
-from .platform.db import make_engine, make_sessionmaker
-from .platform.keys import KeyStore, VerifiedMark, default_key_store
-from .platform.services import Services, close_db
-from .platform.storage import FileStore
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from .governance.policy import Policy
+    from .platform.keys import KeyStore
 
 
 class BoundedInt(IntegerConverter):
@@ -44,6 +43,15 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None,
                routes: bool = True) -> Flask:
     """The application; without ``routes`` (commands that serve nothing) it has no API, OpenAPI
     document or web pages, which are the most of its start-up time."""
+    # the records, rules and services load here, not with the module: `gatehouse --help` and
+    # each command's help start without them
+    from .governance import people
+    from .governance.policy import PolicyError, load_policies
+    from .platform.db import make_engine
+    from .platform.keys import VerifiedMark, default_key_store
+    from .platform.services import Services, close_db
+    from .platform.storage import FileStore
+
     app = Flask(
         __name__,
         instance_path=((config or {}).get("INSTANCE_PATH")
@@ -95,6 +103,9 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None,
 def ledger_sessions(engine: Engine, keys: KeyStore, policy: Policy) -> sessionmaker[Session]:
     """Sessions on `engine` whose ledger appends are signed with `keys`, checkpointed at the
     policy's cadence."""
+    from .governance.checkpoints import LEDGER_SIGNING, Signing
+    from .platform.db import make_sessionmaker
+
     sessions = make_sessionmaker(engine)
     sessions.configure(info={LEDGER_SIGNING: Signing(keys, policy.checkpoint_every_entries,
                                                      policy.checkpoint_every_minutes)})
@@ -111,11 +122,20 @@ def _not_found(exc: HTTPException) -> Any:
 
 
 class GatehouseGroup(FlaskGroup):
-    """Flask's command group without the commands of Flask plugins (flask-limiter's, which
-    loads rich and pygments): Gatehouse's own commands start without them."""
+    """Flask's command group holding Gatehouse's commands itself, so that listing them or
+    showing their help loads no application; without the commands of Flask plugins
+    (flask-limiter's loads rich and pygments)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for command in cli.COMMANDS:
+            self.add_command(command)
 
     def _load_plugin_commands(self) -> None:
         self._loaded_plugin_commands = True
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
 
 
 def main() -> None:

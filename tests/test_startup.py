@@ -37,3 +37,11 @@ def test_commands_that_serve_nothing_start_without_the_api_and_pages(tmp_path: P
                           env=env, timeout=120)
     assert lean.returncode == 0, lean.stderr
     assert lean.stdout.strip() == "", f"imported without serving: {lean.stdout.strip()}"
+    code = ("import sys\nsys.argv = ['gatehouse', 'users', 'create', '--help']\n"
+            "from registry.app import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('loaded:', ','.join(m for m in ('registry.records', 'sqlalchemy.orm', "
+            "'registry.usecases', 'alembic') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert "--role [data_scientist|governance_officer|dpo|auditor|admin]" in shown.stdout
+    assert shown.stdout.splitlines()[-1] == "loaded: ", shown.stdout  # help loads no records
