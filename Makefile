@@ -42,6 +42,7 @@ fuzz: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_cli.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import click
 from flask import Flask
 from flask.cli import FlaskGroup
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from . import api, cli, web
-from .api.auth import wants_json
-from .api.errors import http_error
-from .governance import people
-from .governance.checkpoints import LEDGER_SIGNING, Signing
-from .governance.policy import Policy, PolicyError, load_policies
+from . import cli
 from .platform.clock import Clock
 from .platform.config import ROOT, from_environment, private_folder
-from .platform.db import make_engine, make_sessionmaker
-from .platform.keys import KeyStore, VerifiedMark, default_key_store
-from .platform.services import Services, close_db
-from .platform.storage import FileStore
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from .governance.policy import Policy
+    from .platform.keys import KeyStore
 
 
 class BoundedInt(IntegerConverter):
@@ -37,7 +35,23 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
+# The `gatehouse` commands that serve requests; the others start without the API and the pages.
+SERVING_COMMANDS = frozenset({"run", "routes", "shell", "worker"})
+
+
+def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None, *,
+               routes: bool = True) -> Flask:
+    """The application; without ``routes`` (commands that serve nothing) it has no API, OpenAPI
+    document or web pages, which are the most of its start-up time."""
+    # the records, rules and services load here, not with the module: `gatehouse --help` and
+    # each command's help start without them
+    from .governance import people
+    from .governance.policy import PolicyError, load_policies
+    from .platform.db import make_engine
+    from .platform.keys import VerifiedMark, default_key_store
+    from .platform.services import Services, close_db
+    from .platform.storage import FileStore
+
     app = Flask(
         __name__,
         instance_path=((config or {}).get("INSTANCE_PATH")
@@ -76,9 +90,12 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     )
     app.teardown_appcontext(close_db)
 
-    api.init_app(app)
-    web.init_app(app)
-    app.register_error_handler(404, _not_found)
+    if routes:
+        from . import api, web
+
+        api.init_app(app)
+        web.init_app(app)
+        app.register_error_handler(404, _not_found)
     cli.init_app(app)
     return app
 
@@ -86,6 +103,9 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
 def ledger_sessions(engine: Engine, keys: KeyStore, policy: Policy) -> sessionmaker[Session]:
     """Sessions on `engine` whose ledger appends are signed with `keys`, checkpointed at the
     policy's cadence."""
+    from .governance.checkpoints import LEDGER_SIGNING, Signing
+    from .platform.db import make_sessionmaker
+
     sessions = make_sessionmaker(engine)
     sessions.configure(info={LEDGER_SIGNING: Signing(keys, policy.checkpoint_every_entries,
                                                      policy.checkpoint_every_minutes)})
@@ -94,9 +114,33 @@ def ledger_sessions(engine: Engine, keys: KeyStore, policy: Policy) -> sessionma
 
 def _not_found(exc: HTTPException) -> Any:
     """A URL no route matches: the API's JSON error under its prefixes, else the web's page."""
+    from . import web
+    from .api.auth import wants_json
+    from .api.errors import http_error
+
     return http_error(exc) if wants_json() else web.not_found(exc)
 
 
+class GatehouseGroup(FlaskGroup):
+    """Flask's command group holding Gatehouse's commands itself, so that listing them or
+    showing their help loads no application; without the commands of Flask plugins
+    (flask-limiter's loads rich and pygments)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for command in cli.COMMANDS:
+            self.add_command(command)
+
+    def _load_plugin_commands(self) -> None:
+        self._loaded_plugin_commands = True
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
 def main() -> None:
-    """The `gatehouse` command."""
-    FlaskGroup(create_app=create_app, help="Gatehouse: governed model registry.")()
+    """The `gatehouse` command: the routes are built only for the commands that serve them."""
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    routes = command in SERVING_COMMANDS
+    GatehouseGroup(create_app=lambda: create_app(routes=routes),
+                   help="Gatehouse: governed model registry.")()

@@ -5,31 +5,29 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from .governance import checkpoints, ledger_check
-from .governance import people as people_rules
 from .governance.actors import OPERATOR, SYSTEM
 from .governance.errors import GovernanceError, NotFound
-from .governance.monitor_health import record_overdue
-from .governance.monitoring import due_monitors
-from .governance.retention import erase_expired_inputs, prune_drift_reports
-from .governance.sweep import sweep
-from .governance.upstream import dependents_of_agreement
-from .jobs.queue import enqueue, mode, requeue_stale
-from .jobs.queue import wait as wait_for
-from .platform.keys import KeyExists
-from .platform.migrations import upgrade
-from .platform.services import services
-from .records import DataSharingAgreement, Organisation, User
-from .records.people import ROLES
-from .usecases import people
-from .usecases.unit import Unit, of_app
+from .platform.roles import ROLES
+
+if TYPE_CHECKING:
+    from .governance.checkpoints import Signing
+    from .platform.services import Services
+    from .usecases.unit import Unit
+
+# The commands import what they use when they run: `gatehouse --help` and each command's help
+# start without the records, the rules or the job queue.
+
+
+def services() -> Services:
+    from .platform.services import services
+
+    return services()
 
 
 def _session():  # type: ignore[no-untyped-def]
@@ -38,6 +36,8 @@ def _session():  # type: ignore[no-untyped-def]
 
 def _unit() -> Unit:
     """A unit of work for the operator at the command line, in a session of its own."""
+    from .usecases.unit import of_app
+
     return of_app(current_app._get_current_object(), OPERATOR)  # type: ignore[attr-defined]
 
 
@@ -60,6 +60,9 @@ def db_group() -> None:
 @db_group.command("upgrade", help="Bring the database schema up to date (Alembic).")
 @with_appcontext
 def db_upgrade() -> None:
+    from .governance import checkpoints
+    from .platform.migrations import upgrade  # Alembic: loaded when asked
+
     upgrade(current_app.config["DATABASE_URL"])
     with _session() as session:  # a ledger from before 0007: sign its head now
         made = checkpoints.cut(session, _signing(session), services().clock.now(),
@@ -92,6 +95,9 @@ def users_create(email: str, roles: tuple[str, ...], name: str, organisation: st
     A password for the web pages is never given on the command line, where other users and the
     shell's history would see it: --ask-password, --password-file, or GATEHOUSE_NEW_PASSWORD.
     """
+    from .governance import people as people_rules
+    from .usecases import people
+
     password = os.environ.get("GATEHOUSE_NEW_PASSWORD")
     if password_file is not None:
         password = password_file.readline().rstrip("\r\n")
@@ -118,6 +124,11 @@ def users_create(email: str, roles: tuple[str, ...], name: str, organisation: st
 @with_appcontext
 def users_unlock(email: str) -> None:
     """Lift a lockout after too many wrong passwords."""
+    from sqlalchemy import select
+
+    from .records import User
+    from .usecases import people
+
     unit = _unit()
     with unit.session:
         user = unit.session.scalars(
@@ -143,6 +154,9 @@ def clients_create(
     name: str, models: tuple[str, ...], purposes: tuple[str, ...], organisation: str | None
 ) -> None:
     """Create an API client; prints the bearer token alone on the last line."""
+    from .governance import people as people_rules
+    from .usecases import people
+
     unit = _unit()
     with unit.session:
         try:
@@ -178,6 +192,8 @@ def ledger_group() -> None:
 @with_appcontext
 def ledger_verify(full: bool, copy: Any) -> None:
     """Check the chain, the signed head and checkpoints; exit 1 naming each problem."""
+    from .governance import ledger_check
+
     kept = None
     if copy is not None:
         try:
@@ -207,6 +223,8 @@ def ledger_verify(full: bool, copy: Any) -> None:
 @with_appcontext
 def ledger_checkpoint() -> None:
     """Cut a signed checkpoint at the head now (if anything was appended since the last)."""
+    from .governance import checkpoints
+
     with _session() as session:
         made = checkpoints.cut(session, _signing(session), services().clock.now())
         session.commit()
@@ -216,7 +234,9 @@ def ledger_checkpoint() -> None:
         click.echo(f"checkpoint #{made.number} at entry {made.seq}, signed by key {made.key_id}")
 
 
-def _signing(session: Any) -> checkpoints.Signing:
+def _signing(session: Any) -> Signing:
+    from .governance import checkpoints
+
     signing = checkpoints.signing_of(session)
     assert signing is not None  # the application's sessions always carry it
     return signing
@@ -231,6 +251,8 @@ def keys_group() -> None:
 @with_appcontext
 def keys_init() -> None:
     """Create the signing key file (0600); refuses to overwrite one."""
+    from .platform.keys import KeyExists
+
     try:
         key = services().keys.init(services().clock.now())
     except KeyExists as exc:
@@ -243,6 +265,8 @@ def keys_init() -> None:
 @with_appcontext
 def keys_rotate() -> None:
     """A new signing key becomes current; old public keys are kept so old signatures verify."""
+    from .governance import checkpoints
+
     with _session() as session:
         old, new, made = checkpoints.rotate(session, _signing(session), services().clock.now())
         session.commit()
@@ -257,6 +281,11 @@ def sweep_command() -> None:
     """Daily housekeeping: record lapses and list what expires soon; record drift monitors
     overdue (so serving sees them); erase score inputs and drift reports past the policy's
     retention; queue again jobs whose worker stopped."""
+    from .governance.monitor_health import record_overdue
+    from .governance.retention import erase_expired_inputs, prune_drift_reports
+    from .governance.sweep import sweep
+    from .jobs.queue import requeue_stale
+
     now, policy = services().clock.now(), services().policy
     with _session() as session:
         report = sweep(session, policy, now)
@@ -283,6 +312,11 @@ def sweep_command() -> None:
 @with_appcontext
 def dependents_command(reference: str) -> None:
     """Everything that rests on an agreement (by reference, e.g. DSA-12)."""
+    from sqlalchemy import select
+
+    from .governance.upstream import dependents_of_agreement
+    from .records import DataSharingAgreement
+
     with _session() as session:
         agreement = session.scalars(
             select(DataSharingAgreement).where(DataSharingAgreement.reference == reference)
@@ -316,6 +350,11 @@ def monitors_run(wait: bool) -> None:
     another (no worker pool outlives this command); with Celery they are queued for
     `gatehouse worker`.
     """
+    from .governance.monitor_health import record_overdue
+    from .governance.monitoring import due_monitors
+    from .jobs.queue import enqueue, mode
+    from .jobs.queue import wait as wait_for
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     inline = mode(app) != "celery"
     with _session() as session:
@@ -354,7 +393,10 @@ def worker_command(concurrency: int) -> None:
 @with_appcontext
 def demo_command() -> None:
     """Load the demo council: agreements, datasets, a DPIA and models in several states."""
+    from sqlalchemy import select
+
     from .demo.load import load_demo  # the demo's libraries: loaded when asked
+    from .records import Organisation
 
     with _session() as session:
         if session.scalars(select(Organisation)).first() is not None:
@@ -366,18 +408,11 @@ def demo_command() -> None:
         click.echo(line)
 
 
-def init_app(app: Flask) -> None:
-    for command in (
-        db_group,
-        users_group,
-        clients_group,
-        ledger_group,
-        keys_group,
-        sweep_command,
-        dependents_command,
-        demo_command,
-        monitors_group,
-        worker_command,
-    ):
-        app.cli.add_command(command)
+# Every command of `gatehouse`, in one place.
+COMMANDS = (db_group, users_group, clients_group, ledger_group, keys_group, sweep_command,
+            dependents_command, demo_command, monitors_group, worker_command)
 
+
+def init_app(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from flask import Flask
 
-from registry.client import Gatehouse, GatehouseError, infer_columns
+from gatehouse_client import Gatehouse, GatehouseError, infer_columns
 
 from . import builders as b
 from .chain import FEATURES, case, fitted
@@ -66,6 +66,8 @@ def test_register_audit_approve_and_score(app: Flask, api: Api, live: str) -> No
     assert not gate["ready"]
     unmet = {r["id"] for r in gate["requirements"] if not r["met"]}
     assert unmet, gate  # the agreement, dataset, DPIA and model are not approved yet
+    shown = str(gate)  # readable: each unmet requirement, what to do, what it waits on
+    assert shown.startswith("not ready") and "✗" in shown and "waiting on" in shown
 
     # officers approve the chain; the DPO advises on the DPIA
     sam.submit("agreement", dsa)
@@ -117,6 +119,10 @@ def test_refusals_raise_with_the_api_details(app: Flask, api: Api, live: str) ->
         sam.register_model("Not A Slug", title="x", purpose=PURPOSE,
                            purpose_class="individual_case_work")
     assert refused.value.status == 422 and "name" in refused.value.details
+    assert "\n  name: " in str(refused.value)  # the message says what is wrong with each field
+    with pytest.raises(GatehouseError) as refused:  # a DPIA before its model: the reason shown
+        sam.register_dpia("DPIA-1", "Credit risk", model_names=["no-such-model"])
+    assert "model_names" in str(refused.value) and "no-such-model" in str(refused.value)
     with pytest.raises(GatehouseError) as refused:
         Gatehouse(live, "wrong").get("/api/v1/models")
     assert refused.value.status == 401

@@ -588,6 +588,10 @@ def test_aggregate_analysis_model_is_never_scored_case_by_case(app, api: Api) ->
     assert body["error"]["details"] == {"models": [
         'model "credit-risk" is registered for aggregate analysis, not for scoring individual '
         "cases"]}
+    result = app.test_cli_runner().invoke(args=[  # nor at the command line
+        "clients", "create", "planner-app", "--model", chain.model,
+        "--purpose", "credit_risk_research"])
+    assert result.exit_code != 0 and "registered for aggregate analysis" in result.output
     # ...and one that got it some other way is refused every score
     api.tokens["app"] = insert_client(app, "planner-app", [chain.model],
                                       ["credit_risk_research"])

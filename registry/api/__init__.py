@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 from . import (
     agreements,
     datasets,
+    discovery,
     dpias,
     errors,
     evidence,
@@ -71,6 +72,7 @@ def init_app(app: Flask) -> None:
         datasets.blueprint(),
         dpias.blueprint(),
         *models.blueprints(),
+        discovery.blp,
         ledger.blp,
         people.blp,
         scoring.blp,

@@ -28,22 +28,19 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
+from ..governance.errors import Conflict, Invalid
 from ..governance.inputs import json_loads, small_int
-from ..governance.permissions import require
 from ..platform.services import db, now, services
-from ..records import ModelVersion, PredictiveModel
 from ..serving import verdicts
 from ..usecases import scoring
-from .auth import current_actor, unit
+from .auth import unit
+from .discovery import features, served_version, visible_model
 
 blp = Blueprint("inference", __name__, url_prefix="/v2",
                 description="Open Inference Protocol v2: health, model metadata, inference.")
 
-DATATYPES = {"integer": "INT64", "number": "FP64", "boolean": "BOOL", "category": "BYTES",
-             "string": "BYTES", "date": "BYTES"}
 NUMPY = {"FP64": "<f8", "FP32": "<f4", "FP16": "<f2", "INT64": "<i8", "INT32": "<i4",
          "INT16": "<i2", "INT8": "<i1", "UINT64": "<u8", "UINT32": "<u4", "UINT16": "<u2",
          "UINT8": "<u1", "BOOL": "?"}
@@ -85,46 +82,20 @@ def ready() -> Any:
     return {"ready": True}
 
 
-def _model(name: str) -> PredictiveModel:
-    """The model, if the caller may see it: people who read, clients allowed this model."""
-    actor = current_actor()
-    if actor.kind == "client":
-        require(actor, "score")
-        rights = verdicts.rights(db(), actor.id, verdicts.head(db()))
-        if rights is None or name not in rights.models:
-            raise Forbidden(f"{actor.name} is not allowed to use model {name!r}",
-                            {"model": [f"{actor.name} is not allowed to use model {name!r}"]})
-    else:
-        require(actor, "read")
-    model = db().scalars(select(PredictiveModel).where(PredictiveModel.name == name)).first()
-    if model is None:
-        raise NotFound(f"no model named {name!r}", {"model": [name]})
-    return model
-
-
-def _version(model: PredictiveModel, version: str | None) -> ModelVersion | None:
-    if version is not None:
-        found = next((v for v in model.versions if str(v.number) == version), None)
-        if found is None:
-            raise NotFound(f"{model.label} has no version {version}", {"version": [version]})
-        return found
-    approved = [v for v in model.versions if v.state == "approved"]
-    return approved[-1] if approved else (model.versions[-1] if model.versions else None)
-
-
 @blp.route("/models/<name>")
 @blp.route("/models/<name>/versions/<version>")
 @blp.response(200)
 def metadata(name: str, version: str | None = None) -> Any:
-    model = _model(name)
-    served = _version(model, version)
-    schema = served.feature_schema if served else []
+    model = visible_model(name)
+    served = served_version(model, version)
+    schema = features(served)
     return {
         "name": model.name,
         "versions": [str(v.number) for v in model.versions if v.state == "approved"],
         "platform": "sklearn",
         "parameters": {"purpose": model.purpose, "summary": served.summary if served else None},
-        "inputs": [{"name": f["name"], "datatype": DATATYPES[f["type"]], "shape": [-1]}
+        "inputs": [{"name": f["name"], "datatype": f["datatype"], "shape": [-1],
+                    "parameters": {k: v for k, v in f.items() if k not in ("name", "datatype")}}
                    for f in schema],
         "outputs": [
             {"name": "score", "datatype": "FP64", "shape": [-1]},
@@ -142,7 +113,7 @@ def metadata(name: str, version: str | None = None) -> Any:
 @blp.response(200)
 def model_ready(name: str, version: str | None = None) -> Any:
     """200 when the model (or version) may be served today; 409 with the reason when not."""
-    model = _model(name)
+    model = visible_model(name)
     number = _number(version) if version is not None else None
     verdict = verdicts.verdict(db(), model.name, number, services().policy, now())
     if not verdict.ok:

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..platform.roles import ROLES as ROLES  # the roles the records hold
 from .base import Base
 
-ROLES = ("data_scientist", "governance_officer", "dpo", "auditor", "admin")
 ORGANISATION_KINDS = ("council", "agency", "police", "health", "supplier", "other")
 
 

@@ -229,7 +229,9 @@ def version_summary(v: ModelVersion) -> dict[str, Any]:
     serve = fit_for_use(session, v, policy, moment.date(), moment)
     why_not = serve.reason.replace(f"{v.label} is not servable: ", "").replace(
         f"{v.label} is not usable: ", "")
+    # a model for aggregate analysis is usable, but never to score a case
     return {"version": v, "serve": serve, "why_not": why_not,
+            "aggregate": v.model.purpose_class == "aggregate_analysis",
             "scoring": evidence.scoring(session, [v.id], moment)}
 
 

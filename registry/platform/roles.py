@@ -1,0 +1,4 @@
+"""The roles a person may hold: here, below the records, so that the command line can offer
+them without loading the records."""
+
+ROLES = ("data_scientist", "governance_officer", "dpo", "auditor", "admin")
