@@ -20,6 +20,7 @@ from .api.errors import http_error
 from .governance import people
 from .governance.checkpoints import LEDGER_SIGNING, Signing
 from .governance.policy import Policy, PolicyError, load_policies
+from .platform import sealing
 from .platform.clock import Clock
 from .platform.config import ROOT, from_environment, private_folder
 from .platform.db import make_engine, make_sessionmaker
@@ -64,13 +65,15 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     # The key is read (or, in the instance folder, made) on the first ledger entry, not here:
     # so `gatehouse keys init` finds none on a fresh instance, and starting needs no key.
     keys = default_key_store(Path(app.instance_path), app.config.get("SIGNING_KEY_FILE"))
+    keyring = sealing.default_keyring(Path(app.instance_path), app.config.get("MASTER_KEY_FILE"))
+    sealing.install(keyring)
     app.extensions["gatehouse"] = Services(
         engine=engine,
         sessions=ledger_sessions(engine, keys, policy),
         clock=clock or Clock(),
         policies=policies,
         policy=policy,
-        store=FileStore(app.config["DATA_DIR"]),
+        store=FileStore(app.config["DATA_DIR"], keyring),
         keys=keys,
         marks=VerifiedMark(Path(app.instance_path)),
     )
