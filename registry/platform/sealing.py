@@ -2,7 +2,7 @@
 
 The master key (32 random bytes, hex) lives in a file readable by the service's user alone
 (0600): GATEHOUSE_MASTER_KEY_FILE, or `master_key` in the instance folder, made on first use.
-The data keys live wrapped (AES-GCM under the master key) in `data_keys.json` beside it: a
+The data keys live wrapped (AES-GCM under the master key) in a JSON file beside it: a
 rotation of the master key re-wraps them and re-encrypts nothing. A sealed value names the data
 key that sealed it: ``MAGIC + key id + nonce + ciphertext``; it is bound to a context (a file's
 path, a column's name) so it cannot be moved to another. Nothing here logs key material.
@@ -203,12 +203,14 @@ class Keyring:
 
 
 def default_keyring(instance: Path, configured: str | None) -> Keyring:
-    """The master key named by GATEHOUSE_MASTER_KEY_FILE, or one made in the instance folder;
-    the wrapped data keys in the instance folder either way."""
-    keys = instance / DATA_KEYS_FILE_NAME
+    """The master key named by GATEHOUSE_MASTER_KEY_FILE (the wrapped data keys beside it, in
+    `<file>.data_keys.json`), or one made in the instance folder (beside it, `data_keys.json`):
+    every process of one register names the same file."""
     if configured:
-        return Keyring(Path(configured), keys, may_create=False)
-    return Keyring(instance / MASTER_FILE_NAME, keys, may_create=True)
+        master = Path(configured)
+        return Keyring(master, master.with_name(f"{master.name}.{DATA_KEYS_FILE_NAME}"),
+                       may_create=False)
+    return Keyring(instance / MASTER_FILE_NAME, instance / DATA_KEYS_FILE_NAME, may_create=True)
 
 
 # Database columns are sealed by their column type (records.types.Sealed), which sees no
