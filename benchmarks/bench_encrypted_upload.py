@@ -62,8 +62,10 @@ def main() -> None:
     print(f"CSV: {len(data) / 1e6:.1f} MB, {rows} rows")
     ids: dict[bool, int] = {}
     for sealed in (True, False):
-        status, body = api.post("/api/v1/datasets", json=b.dataset(
-            f"bench-{sealed}", classification="personal" if sealed else "non_personal"))
+        name, classification = ("bench-sealed", "personal") if sealed else ("bench-plain",
+                                                                            "non_personal")
+        status, body = api.post("/api/v1/datasets",
+                                json=b.dataset(name, classification=classification))
         assert status == 201, body
         ids[sealed] = body["id"]
     times: dict[bool, list[float]] = {True: [], False: []}

@@ -10,6 +10,7 @@ check, on the public page, that it is in a signed checkpoint (see `standing`).
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from dataclasses import dataclass
@@ -42,8 +43,11 @@ _LEAF_FIELDS = ("id", "code", "model_version_id", "approval_id", "client_id", "p
                 "inputs_hash", "score", "band", "created_at")
 
 
+_FROM_BASE32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
+
+
 def new_code() -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
+    return base64.b32encode(secrets.token_bytes(8)).decode()[:CODE_LENGTH].translate(_FROM_BASE32)
 
 
 def normalise_code(text: str) -> str | None:
