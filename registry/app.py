@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None,
     # each command's help start without them
     from .governance import people
     from .governance.policy import PolicyError, load_policies
+    from .platform import sealing
     from .platform.db import make_engine
     from .platform.keys import VerifiedMark, default_key_store
     from .platform.services import Services, close_db
@@ -78,13 +79,17 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None,
     # The key is read (or, in the instance folder, made) on the first ledger entry, not here:
     # so `gatehouse keys init` finds none on a fresh instance, and starting needs no key.
     keys = default_key_store(Path(app.instance_path), app.config.get("SIGNING_KEY_FILE"))
+    keyring = sealing.default_keyring(Path(app.instance_path), app.config.get("MASTER_KEY_FILE"))
+    sealing.install(keyring)
+    keyring = sealing.default_keyring(Path(app.instance_path), app.config.get("MASTER_KEY_FILE"))
+    sealing.install(keyring)
     app.extensions["gatehouse"] = Services(
         engine=engine,
         sessions=ledger_sessions(engine, keys, policy),
         clock=clock or Clock(),
         policies=policies,
         policy=policy,
-        store=FileStore(app.config["DATA_DIR"]),
+        store=FileStore(app.config["DATA_DIR"], keyring),
         keys=keys,
         marks=VerifiedMark(Path(app.instance_path)),
     )

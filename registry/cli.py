@@ -222,10 +222,12 @@ def ledger_verify(full: bool, copy: Any) -> None:
 @ledger_group.command("checkpoint")
 @with_appcontext
 def ledger_checkpoint() -> None:
-    """Cut a signed checkpoint at the head now (if anything was appended since the last)."""
-    from .governance import checkpoints
+    """Chain the receipts not yet chained, and cut a signed checkpoint at the head now (if
+    anything was appended since the last)."""
+    from .governance import checkpoints, ledger
 
     with _session() as session:
+        ledger.chain_receipts(session, services().clock.now())
         made = checkpoints.cut(session, _signing(session), services().clock.now())
         session.commit()
     if made is None:
@@ -242,7 +244,8 @@ def _signing(session: Any) -> Signing:
     return signing
 
 
-@click.group("keys", help="The ledger's Ed25519 signing key (a file, never in the database).")
+@click.group("keys", help="The ledger's Ed25519 signing key and the master key of encryption "
+                          "at rest (files, never in the database).")
 def keys_group() -> None:
     pass
 
@@ -273,6 +276,16 @@ def keys_rotate() -> None:
     click.echo(f"signing key {new.key_id} is current" + (f"; {old} retired" if old else ""))
     if made is not None:
         click.echo(f"checkpoint #{made.number} at entry {made.seq} signed with the new key")
+
+
+@keys_group.command("rotate-master")
+@with_appcontext
+def keys_rotate_master() -> None:
+    """A new master key re-wraps the data keys; nothing stored is re-encrypted."""
+    keyring = services().store.keyring
+    assert keyring is not None
+    old, new, count = keyring.rotate_master()
+    click.echo(f"master key {new} is current ({old} retired); {count} data keys re-wrapped")
 
 
 @click.command("sweep")

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from registry.app import create_app, ledger_sessions
 from registry.governance.policy import Policy, PolicyError, load_policies
+from registry.platform import sealing
 from registry.platform.clock import FrozenClock
 from registry.platform.config import private_folder
 from registry.platform.db import make_engine
@@ -140,6 +141,7 @@ class Databases:
         self.app, self.folder, self.pg_url = app, folder, pg_url
         self.services = app.extensions["gatehouse"]
         self.keys = self.services.keys  # the session's signing key, copied into each test's
+        self.keyring = self.services.store.keyring  # the session's encryption keys, shared
         self._policies: dict[Path, dict[str, Policy]] = {}
         self._snapshots: dict[Any, tuple[Any, Path]] = {}
         self.tokens: dict[str, str] = {}
@@ -310,7 +312,9 @@ def app(
         raise PolicyError(f"no policy named {policy_name!r}; available: {sorted(policies)}")
     services.clock = clock
     services.policies, services.policy = policies, policies[policy_name]
-    services.store = FileStore(tmp_path / "data")
+    services.store = FileStore(tmp_path / "data", databases.keyring)
+    assert databases.keyring is not None
+    sealing.install(databases.keyring)  # another app made in a test may have installed its own
     # the test's own copy of the signing key (the people's template is signed with it) and its
     # own verification mark; its ledger signed at its policy's cadence
     instance = private_folder(tmp_path / "instance")

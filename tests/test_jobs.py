@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -110,6 +111,16 @@ def test_an_unreachable_broker_fails_the_job_at_once(app: Flask) -> None:
     assert job.state == "failed" and "cannot be reached" in (job.error or "")
 
 
+def shared_master_key(app: Flask, tmp_path: Path) -> Path:
+    """The test's keys where a worker configured from the environment finds them."""
+    keyring = app.extensions["gatehouse"].store.keyring
+    master = tmp_path / "keys" / "master_key"
+    master.parent.mkdir(mode=0o700)
+    shutil.copy2(keyring.master_path, master)
+    shutil.copy2(keyring.keys_path, master.with_name("master_key.data_keys.json"))
+    return master
+
+
 def test_gatehouse_worker_process(app: Flask, api: Api, tmp_path: Path) -> None:
     """`gatehouse worker`, configured from the environment like a deployment, runs the jobs.
 
@@ -123,7 +134,9 @@ def test_gatehouse_worker_process(app: Flask, api: Api, tmp_path: Path) -> None:
            "GATEHOUSE_DATA_DIR": app.config["DATA_DIR"],
            "GATEHOUSE_POLICY_DIR": app.config["POLICY_DIR"], "GATEHOUSE_POLICY": "test",
            "SECRET_KEY": "worker-test", "CELERY_BROKER_URL": BROKER,
-           "GATEHOUSE_CELERY_QUEUE": queue}
+           "GATEHOUSE_CELERY_QUEUE": queue,
+           # the register's keys: the worker reads the data it encrypted
+           "GATEHOUSE_MASTER_KEY_FILE": str(shared_master_key(app, tmp_path))}
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen([GATEHOUSE, "worker"], env=env, cwd=tmp_path, stdout=log,
                               stderr=subprocess.STDOUT)

@@ -50,6 +50,8 @@ class ExplanationOut(Schema):
 
 class ScoreResult(Schema):
     receipt_id = fields.String()
+    verify_code = fields.String(metadata={"description": "for the decision letter: anyone can "
+                                                        "check it at /verify/<code>"})
     score = fields.Float()
     band = fields.String()
     explanation = fields.Nested(ExplanationOut)

@@ -84,13 +84,19 @@ def after_append(session: Session, head: LedgerHead, now: datetime) -> None:
     if signing is None:
         return
     key, key_id = _key(signing, now)
-    due = (head.checkpoint == 0
-           or head.seq - head.checkpoint_seq >= signing.every_entries
-           or (head.checkpoint_at is not None
-               and now - head.checkpoint_at >= timedelta(minutes=signing.every_minutes)))
-    if due:
+    if due(session, head, now, pending=0):
         _cut(session, head, signing, key, key_id, now)
     _sign_head(head, key, key_id)
+
+
+def due(session: Session, head: LedgerHead, now: datetime, pending: int = 1) -> bool:
+    """Whether the next append (`pending` more entries) brings a checkpoint."""
+    signing = signing_of(session)
+    return signing is not None and (
+        head.checkpoint == 0
+        or head.seq + pending - head.checkpoint_seq >= signing.every_entries
+        or (head.checkpoint_at is not None
+            and now - head.checkpoint_at >= timedelta(minutes=signing.every_minutes)))
 
 
 def cut(session: Session, signing: Signing, now: datetime, *, force: bool = False,

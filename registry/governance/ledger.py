@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..records import LedgerEntry, LedgerHead
-from . import checkpoints
+from . import checkpoints, receipt_chain
 from .actors import Actor
 
 GENESIS = "0" * 64
@@ -50,11 +50,46 @@ def append(
     change: dict[str, Any],
     now: datetime,
 ) -> LedgerEntry:
-    """Add the next link. Locks the head row, so concurrent writers queue rather than fork."""
+    """Add the next link. Locks the head row, so concurrent writers queue rather than fork.
+    When a checkpoint is due, the receipts not yet chained are chained first, so it signs them."""
+    head = _locked_head(session)
+    if checkpoints.due(session, head, now):
+        _chain_receipts(session, head, now)
+    entry = _link(session, head, actor, action, subject_kind, subject_id, change, now)
+    checkpoints.after_append(session, head, now)  # sign the head; cut a checkpoint when due
+    session.flush()
+    return entry
+
+
+def chain_receipts(session: Session, now: datetime) -> bool:
+    """Chain the receipts not yet chained now (before a checkpoint is cut by hand)."""
+    head = _locked_head(session)
+    if not _chain_receipts(session, head, now):
+        return False
+    checkpoints.after_append(session, head, now)
+    session.flush()
+    return True
+
+
+def _locked_head(session: Session) -> LedgerHead:
     head = session.scalars(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).first()
     if head is None:
         head = LedgerHead(id=1, seq=0, entry_hash=GENESIS, checkpoint=0, checkpoint_seq=0)
         session.add(head)
+    return head
+
+
+def _chain_receipts(session: Session, head: LedgerHead, now: datetime) -> bool:
+    batch = receipt_chain.batch_pending(session, now)
+    if batch is not None:
+        number, change = batch
+        _link(session, head, receipt_chain.ACTOR, receipt_chain.ACTION, "receipt_batch", number,
+              change, now)
+    return batch is not None
+
+
+def _link(session: Session, head: LedgerHead, actor: Actor, action: str, subject_kind: str,
+          subject_id: object, change: dict[str, Any], now: datetime) -> LedgerEntry:
     change = json.loads(canonical(change))  # what is stored is exactly what was hashed
     entry = LedgerEntry(
         seq=head.seq + 1,
@@ -70,8 +105,6 @@ def append(
     entry.entry_hash = _entry_hash(entry)
     session.add(entry)
     head.seq, head.entry_hash = entry.seq, entry.entry_hash
-    checkpoints.after_append(session, head, now)  # sign the head; cut a checkpoint when due
-    session.flush()
     return entry
 
 

@@ -10,6 +10,8 @@ checkpoints, and optionally a copy of the checkpoints kept elsewhere. Each findi
 - `entries_added`: entries after the signed head, appended without the key;
 - `checkpoint_missing`, `checkpoint_forged`: a checkpoint deleted, or not signed by our keys;
 - `key_replaced`, `copy_invalid`: against a copy, a public key differs, or the copy is not genuine.
+- `receipts_altered`, `receipt_batch_unrecorded`: score receipts chained in a Merkle batch were
+  edited, deleted or added to; or a batch is not the one its ledger entry records.
 
 Signatures are checked with the public keys held outside the database (the key files, and the
 copy's keys): someone who can write to the database could replace the ones stored there.
@@ -35,12 +37,13 @@ from sqlalchemy.orm import Session
 from ..platform.db import read_first
 from ..platform.keys import KeyStore, PublicKey, VerifiedMark
 from ..records import LedgerCheckpoint, LedgerEntry, LedgerHead, SigningKey
-from . import ledger
+from . import ledger, receipt_chain
 from .checkpoints import checkpoint_message, head_message, seq_message, stamp
 
 ORDER = ("ledger_wiped", "tail_truncated", "chain_recomputed", "entry_missing", "entry_edited",
          "chain_broken", "head_replayed", "head_forged", "entries_added", "checkpoint_missing",
-         "checkpoint_forged", "key_replaced", "copy_invalid")
+         "checkpoint_forged", "key_replaced", "copy_invalid", "receipts_altered",
+         "receipt_batch_unrecorded")
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def _check(session: Session, store: KeyStore, marks: VerifiedMark | None, databa
     _against_head(session, result, {**copy_keys, **trusted}, good, last_seq)
     if copy is not None:
         _against_copy(session, result, copy, copy_keys, last_seq)
+    for code, seq, message in receipt_chain.problems(session):
+        result.add(code, seq, message)
     if result.ok and marks is not None and good:
         top = good[-1]
         marks.write(database_url, {"checkpoint": top.number, "seq": top.seq,

@@ -100,7 +100,8 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
     numerical, categorical = drift.split_columns(types)
     monitor = DriftMonitor(
         model_version_id=version.id,
-        reference_path=store.write(f"monitors/{version.id}/{digest}.parquet", data),
+        reference_path=store.write(f"monitors/{version.id}/{digest}.parquet", data,
+                                   seal=True),  # a sample of people's data
         reference_hash=digest, reference_rows=len(reference),
         columns={"numerical": numerical, "categorical": categorical, "types": types},
         method=policy.drift_method, column_threshold=policy.drift_column_threshold,

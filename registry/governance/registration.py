@@ -24,6 +24,7 @@ from ..records import (
     version_datasets,
 )
 from ..records.agreements import AGREEMENT_STAGES
+from ..records.datasets import PERSONAL_CLASSIFICATIONS
 from . import ledger
 from .actors import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -143,7 +144,8 @@ def upload_data(
     except tables.TableError as exc:
         raise Invalid(str(exc), exc.details) from exc
     facts = tables.profile(data, fmt, frame)
-    dataset.data_path = store.write(f"datasets/{dataset.id}/{facts.content_hash}.{fmt}", data)
+    dataset.data_path = store.write(f"datasets/{dataset.id}/{facts.content_hash}.{fmt}", data,
+                                    seal=sealed_at_rest(dataset.classification))
     dataset.data_format, dataset.row_count = fmt, facts.row_count
     dataset.content_hash, dataset.completeness = facts.content_hash, facts.completeness
     dataset.uploaded_at = dataset.updated_at = now
@@ -157,6 +159,11 @@ def upload_data(
         now,
     )
     return dataset
+
+
+def sealed_at_rest(classification: str) -> bool:
+    """Data that still relates to identifiable people is stored encrypted."""
+    return classification in PERSONAL_CLASSIFICATIONS
 
 
 def next_version_number(session: Session, model: PredictiveModel) -> int:

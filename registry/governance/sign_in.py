@@ -69,3 +69,8 @@ def unlock(session: Session, actor: Actor, user: User, now: datetime) -> None:
     require(actor, "administer")
     user.locked_at, user.failed_sign_ins, user.last_failed_sign_in_at = None, 0, None
     ledger.append(session, actor, "unlock", "user", user.id, {}, now)
+
+
+def sign_out(user: User) -> None:
+    """End every web session of the user: cookies carry the generation they were issued under."""
+    user.session_generation += 1

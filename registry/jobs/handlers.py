@@ -79,14 +79,13 @@ def drift_check(session: Session, services: Services, actor: Actor, p: dict[str,
     if monitor is None:
         raise Invalid("the drift monitor no longer exists", {"monitor_id": [str(p["monitor_id"])]})
     if p.get("batch_path"):
-        path = services.store.path(p["batch_path"])
-        if not path.exists():  # read by an earlier run of this job that was interrupted
+        if not services.store.exists(p["batch_path"]):  # read by an interrupted earlier run
             raise Invalid("the uploaded batch is no longer held (a batch is deleted once read); "
                           "send it again", {"batch": ["no longer held"]})
         try:
-            frame = read_batch(path.read_bytes())
+            frame = read_batch(services.store.read(p["batch_path"]))
         finally:  # the batch may hold personal data: it is not kept once read
-            path.unlink(missing_ok=True)
+            services.store.path(p["batch_path"]).unlink(missing_ok=True)
         source = "batch"
     else:
         limit = p.get("limit") or monitor.every_receipts or services.policy.drift_every_receipts

@@ -31,6 +31,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "TRANSPARENCY_CONTACT": os.environ.get("GATEHOUSE_TRANSPARENCY_CONTACT", ""),
         # The ledger's Ed25519 key file; unset: made on first use in the instance folder.
         "SIGNING_KEY_FILE": os.environ.get("GATEHOUSE_SIGNING_KEY_FILE") or None,
+        # The master key that wraps the data keys of encryption at rest; unset: made on first use
+        # in the instance folder.
+        "MASTER_KEY_FILE": os.environ.get("GATEHOUSE_MASTER_KEY_FILE") or None,
     }
 
 

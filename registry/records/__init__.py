@@ -9,7 +9,7 @@ from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
 from .monitoring import BiasAudit, DriftCheck, DriftMonitor
 from .people import ApiClient, Organisation, User
-from .serving import Job, ScoreReceipt
+from .serving import Job, ReceiptBatch, ScoreReceipt
 
 __all__ = [
     "DPIA",
@@ -31,6 +31,7 @@ __all__ = [
     "ModelVersion",
     "Organisation",
     "PredictiveModel",
+    "ReceiptBatch",
     "ScoreReceipt",
     "SigningKey",
     "User",

@@ -39,6 +39,8 @@ class User(Base):
     failed_sign_ins: Mapped[int] = mapped_column(default=0)
     last_failed_sign_in_at: Mapped[datetime | None]
     locked_at: Mapped[datetime | None]
+    # Bumped at sign-out: every session cookie issued before then stops working.
+    session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
 
 

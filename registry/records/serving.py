@@ -1,14 +1,16 @@
-"""Score receipts (one per score served) and background jobs."""
+"""Score receipts (one per score served), the Merkle batches that chain them, and background
+jobs."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+from .types import Sealed
 
 
 class ScoreReceipt(Base):
@@ -20,17 +22,36 @@ class ScoreReceipt(Base):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
     purpose: Mapped[str] = mapped_column(String(80))
     inputs_hash: Mapped[str] = mapped_column(String(64))
-    # None is SQL NULL (not JSON null): inputs not kept, or erased after retention
-    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Encrypted at rest. None is SQL NULL (not JSON null): inputs not kept, or erased after
+    # retention.
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(Sealed("score_receipts.inputs"))
     inputs_expire_at: Mapped[datetime | None]
     score: Mapped[float]
     band: Mapped[str | None] = mapped_column(String(40))
-    explanation: Mapped[dict[str, Any] | None]
+    # encrypted too: it repeats the inputs' values
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(Sealed("score_receipts.explanation"))
     created_at: Mapped[datetime] = mapped_column(index=True)
     outcome: Mapped[str | None] = mapped_column(Text)
     overrode: Mapped[bool | None]
     outcome_reason: Mapped[str | None] = mapped_column(Text)
     outcome_at: Mapped[datetime | None]
+    # The short code a decision letter quotes (public page /verify/<code>); none on receipts made
+    # before codes existed.
+    code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # The Merkle batch that chains the receipt into the ledger, and its leaf's place in it.
+    batch: Mapped[int | None] = mapped_column(index=True)
+    batch_index: Mapped[int | None]
+
+
+class ReceiptBatch(Base):
+    """Receipts chained together: an RFC 6962 Merkle tree whose root a ledger entry records."""
+
+    __tablename__ = "receipt_batches"
+
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    created_at: Mapped[datetime]
 
 
 class Job(Base):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, DateTime
 from sqlalchemy.types import TypeDecorator
+
+from ..platform import sealing
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -23,3 +26,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Sealed(TypeDecorator[Any]):
+    """JSON stored encrypted (a JSON string naming its data key, see platform.sealing) and
+    opened when read; SQL NULL stays NULL. Values stored before encryption are read as they are.
+    `context` binds the values to the column: a value moved from another column does not open."""
+
+    impl = JSON(none_as_null=True)
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: Any, dialect: object) -> Any:
+        return None if value is None else sealing.seal_json(value, self.context)
+
+    def process_result_value(self, value: Any, dialect: object) -> Any:
+        if isinstance(value, str) and value.startswith(sealing.TEXT_PREFIX):
+            return sealing.open_json(value, self.context)
+        return value

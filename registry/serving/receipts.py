@@ -1,4 +1,5 @@
-"""Score receipts: reading one (appeals, subject access), recording the caseworker's outcome."""
+"""Score receipts: reading one (appeals, subject access), recording the caseworker's outcome;
+both are chained in the ledger."""
 
 from __future__ import annotations
 
@@ -6,11 +7,20 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ..governance import ledger
 from ..governance.actors import Actor
 from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
 from ..governance.permissions import require
 from ..governance.retention import still_kept
 from ..records import ScoreReceipt
+
+
+def read(session: Session, actor: Actor, receipt_id: str, now: datetime) -> ScoreReceipt:
+    """A receipt as a person reads it; a read of its stored inputs is chained in the ledger."""
+    receipt = get(session, actor, receipt_id, now)
+    if receipt.inputs is not None:
+        ledger.append(session, actor, "read_inputs", "receipt", receipt.id, {}, now)
+    return receipt
 
 
 def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> ScoreReceipt:
@@ -38,4 +48,8 @@ def record_outcome(session: Session, actor: Actor, receipt_id: str, outcome: str
         raise Invalid("an override needs the caseworker's reason", {"reason": ["required"]})
     receipt.outcome, receipt.overrode = outcome.strip(), overrode
     receipt.outcome_reason, receipt.outcome_at = (reason or "").strip() or None, now
+    # The reason may name the person: the ledger keeps its hash.
+    ledger.append(session, actor, "record_outcome", "receipt", receipt.id,
+                  {"outcome": receipt.outcome, "overrode": overrode,
+                   "reason_sha256": ledger.sha256(receipt.outcome_reason)}, now)
     return receipt

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
-from ..governance import ledger
+from ..governance import ledger, receipt_chain
 from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid
 from ..governance.permissions import require
@@ -101,7 +101,7 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     results, receipts = [], []
     for case, row, explanation in zip(cases, rows, explanations, strict=True):
         band = band_of(explanation.score, verdict.bands, policy)
-        receipt_id = str(uuid.uuid4())
+        receipt_id, code = str(uuid.uuid4()), receipt_chain.new_code()
         receipts.append({
             "id": receipt_id, "model_version_id": verdict.version_id,
             "approval_id": verdict.approval_id, "client_id": actor.id, "purpose": purpose,
@@ -111,10 +111,11 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
                             "contributions": explanation.contributions,
                             "scale": explanation.scale},
             "created_at": now, "outcome": None, "overrode": None, "outcome_reason": None,
-            "outcome_at": None,
+            "outcome_at": None, "code": code, "batch": None, "batch_index": None,
         })
         results.append({"receipt_id": receipt_id, "score": explanation.score, "band": band,
-                        "explanation": explanation.to_dict()})
+                        "explanation": explanation.to_dict(),
+                        "verify_code": receipt_chain.display_code(code)})
     # A Core insert built once, without the ORM's unit of work: receipts are not changed again
     # in this request.
     if release_early:

@@ -100,7 +100,8 @@ def check_drift(unit: Unit, name: str, number: int, batch: bytes | None,
         if not batch:
             raise Invalid("the batch is empty", {"batch": ["empty file"]})
         digest = hashlib.sha256(batch).hexdigest()
-        params["batch_path"] = unit.store.write(f"batches/{in_force.id}/{digest}", batch)
+        params["batch_path"] = unit.store.write(f"batches/{in_force.id}/{digest}", batch,
+                                              seal=True)
     elif limit:
         params["limit"] = limit
     with unit:

@@ -34,6 +34,14 @@ def attempt_sign_in(session: Session, email: str, password: str,
     return tried
 
 
+def sign_out(session: Session, user_id: int) -> None:
+    """End the user's web sessions server-side, so a copied cookie stops working."""
+    user = session.get(User, user_id)
+    if user is not None:
+        sign_in.sign_out(user)
+        session.commit()
+
+
 def create_organisation(unit: Unit, data: dict[str, Any]) -> Organisation:
     with unit:
         return people.create_organisation(unit.session, unit.actor, data, unit.now)

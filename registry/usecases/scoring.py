@@ -22,7 +22,7 @@ def score(unit: Unit, name: str, purpose: str, cases: list[Any],
 def read_receipt(unit: Unit, receipt_id: str) -> ScoreReceipt:
     """A receipt (appeals, subject access); inputs past their retention are erased on the way."""
     with unit:
-        return receipts.get(unit.session, unit.actor, receipt_id, unit.now)
+        return receipts.read(unit.session, unit.actor, receipt_id, unit.now)
 
 
 def record_outcome(unit: Unit, receipt_id: str, outcome: str, overrode: bool,

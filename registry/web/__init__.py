@@ -64,11 +64,12 @@ def init_app(app: Flask) -> None:
         pages,
         security,
         transparency,
+        verify,
     )
 
     security.init_app(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, pages.bp, dpia.bp, transparency.bp, ledger_public.bp):
+    for blueprint in (auth.bp, pages.bp, dpia.bp, transparency.bp, ledger_public.bp, verify.bp):
         security.protect(blueprint)
         app.register_blueprint(blueprint)
 

@@ -1,7 +1,8 @@
 """Signing in with email and password, signing out, and who is signed in.
 
-The session cookie holds the user's id and a fingerprint of their password hash: changing a
-password (or deactivating the user) ends every session they had.
+The session cookie holds the user's id and a fingerprint of their password hash and session
+generation: changing a password, deactivating the user or signing out (which bumps the generation
+in the database) ends every session they had, so a copied cookie stops working.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def init_app(app: Flask) -> None:
 
 
 def _fingerprint(user: User) -> str:
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+    material = f"{user.password_hash or ''}:{user.session_generation}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
 def current_user() -> User | None:
@@ -143,6 +145,9 @@ def sign_in() -> Any:
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out() -> Any:
+    user = current_user()
+    if user is not None:
+        people.sign_out(db(), user.id)
     session.clear()
     g.pop("web_user", None)
     return render_template("auth/signed_out.html")

@@ -126,3 +126,15 @@ def test_pages_send_safe_headers(visit) -> None:
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     nonce = policy.split("'nonce-")[1].split("'")[0]
     assert f'nonce="{nonce}"' in response.get_data(as_text=True)
+
+
+def test_a_copied_cookie_stops_working_after_sign_out(app: Flask, browser) -> None:
+    b = browser("sam")
+    cookie = b.client.get_cookie("gatehouse_session")
+    assert cookie is not None
+    thief = app.test_client()
+    thief.set_cookie("gatehouse_session", cookie.value)
+    assert thief.get("/dashboard").status_code == 200  # the copy works while Sam is signed in
+    assert b.post("/sign-out", token_from="/dashboard").status_code == 200
+    assert thief.get("/dashboard").status_code == 302  # and not after Sam signs out
+    assert browser("sam").get("/dashboard").status_code == 200  # signing in again works

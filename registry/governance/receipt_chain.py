@@ -1,0 +1,177 @@
+"""Score receipts chained into the ledger in Merkle batches, so the scoring path writes only
+its receipt rows.
+
+Before a checkpoint is cut, the receipts not yet chained become a batch: an RFC 6962 Merkle tree
+of their leaves (see `leaf`), whose root a ledger entry ("chain_receipts") records; the
+checkpoint then signs it. Verification recomputes every batch's root from its receipts: a
+receipt edited, deleted or slipped into a batch changes it. A receipt's short code lets anyone
+check, on the public page, that it is in a signed checkpoint (see `standing`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..platform import merkle
+from ..platform.keys import PublicKey
+from ..records import (
+    Decision,
+    LedgerCheckpoint,
+    LedgerEntry,
+    ModelVersion,
+    PredictiveModel,
+    ReceiptBatch,
+    ScoreReceipt,
+)
+from .actors import Actor
+from .checkpoints import checkpoint_message
+
+ACTION = "chain_receipts"
+ACTOR = Actor("system", None, "receipts")
+# Crockford's base32: no I, L, O or U, so a code read aloud or copied by hand survives.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 60 random bits
+_LEAF_FIELDS = ("id", "code", "model_version_id", "approval_id", "client_id", "purpose",
+                "inputs_hash", "score", "band", "created_at")
+
+
+_FROM_BASE32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
+
+
+def new_code() -> str:
+    return base64.b32encode(secrets.token_bytes(8)).decode()[:CODE_LENGTH].translate(_FROM_BASE32)
+
+
+def normalise_code(text: str) -> str | None:
+    """A code as typed (any case, dashes or spaces, O for 0, I or L for 1); None if it cannot
+    be one."""
+    code = text.upper().replace("-", "").replace(" ", "").translate(str.maketrans("OIL", "011"))
+    return code if len(code) == CODE_LENGTH and all(c in _ALPHABET for c in code) else None
+
+
+def display_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def leaf(values: dict[str, Any]) -> bytes:
+    """A receipt's leaf hash: what it says about the score, never the inputs themselves."""
+    fields = {f: values[f] for f in _LEAF_FIELDS}
+    fields["created_at"] = fields["created_at"].isoformat()
+    return merkle.leaf_hash(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode())
+
+
+def _leaf_rows(session: Session, *where: Any) -> list[tuple[str, bytes]]:
+    columns = [getattr(ScoreReceipt, f) for f in _LEAF_FIELDS]
+    query = select(*columns).where(*where).order_by(ScoreReceipt.batch_index,
+                                                    ScoreReceipt.created_at, ScoreReceipt.id)
+    return [(row.id, leaf(row._asdict())) for row in session.execute(query)]
+
+
+def batch_pending(session: Session, now: datetime) -> tuple[int, dict[str, Any]] | None:
+    """Put the receipts not yet chained into the next batch; its number and what the ledger
+    entry records (None if there are none)."""
+    rows = _leaf_rows(session, ScoreReceipt.batch.is_(None))
+    if not rows:
+        return None
+    number = (session.scalar(select(func.max(ReceiptBatch.number))) or 0) + 1
+    root = merkle.root([h for _, h in rows]).hex()
+    session.add(ReceiptBatch(number=number, root=root, size=len(rows), created_at=now))
+    session.execute(update(ScoreReceipt), [
+        {"id": receipt_id, "batch": number, "batch_index": i}
+        for i, (receipt_id, _) in enumerate(rows)])
+    return number, {"root": root, "size": len(rows), "tree": "RFC 6962 SHA-256"}
+
+
+def problems(session: Session) -> list[tuple[str, int | None, str]]:
+    """Each batch whose receipts no longer give the root its ledger entry records, or whose
+    entry is missing: (code, ledger seq, message)."""
+    entries = {e.subject_id: e for e in session.scalars(
+        select(LedgerEntry).where(LedgerEntry.action == ACTION))}
+    found = []
+    for batch in session.scalars(select(ReceiptBatch).order_by(ReceiptBatch.number)):
+        entry = entries.pop(str(batch.number), None)
+        if entry is None or entry.change.get("root") != batch.root:
+            found.append(("receipt_batch_unrecorded", None,
+                          f"receipt batch {batch.number} is not the one the ledger records"))
+            continue
+        leaves = [h for _, h in _leaf_rows(session, ScoreReceipt.batch == batch.number)]
+        if len(leaves) != entry.change.get("size") or merkle.root(leaves).hex() != batch.root:
+            found.append(("receipts_altered", entry.seq,
+                          f"the receipts of batch {batch.number} (entry {entry.seq}) were "
+                          "edited, deleted or added to"))
+    for number, entry in entries.items():
+        found.append(("receipt_batch_unrecorded", entry.seq,
+                      f"receipt batch {number}, recorded by entry {entry.seq}, is missing"))
+    return found
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a receipt stands in the chain: its batch's entry, and the checkpoint signing it."""
+
+    batch: int | None
+    entry_seq: int | None
+    checkpoint: LedgerCheckpoint | None
+    proven: bool  # its leaf, with the inclusion proof, gives the root the ledger records
+
+
+def standing(session: Session, receipt: ScoreReceipt) -> Standing:
+    if receipt.batch is None or receipt.batch_index is None:
+        return Standing(None, None, None, False)
+    entry = session.scalars(select(LedgerEntry).where(
+        LedgerEntry.action == ACTION, LedgerEntry.subject_id == str(receipt.batch))).first()
+    if entry is None:
+        return Standing(receipt.batch, None, None, False)
+    leaves = [h for _, h in _leaf_rows(session, ScoreReceipt.batch == receipt.batch)]
+    mine = leaf({f: getattr(receipt, f) for f in _LEAF_FIELDS})
+    proven = (receipt.batch_index < len(leaves) and merkle.verify_inclusion(
+        mine, receipt.batch_index, entry.change.get("size", 0),
+        merkle.inclusion_proof(leaves, receipt.batch_index),
+        bytes.fromhex(entry.change.get("root", ""))))
+    checkpoint = session.scalars(select(LedgerCheckpoint).where(
+        LedgerCheckpoint.seq >= entry.seq).order_by(LedgerCheckpoint.number)).first()
+    return Standing(receipt.batch, entry.seq, checkpoint, proven)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What the public page says of a receipt: nothing about the person or their score."""
+
+    code: str
+    model: str
+    model_title: str
+    version: int
+    purpose: str
+    scored_at: datetime
+    approval: Decision | None
+    standing: Standing
+    signed: bool  # its checkpoint's signature verifies with the register's own public keys
+
+
+def verify_code(session: Session, text: str, trusted: dict[str, PublicKey]) -> Verified | None:
+    """The receipt a code names, where it stands in the chain; None for a code no receipt has."""
+    code = normalise_code(text)
+    receipt = None if code is None else session.scalars(
+        select(ScoreReceipt).where(ScoreReceipt.code == code)).first()
+    if receipt is None:
+        return None
+    version = session.get(ModelVersion, receipt.model_version_id)
+    model = None if version is None else session.get(PredictiveModel, version.model_id)
+    if version is None or model is None:
+        return None
+    where = standing(session, receipt)
+    cp = where.checkpoint
+    key = None if cp is None else trusted.get(cp.key_id)
+    signed = cp is not None and key is not None and key.verify(
+        cp.signature, checkpoint_message(cp.number, cp.seq, cp.entry_hash, cp.created_at))
+    return Verified(display_code(receipt.code or ""), model.name, model.title, version.number,
+                    receipt.purpose, receipt.created_at,
+                    session.get(Decision, receipt.approval_id), where, signed and where.proven)
