@@ -20,6 +20,7 @@ from .api.errors import http_error
 from .governance import people
 from .governance.checkpoints import LEDGER_SIGNING, Signing
 from .governance.policy import Policy, PolicyError, load_policies
+from .platform import ratelimit
 from .platform.clock import Clock
 from .platform.config import ROOT, from_environment, private_folder
 from .platform.db import make_engine, make_sessionmaker
@@ -76,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     )
     app.teardown_appcontext(close_db)
 
+    ratelimit.init_app(app)
     api.init_app(app)
     web.init_app(app)
     app.register_error_handler(404, _not_found)

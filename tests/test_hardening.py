@@ -195,3 +195,31 @@ def test_numbers_the_database_cannot_hold_are_refused_naming_the_field(api: Api)
         "0": ["no record has this id"]}, body
     status, body = api.post("/api/v1/models", json={"people_scored_per_year": 2**40})
     assert status == 422 and "people_scored_per_year" in body["error"]["details"], body
+
+
+@pytest.mark.parametrize("year", ["9" * 20, "99999999999", "²"])
+def test_a_date_beyond_any_calendar_is_refused_as_a_problem_of_the_field(year: str) -> None:
+    from registry.web.forms import date_field
+
+    form = {"valid_until-day": "1", "valid_until-month": "1", "valid_until-year": year}
+    assert date_field(form, "valid_until") == (
+        None, "The date must be a real date, for example 27 3 2027")
+
+
+@pytest.mark.parametrize("version", ["99999999999999999999", "1e23", "²", "-1"])
+def test_an_inference_version_written_oddly_is_refused_naming_it(api: Api, model: str,
+                                                                 version: str) -> None:
+    status, body = api.get(f"/v2/models/{model}/versions/{version}/ready", as_="olivia")
+    assert status == 422 and body["details"] == {"version": ["must be a whole number"]}, body
+    status, body = api.post(f"/v2/models/{model}/infer", as_="olivia", json={
+        "parameters": {"purpose": "credit_risk_research", "version": 10**30},
+        "inputs": [{"name": "age", "datatype": "INT64", "shape": [1], "data": [30]}]})
+    assert status == 422 and body["details"] == {"version": ["must be a whole number"]}, body
+
+
+def test_a_web_form_field_beyond_reason_is_refused_413_naming_it(app: Flask, api: Api) -> None:
+    from .web.conftest import Browser
+
+    browser = Browser(app.test_client()).sign_in("olivia")
+    answer = browser.post("/sign-out", {"note": "x" * (2 << 20)})
+    assert answer.status_code == 413 and "note: at most" in answer.get_data(as_text=True).lower()

@@ -3,7 +3,7 @@
 from .agreements import DataSharingAgreement, agreement_datasets
 from .base import Base, Governed
 from .datasets import Dataset, DatasetColumn
-from .decisions import Decision, LedgerEntry, LedgerHead
+from .decisions import Decision, LedgerEntry, LedgerHead, RefusalTally
 from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
 from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
@@ -31,6 +31,7 @@ __all__ = [
     "ModelVersion",
     "Organisation",
     "PredictiveModel",
+    "RefusalTally",
     "ScoreReceipt",
     "SigningKey",
     "User",
