@@ -171,6 +171,14 @@ def test_the_openapi_document_describes_the_errors_actually_sent(app: Flask, api
     status, body = api.post("/api/v1/agreements", as_="sam", json={"title": 3})
     assert status == 422 and set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
+    # /v2 answers the protocol's flat form, and says so
+    assert set(schemas["ProtocolError"]["properties"]) == {"error", "code", "details"}
+    infer = spec["paths"]["/v2/models/{name}/infer"]["post"]["responses"]
+    flat = {"$ref": "#/components/schemas/ProtocolError"}
+    assert infer["default"]["content"]["application/json"]["schema"] == flat
+    assert infer["429"]["content"]["application/json"]["schema"] == flat
+    score = spec["paths"]["/api/v1/models/{name}/score"]["post"]["responses"]
+    assert score["default"] == {"$ref": "#/components/responses/DEFAULT_ERROR"}
 
 
 def test_a_small_upload_that_expands_hugely_is_refused_before_it_is_read(

@@ -159,6 +159,7 @@ def model_ready(name: str, version: str | None = None) -> Any:
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
 }})
 @blp.response(200)
+@blp.alt_response(429, description="too many refused score calls from this client")
 def infer(name: str, version: str | None = None) -> Any:
     body, tensors = _parse_request()
     params = body.get("parameters") or {}
