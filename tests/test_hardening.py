@@ -77,6 +77,14 @@ def test_outcome_windows_written_oddly_are_refused(api: Api, query: str) -> None
     assert status != 500
 
 
+@pytest.mark.parametrize("query", ["owner=99999999999999999999", "organisation=1e20",
+                                   "owner=-99999999999999999999", "owner=²"])
+def test_a_listing_filtered_by_an_id_no_record_can_have_is_refused_naming_it(api: Api,
+                                                                             query: str) -> None:
+    status, body = api.get(f"/api/v1/models?{query}")
+    assert status == 422 and query.split("=")[0] in body["error"]["details"], body
+
+
 def test_a_page_number_past_any_listing_is_refused(api: Api) -> None:
     status, body = api.get("/api/v1/agreements?page=9223372036854775807")
     assert status == 422 and "page" in body["error"]["details"], body

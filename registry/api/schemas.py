@@ -11,6 +11,7 @@ from ..usecases.inputs import (
     AgreementIn,
     DatasetIn,
     DpiaIn,
+    Id,
     ModelIn,
     NonEmpty,
     RiskIn,
@@ -38,8 +39,8 @@ class ListFilters(Page):
             ]
         )
     )
-    owner = fields.Integer()
-    organisation = fields.Integer()
+    owner = Id()
+    organisation = Id()
 
 
 class GovernedOut(Schema):
