@@ -97,3 +97,13 @@ def test_refusals_of_other_kinds_are_each_logged(api: Api) -> None:
     assert status == 403
     assert score(api, "m" * 5000, RIGHT)[0] == 404  # no model has so long a name
     assert len(refusals(api)) == 3
+
+
+def test_a_feature_beyond_any_number_is_refused_naming_it(api: Api) -> None:
+    chain = build_chain(api)
+    features = case(0)
+    name = next(k for k, v in features.items() if isinstance(v, int) and not isinstance(v, bool))
+    status, body = api.post(f"/api/v1/models/{chain.model}/score", as_="app",
+                            json={**RIGHT, "features": {**features, name: 10**400}})
+    assert status == 422, body
+    assert body["error"]["details"] == {f"features.{name}": ["beyond the range of any number"]}
