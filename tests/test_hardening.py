@@ -209,6 +209,12 @@ def test_numbers_the_database_cannot_hold_are_refused_naming_the_field(api: Api)
     status, body = api.post("/api/v1/datasets", json={"agreement_ids": [2**70]})
     assert status == 422 and body["error"]["details"]["agreement_ids"] == {
         "0": ["no record has this id"]}, body
+    for url, body in (("/api/v1/clients", {"name": "x", "models": [], "purposes": [],
+                                           "organisation_id": -(10**30)}),
+                      ("/api/v1/users", {"email": "kim@x.gov.uk", "roles": ["dpo"],
+                                         "organisation_id": 10**30})):
+        status, answer = api.post(url, as_="ada", json=body)
+        assert status == 422 and "organisation_id" in answer["error"]["details"], answer
     status, body = api.post("/api/v1/models", json={"people_scored_per_year": 2**40})
     assert status == 422 and "people_scored_per_year" in body["error"]["details"], body
 
