@@ -97,7 +97,9 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None,
 
     if routes:
         from . import api, web
+        from .platform import ratelimit
 
+        ratelimit.init_app(app)
         api.init_app(app)
         web.init_app(app)
         app.register_error_handler(404, _not_found)

@@ -77,6 +77,14 @@ def test_outcome_windows_written_oddly_are_refused(api: Api, query: str) -> None
     assert status != 500
 
 
+@pytest.mark.parametrize("query", ["owner=99999999999999999999", "organisation=1e20",
+                                   "owner=-99999999999999999999", "owner=²"])
+def test_a_listing_filtered_by_an_id_no_record_can_have_is_refused_naming_it(api: Api,
+                                                                             query: str) -> None:
+    status, body = api.get(f"/api/v1/models?{query}")
+    assert status == 422 and query.split("=")[0] in body["error"]["details"], body
+
+
 def test_a_page_number_past_any_listing_is_refused(api: Api) -> None:
     status, body = api.get("/api/v1/agreements?page=9223372036854775807")
     assert status == 422 and "page" in body["error"]["details"], body
@@ -171,6 +179,14 @@ def test_the_openapi_document_describes_the_errors_actually_sent(app: Flask, api
     status, body = api.post("/api/v1/agreements", as_="sam", json={"title": 3})
     assert status == 422 and set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
+    # /v2 answers the protocol's flat form, and says so
+    assert set(schemas["ProtocolError"]["properties"]) == {"error", "code", "details"}
+    infer = spec["paths"]["/v2/models/{name}/infer"]["post"]["responses"]
+    flat = {"$ref": "#/components/schemas/ProtocolError"}
+    assert infer["default"]["content"]["application/json"]["schema"] == flat
+    assert infer["429"]["content"]["application/json"]["schema"] == flat
+    score = spec["paths"]["/api/v1/models/{name}/score"]["post"]["responses"]
+    assert score["default"] == {"$ref": "#/components/responses/DEFAULT_ERROR"}
 
 
 def test_a_small_upload_that_expands_hugely_is_refused_before_it_is_read(
@@ -193,5 +209,39 @@ def test_numbers_the_database_cannot_hold_are_refused_naming_the_field(api: Api)
     status, body = api.post("/api/v1/datasets", json={"agreement_ids": [2**70]})
     assert status == 422 and body["error"]["details"]["agreement_ids"] == {
         "0": ["no record has this id"]}, body
+    for url, body in (("/api/v1/clients", {"name": "x", "models": [], "purposes": [],
+                                           "organisation_id": -(10**30)}),
+                      ("/api/v1/users", {"email": "kim@x.gov.uk", "roles": ["dpo"],
+                                         "organisation_id": 10**30})):
+        status, answer = api.post(url, as_="ada", json=body)
+        assert status == 422 and "organisation_id" in answer["error"]["details"], answer
     status, body = api.post("/api/v1/models", json={"people_scored_per_year": 2**40})
     assert status == 422 and "people_scored_per_year" in body["error"]["details"], body
+
+
+@pytest.mark.parametrize("year", ["9" * 20, "99999999999", "²"])
+def test_a_date_beyond_any_calendar_is_refused_as_a_problem_of_the_field(year: str) -> None:
+    from registry.web.forms import date_field
+
+    form = {"valid_until-day": "1", "valid_until-month": "1", "valid_until-year": year}
+    assert date_field(form, "valid_until") == (
+        None, "The date must be a real date, for example 27 3 2027")
+
+
+@pytest.mark.parametrize("version", ["99999999999999999999", "1e23", "²", "-1"])
+def test_an_inference_version_written_oddly_is_refused_naming_it(api: Api, model: str,
+                                                                 version: str) -> None:
+    status, body = api.get(f"/v2/models/{model}/versions/{version}/ready", as_="olivia")
+    assert status == 422 and body["details"] == {"version": ["must be a whole number"]}, body
+    status, body = api.post(f"/v2/models/{model}/infer", as_="olivia", json={
+        "parameters": {"purpose": "credit_risk_research", "version": 10**30},
+        "inputs": [{"name": "age", "datatype": "INT64", "shape": [1], "data": [30]}]})
+    assert status == 422 and body["details"] == {"version": ["must be a whole number"]}, body
+
+
+def test_a_web_form_field_beyond_reason_is_refused_413_naming_it(app: Flask, api: Api) -> None:
+    from .web.conftest import Browser
+
+    browser = Browser(app.test_client()).sign_in("olivia")
+    answer = browser.post("/sign-out", {"note": "x" * (2 << 20)})
+    assert answer.status_code == 413 and "note: at most" in answer.get_data(as_text=True).lower()

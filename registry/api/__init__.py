@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from flask_smorest import Api
@@ -37,6 +40,31 @@ class Error(Schema):
     error = fields.Nested(ErrorBody)
 
 
+class ProtocolError(Schema):
+    """Every error of /v2, flat as the Open Inference Protocol has it (see inference.py)."""
+
+    error = fields.String(metadata={"description": "what went wrong and what to do"})
+    code = fields.String(metadata={"description": "as in /api/v1's errors"})
+    details = fields.Raw(metadata={"description": "field by field problems, or the reason"})
+
+
+class ProtocolErrors(BasePlugin):
+    """The error answers of every /v2 operation documented with the flat ProtocolError."""
+
+    def operation_helper(self, path: str | None = None,
+                         operations: dict[str, Any] | None = None, **_: Any) -> None:
+        if not (path or "").startswith(inference.blp.url_prefix or "/v2"):
+            return
+        for operation in (operations or {}).values():
+            responses = operation.get("responses", {})
+            for status, response in responses.items():
+                if str(status) == "default" or str(status)[0] in "45":
+                    description = (response.get("description") if isinstance(response, dict)
+                                   else None) or "an error, as the protocol has it"
+                    responses[status] = {"description": description, "content": {
+                        "application/json": {"schema": "ProtocolError"}}}
+
+
 class GatehouseApi(Api):
     ERROR_SCHEMA = Error
 
@@ -65,8 +93,10 @@ def init_app(app: Flask) -> None:
     )
     api = GatehouseApi(
         app,
-        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)},
+        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),
+                     "extra_plugins": [ProtocolErrors()]},
     )
+    api.spec.components.schema("ProtocolError", schema=ProtocolError)
     for blueprint in (  # every blueprint of the API, in one place
         agreements.blueprint(),
         datasets.blueprint(),

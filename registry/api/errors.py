@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..governance.errors import GovernanceError
+from ..governance.errors import GovernanceError, TooManyRequests
 from ..platform.db import DATABASE_AWAY, DATABASE_AWAY_MESSAGE, RETRY_AFTER_SECONDS
 from .auth import wants_json
 
@@ -24,6 +24,7 @@ CODES = {
     413: "too_large",
     415: "unsupported_media",
     422: "invalid",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -72,7 +73,10 @@ def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
 def register(app: Flask) -> None:
     @app.errorhandler(GovernanceError)
     def _governance(exc: GovernanceError):  # type: ignore[no-untyped-def]
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]

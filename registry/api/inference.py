@@ -34,9 +34,11 @@ from ..governance.errors import Conflict, Invalid
 from ..governance.inputs import json_loads, small_int
 from ..platform.services import db, now, services
 from ..serving import verdicts
+from ..serving.scoring import MAX_PURPOSE
 from ..usecases import scoring
 from .auth import unit
 from .discovery import features, served_version, visible_model
+from .scoring import refusals_limited
 
 blp = Blueprint("inference", __name__, url_prefix="/v2",
                 description="Open Inference Protocol v2: health, model metadata, inference.")
@@ -128,6 +130,7 @@ def model_ready(name: str, version: str | None = None) -> Any:
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
 }})
 @blp.response(200)
+@blp.alt_response(429, description="too many refused score calls from this client")
 def infer(name: str, version: str | None = None) -> Any:
     body, tensors = _parse_request()
     params = body.get("parameters") or {}
@@ -136,18 +139,22 @@ def infer(name: str, version: str | None = None) -> Any:
     purpose = params.get("purpose")
     if not isinstance(purpose, str) or not purpose:
         raise Invalid("the request needs parameters.purpose", {"parameters.purpose": ["missing"]})
+    if len(purpose) > MAX_PURPOSE:
+        raise Invalid(f"parameters.purpose is longer than {MAX_PURPOSE} characters",
+                      {"parameters.purpose": [f"at most {MAX_PURPOSE} characters"]})
     pinned = version if version is not None else params.get("version")
     number = None if pinned in (None, "") else _number(pinned)
-    result = scoring.score(unit(), name, purpose, _cases(tensors), number)
+    with refusals_limited():
+        result = scoring.score(unit(), name, purpose, _cases(tensors), number)
     return _answer(name, body, list(tensors), result)
 
 
 def _number(version: Any) -> int:
-    try:
-        return int(str(version))
-    except ValueError:
-        raise Invalid(f"version {version!r} is not a version number",
-                      {"version": ["must be a whole number"]}) from None
+    number = small_int(str(version)) if isinstance(version, str | int) else None
+    if number is None:
+        raise Invalid(f"version {str(version)[:40]!r} is not a version number",
+                      {"version": ["must be a whole number"]})
+    return number
 
 
 # --- request ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ..usecases.inputs import (
     AgreementIn,
     DatasetIn,
     DpiaIn,
+    Id,
     ModelIn,
     NonEmpty,
     RiskIn,
@@ -38,8 +39,8 @@ class ListFilters(Page):
             ]
         )
     )
-    owner = fields.Integer()
-    organisation = fields.Integer()
+    owner = Id()
+    organisation = Id()
 
 
 class GovernedOut(Schema):
@@ -223,7 +224,7 @@ class OrganisationOut(OrganisationIn):
 class UserIn(Schema):
     email = fields.Email(required=True)
     name = Text(load_default="")
-    organisation_id = fields.Integer(allow_none=True, load_default=None)
+    organisation_id = Id(allow_none=True, load_default=None)
     roles = fields.List(Text(validate=validate.OneOf(ROLES)), required=True, validate=NonEmpty)
 
 
@@ -242,7 +243,7 @@ class UserOut(Schema):
 
 class ClientIn(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=200))
-    organisation_id = fields.Integer(allow_none=True, load_default=None)
+    organisation_id = Id(allow_none=True, load_default=None)
     models = fields.List(Text(validate=NonEmpty), required=True, validate=NonEmpty)
     purposes = fields.List(Text(validate=NonEmpty), required=True, validate=NonEmpty)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -12,16 +14,18 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
-from ..governance.errors import Invalid
+from ..governance.errors import Invalid, TooManyRequests
+from ..platform import ratelimit
+from ..serving.scoring import MAX_PURPOSE, Refused
 from ..usecases import scoring
-from .auth import unit
+from .auth import current_actor, unit
 
 blp = Blueprint("scoring", __name__, url_prefix="/api/v1",
                 description="Scores with explanations for frontline tools; receipts and outcomes.")
 
 
 class ScoreIn(Schema):
-    purpose = fields.String(required=True, validate=validate.Length(min=1))
+    purpose = fields.String(required=True, validate=validate.Length(min=1, max=MAX_PURPOSE))
     features = fields.Dict(metadata={"description": "one case: feature name -> value"})
     instances = fields.List(fields.Dict(), metadata={"description": "a batch of cases"})
     version = fields.Integer(metadata={"description": "pin a version; default the approved one"})
@@ -99,11 +103,32 @@ _SCORE_IN = ScoreIn()
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ScoreIn}}})
 @blp.response(200, ScoreOut)
 @blp.alt_response(422, description="invalid input, field by field")
+@blp.alt_response(429, description="too many refused score calls from this client")
 def score(name: str) -> Any:
     data = _score_arguments()
     cases = [data["features"]] if "features" in data else data["instances"]
-    result = scoring.score(unit(), name, data["purpose"], cases, data.get("version"))
+    with refusals_limited():
+        result = scoring.score(unit(), name, data["purpose"], cases, data.get("version"))
     return json_response(result)
+
+
+@contextmanager
+def refusals_limited() -> Iterator[None]:
+    """Refused score calls beyond the limit per client are answered 429 with Retry-After (still
+    counted on the ledger); a call that is served is never counted, nor limited."""
+    try:
+        yield
+    except Refused as refused:
+        limit = current_app.config["SCORE_REFUSAL_LIMIT"]
+        actor = current_actor()
+        wait = ratelimit.hit(limit, f"score-refusals/{actor.kind}:{actor.id}")
+        if wait is None:
+            raise
+        raise TooManyRequests(
+            f"too many refused score calls from {actor.name}: the limit is {limit}; try again "
+            f"in {wait} second{'s' if wait != 1 else ''}",
+            {"limit": [f"{limit} refused score calls per client"]}, retry_after=wait,
+        ) from refused
 
 
 def _score_arguments() -> dict[str, Any]:

@@ -49,6 +49,17 @@ class TooLarge(GovernanceError):
     code = "too_large"
 
 
+class TooManyRequests(GovernanceError):
+    """Over a rate limit; ``retry_after`` is the whole seconds until another is let through."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, details: Any = None, retry_after: int = 60) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
 class Unavailable(GovernanceError):
     status = 503
     code = "unavailable"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import Invalid
+from .errors import Invalid, TooLarge
 
 # Page numbers and the like: far beyond any real listing, far below any integer column's range.
 MAX_SMALL_INT = 1_000_000_000
@@ -35,6 +35,18 @@ def refuse_nul(values: Iterable[tuple[str | None, str | None]]) -> None:
                   if "\x00" in (value or "") + (name or "")})
     if bad:
         raise Invalid(f"{', '.join(bad)} {NUL}", {name: [NUL] for name in bad})
+
+
+# The longest value a web form field may hold: far beyond any real answer (a DPIA step's text).
+MAX_FIELD = 100_000
+
+
+def refuse_long(values: Iterable[tuple[str | None, str | None]]) -> None:
+    """Refuse form values longer than MAX_FIELD characters (413), naming the field."""
+    long = sorted({name or "form" for name, value in values if len(value or "") > MAX_FIELD})
+    if long:
+        raise TooLarge(f"{', '.join(long)}: at most {MAX_FIELD} characters",
+                       {name: [f"at most {MAX_FIELD} characters"] for name in long})
 
 
 def json_loads(data: bytes | str, field: str) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records import LedgerEntry, LedgerHead
+from ..records import LedgerEntry, LedgerHead, RefusalTally
 from . import checkpoints, receipt_chain
 from .actors import Actor
 
@@ -50,12 +50,14 @@ def append(
     change: dict[str, Any],
     now: datetime,
 ) -> LedgerEntry:
-    """Add the next link. Locks the head row, so concurrent writers queue rather than fork.
-    When a checkpoint is due, the receipts not yet chained are chained first, so it signs them."""
-    head = _locked_head(session)
+    """Add the next link, after the summaries of any refusals counted since the last one. Locks
+    the head row, so concurrent writers queue rather than fork. When a checkpoint is due, the
+    receipts not yet chained are chained first, so it signs them."""
+    head = lock_head(session)
+    summarise_refusals(session, head, now)
     if checkpoints.due(session, head, now):
         _chain_receipts(session, head, now)
-    entry = _link(session, head, actor, action, subject_kind, subject_id, change, now)
+    entry = _link(session, head, actor.ledger_name, action, subject_kind, subject_id, change, now)
     checkpoints.after_append(session, head, now)  # sign the head; cut a checkpoint when due
     session.flush()
     return entry
@@ -63,7 +65,7 @@ def append(
 
 def chain_receipts(session: Session, now: datetime) -> bool:
     """Chain the receipts not yet chained now (before a checkpoint is cut by hand)."""
-    head = _locked_head(session)
+    head = lock_head(session)
     if not _chain_receipts(session, head, now):
         return False
     checkpoints.after_append(session, head, now)
@@ -71,7 +73,8 @@ def chain_receipts(session: Session, now: datetime) -> bool:
     return True
 
 
-def _locked_head(session: Session) -> LedgerHead:
+def lock_head(session: Session) -> LedgerHead:
+    """The head row, locked: concurrent writers queue rather than fork."""
     head = session.scalars(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).first()
     if head is None:
         head = LedgerHead(id=1, seq=0, entry_hash=GENESIS, checkpoint=0, checkpoint_seq=0)
@@ -83,18 +86,34 @@ def _chain_receipts(session: Session, head: LedgerHead, now: datetime) -> bool:
     batch = receipt_chain.batch_pending(session, now)
     if batch is not None:
         number, change = batch
-        _link(session, head, receipt_chain.ACTOR, receipt_chain.ACTION, "receipt_batch", number,
-              change, now)
+        _link(session, head, receipt_chain.ACTOR.ledger_name, receipt_chain.ACTION,
+              "receipt_batch", number, change, now)
     return batch is not None
 
 
-def _link(session: Session, head: LedgerHead, actor: Actor, action: str, subject_kind: str,
+def summarise_refusals(session: Session, head: LedgerHead, now: datetime) -> None:
+    """Write each tally of refused score calls counted since the last entry as one entry,
+    "N further refusals …", and start counting again."""
+    query = select(RefusalTally).where(RefusalTally.pending > 0).order_by(RefusalTally.id)
+    for tally in list(session.scalars(query)):
+        first, last = tally.first_pending_at, tally.last_pending_at
+        assert first is not None and last is not None
+        summary = (f"{tally.pending} further refusal{'s' if tally.pending != 1 else ''} "
+                   f"({tally.reason}) from {first.isoformat()} to {last.isoformat()}")
+        _link(session, head, tally.actor, "score_refused", "model", tally.model,
+              {"refusals": tally.pending, "summary": summary, "reason": tally.reason,
+               "first_at": first.isoformat(), "last_at": last.isoformat(),
+               "latest": {"purpose": tally.purpose, "problems": tally.problems}}, now)
+        tally.pending, tally.first_pending_at, tally.last_pending_at = 0, None, None
+
+
+def _link(session: Session, head: LedgerHead, actor: str, action: str, subject_kind: str,
           subject_id: object, change: dict[str, Any], now: datetime) -> LedgerEntry:
     change = json.loads(canonical(change))  # what is stored is exactly what was hashed
     entry = LedgerEntry(
         seq=head.seq + 1,
         at=now,
-        actor=actor.ledger_name,
+        actor=actor,
         action=action,
         subject_kind=subject_kind,
         subject_id=str(subject_id),

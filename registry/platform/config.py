@@ -24,8 +24,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(os.environ.get("GATEHOUSE_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL"),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance),
-        # Where sign-in rate limits are counted: per process by default; redis://… shared.
+        # Where rate limits are counted: per process by default; redis://… shared.
         "RATELIMIT_STORAGE": os.environ.get("GATEHOUSE_RATELIMIT_STORAGE", "memory://"),
+        # Refused score calls a client may make before further refusals are answered 429.
+        "SCORE_REFUSAL_LIMIT": os.environ.get("GATEHOUSE_SCORE_REFUSAL_LIMIT", "30 per minute"),
         "JOB_WORKERS": int(os.environ.get("GATEHOUSE_JOB_WORKERS", 2)),
         # who the public register names for questions about the models it lists
         "TRANSPARENCY_CONTACT": os.environ.get("GATEHOUSE_TRANSPARENCY_CONTACT", ""),

@@ -3,7 +3,7 @@
 from .agreements import DataSharingAgreement, agreement_datasets
 from .base import Base, Governed
 from .datasets import Dataset, DatasetColumn
-from .decisions import Decision, LedgerEntry, LedgerHead
+from .decisions import Decision, LedgerEntry, LedgerHead, RefusalTally
 from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
 from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
@@ -32,6 +32,7 @@ __all__ = [
     "Organisation",
     "PredictiveModel",
     "ReceiptBatch",
+    "RefusalTally",
     "ScoreReceipt",
     "SigningKey",
     "User",

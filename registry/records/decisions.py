@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -54,7 +54,7 @@ class LedgerEntry(Base):
     actor: Mapped[str] = mapped_column(String(400))
     action: Mapped[str] = mapped_column(String(40))
     subject_kind: Mapped[str] = mapped_column(String(20))
-    subject_id: Mapped[str] = mapped_column(String(60))
+    subject_id: Mapped[str] = mapped_column(String(80))  # as long as a model's name
     change: Mapped[dict[str, Any]]
     change_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -79,3 +79,26 @@ class LedgerHead(Base):
     # When to cut the next checkpoint, without a query: where and when the latest was cut.
     checkpoint_seq: Mapped[int] = mapped_column(default=0)
     checkpoint_at: Mapped[datetime | None]
+
+
+class RefusalTally(Base):
+    """Refused score calls of one kind (client, model, reason) not yet on the ledger.
+
+    The first refusal of a kind in a window is a ledger entry of its own; the further ones are
+    counted here, in the refusal's own transaction, and written as one summary entry when the
+    window closes or the next ledger entry of any other kind is appended (governance/ledger.py).
+    """
+
+    __tablename__ = "refusal_tallies"
+    __table_args__ = (UniqueConstraint("actor", "model", "reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(400))
+    model: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(40))
+    window_started_at: Mapped[datetime]
+    pending: Mapped[int] = mapped_column(default=0)  # refusals counted, not yet on the ledger
+    first_pending_at: Mapped[datetime | None]
+    last_pending_at: Mapped[datetime | None]
+    purpose: Mapped[str | None] = mapped_column(String(80))  # of the latest refusal counted
+    problems: Mapped[dict[str, Any] | None]

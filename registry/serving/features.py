@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from ..governance.errors import Invalid
@@ -34,6 +35,9 @@ def validate(features: Any, schema: list[dict[str, Any]], where: str = "features
             if isinstance(value, bool) or not isinstance(value, int | float) or (
                     isinstance(value, float) and not math.isfinite(value)):
                 problems[key] = [f"must be a {'whole number' if kind == 'integer' else 'number'}"]
+                continue
+            if isinstance(value, int) and abs(value) > sys.float_info.max:  # JSON allows it
+                problems[key] = ["beyond the range of any number"]
                 continue
             if kind == "integer" and float(value) != int(value):
                 problems[key] = ["must be a whole number"]

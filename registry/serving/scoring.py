@@ -14,9 +14,9 @@ from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
-from ..governance import ledger, receipt_chain
+from ..governance import ledger, receipt_chain, refusals
 from ..governance.actors import Actor
-from ..governance.errors import Forbidden, Invalid
+from ..governance.errors import Forbidden, Invalid, NotFound
 from ..governance.permissions import require
 from ..governance.policy import Policy
 from ..platform.db import commit_alone, read_first
@@ -25,6 +25,13 @@ from ..records import ScoreReceipt
 from . import features, loaded, verdicts
 
 _INSERT_RECEIPTS = ScoreReceipt.__table__.insert()
+# The longest purpose a request may name (the receipts' column), and model name (the models').
+MAX_PURPOSE = 80
+MAX_NAME = 80
+
+
+class Refused(Forbidden):
+    """A score call refused for the caller's rights or the purpose; it is on the ledger."""
 
 
 def check_client(session: Session, actor: Actor, model: str, purpose: str, now: datetime,
@@ -39,7 +46,8 @@ def check_client(session: Session, actor: Actor, model: str, purpose: str, now: 
     if rights is None or purpose not in rights.purposes:
         problems["purpose"] = [f"{actor.name} is not allowed the purpose {purpose!r}"]
     if problems:
-        _refuse(session, actor, model, purpose, problems, now)
+        _refuse(session, actor, model, purpose, problems, f"not allowed: {', '.join(problems)}",
+                now)
 
 
 def check_purpose(session: Session, actor: Actor, model: str, purpose: str,
@@ -48,17 +56,17 @@ def check_purpose(session: Session, actor: Actor, model: str, purpose: str,
     version served, today; refusals are recorded."""
     refusal = verdict.purpose_refusal(purpose)
     if refusal:
-        _refuse(session, actor, model, purpose, {"purpose": [refusal]}, now)
+        _refuse(session, actor, model, purpose, {"purpose": [refusal]}, "purpose not granted",
+                now)
 
 
 def _refuse(session: Session, actor: Actor, model: str, purpose: str,
-            problems: dict[str, list[str]], now: datetime) -> NoReturn:
+            problems: dict[str, list[str]], reason: str, now: datetime) -> NoReturn:
     # The refusal is kept even though the request is refused: nothing else was written yet.
     session.rollback()
-    ledger.append(session, actor, "score_refused", "model", model,
-                  {"purpose": purpose, "problems": problems}, now)
+    refusals.record(session, actor, model, purpose, problems, reason, now)
     session.commit()
-    raise Forbidden(" and ".join(p[0] for p in problems.values()), problems)
+    raise Refused(" and ".join(p[0] for p in problems.values()), problems)
 
 
 def band_of(score: float, bands: Any, policy: Policy) -> str:
@@ -77,6 +85,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     (see :func:`..db.read_first`) and end before the model runs (or loads); the receipts are
     then stored in a short transaction of their own.
     """
+    if len(name) > MAX_NAME:
+        raise NotFound(f"no model named {name[:MAX_NAME]!r}…", {"model": ["no such model"]})
     if not cases:
         raise Invalid("nothing to score", {"instances": ["give features or instances"]})
     if len(cases) > policy.max_batch:

@@ -14,11 +14,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from ..governance.actors import Actor
 from ..governance.people import actor_for_user
+from ..platform.ratelimit import limiter
 from ..platform.services import db, now
 from ..records import User
 from ..usecases import people
@@ -28,16 +27,12 @@ from .forms import by_field
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 # Wrong sign-ins from one address, whichever accounts they try (guessing spread over many
-# accounts escapes the per-account delays). Counts are kept in memory by default, per process;
-# with several workers or hosts, GATEHOUSE_RATELIMIT_STORAGE names a shared store (redis://…).
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+# accounts escapes the per-account delays); see platform/ratelimit.py for where they are counted.
 FAILED_SIGN_INS_PER_ADDRESS = "10 per minute; 100 per day"
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_user"] = current_user
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE"])
-    limiter.init_app(app)
 
 
 def _fingerprint(user: User) -> str:

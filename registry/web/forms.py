@@ -24,7 +24,7 @@ def date_field(form: Any, name: str) -> tuple[date | None, str | None]:
         if year < 1000:
             raise ValueError
         return date(year, month, day), None
-    except ValueError:
+    except (ValueError, OverflowError):  # "²", or a year beyond any calendar
         return None, "The date must be a real date, for example 27 3 2027"
 
 

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
 from ..governance.errors import GovernanceError
-from ..governance.inputs import refuse_nul
+from ..governance.inputs import refuse_long, refuse_nul
 from ..platform.db import DATABASE_AWAY, DATABASE_AWAY_MESSAGE, RETRY_AFTER_SECONDS
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -70,7 +70,7 @@ def protect(bp: Blueprint) -> None:
     if getattr(bp, "_gatehouse_protected", False):
         return
     bp._gatehouse_protected = True  # type: ignore[attr-defined]
-    bp.before_request(_refuse_nul)
+    bp.before_request(_bounded_form)
     bp.before_request(_check_csrf)
     bp.after_request(_headers)
     bp.register_error_handler(CSRFError, _csrf_error)
@@ -80,8 +80,10 @@ def protect(bp: Blueprint) -> None:
     bp.register_error_handler(HTTPException, _http_error)
 
 
-def _refuse_nul() -> None:
+def _bounded_form() -> None:
+    """No NUL character in a query or form value (422), nor a form value beyond reason (413)."""
     refuse_nul([*request.args.items(multi=True), *request.form.items(multi=True)])
+    refuse_long(request.form.items(multi=True))
 
 
 def _check_csrf() -> None:
