@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 
 
 class BoundedInt(IntegerConverter):
-    """`<int:…>` in every route: an id the database cannot hold (beyond 64 bits) matches no
-    route, so it is a 404 like any other unknown id, not an overflow deep in the driver."""
+    """`<int:…>` in every route: a number no id can be (ids are PostgreSQL's 32-bit integer)
+    matches no route, so it is a 404 like any other unknown id, not an overflow in the driver."""
 
     def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 

@@ -202,13 +202,17 @@ def test_a_small_upload_that_expands_hugely_is_refused_before_it_is_read(
 
 
 def test_numbers_the_database_cannot_hold_are_refused_naming_the_field(api: Api) -> None:
-    """An id beyond 64 bits, in a path or a body, or a count beyond 32 bits: a 404 or a 422
-    naming the field, never an overflow in the driver."""
-    status, _ = api.get(f"/api/v1/agreements/{2**70}")
-    assert status == 404
-    status, body = api.post("/api/v1/datasets", json={"agreement_ids": [2**70]})
-    assert status == 422 and body["error"]["details"]["agreement_ids"] == {
-        "0": ["no record has this id"]}, body
+    """An id or a count beyond PostgreSQL's 32-bit integer (or below 1), in a path, a query or
+    a body: a 404 or a 422 naming the field, never an overflow in the driver."""
+    for too_big in (2**31, 2**70):
+        status, _ = api.get(f"/api/v1/agreements/{too_big}")
+        assert status == 404
+        status, body = api.post("/api/v1/datasets", json={"agreement_ids": [too_big]})
+        assert status == 422 and body["error"]["details"]["agreement_ids"] == {
+            "0": ["no record has this id"]}, body
+    for owner in (2**31, -304250263527210):
+        status, body = api.get(f"/api/v1/agreements?owner={owner}")
+        assert status == 422 and "owner" in body["error"]["details"], body
     for url, body in (("/api/v1/clients", {"name": "x", "models": [], "purposes": [],
                                            "organisation_id": -(10**30)}),
                       ("/api/v1/users", {"email": "kim@x.gov.uk", "roles": ["dpo"],

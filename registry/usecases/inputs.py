@@ -19,10 +19,9 @@ Slug = validate.Regexp(
     r"^[a-z0-9][a-z0-9_-]{1,79}$", error="use 2-80 lower-case letters, digits, - or _"
 )
 Scale = validate.Range(min=1, max=3)
-# Numbers the database can hold: ids are 64-bit, counts 32-bit (PostgreSQL's integer). Larger
-# ones are refused here, naming the field, rather than overflowing in the driver.
-MAX_ID = 2**63 - 1
-MAX_COUNT = 2**31 - 1
+# Numbers the database can hold: ids and counts are PostgreSQL's 32-bit integer. Larger ones
+# are refused here, naming the field, rather than overflowing in the driver.
+MAX_ID = MAX_COUNT = 2**31 - 1
 
 
 def Id(**kwargs: object) -> fields.Integer:
