@@ -27,7 +27,7 @@ from .platform.keys import KeyExists
 from .platform.migrations import upgrade
 from .platform.services import services
 from .records import DataSharingAgreement, Organisation, User
-from .records.people import ROLES
+from .records.people import ORGANISATION_KINDS, ROLES
 from .usecases import people
 from .usecases.unit import Unit, of_app
 
@@ -79,15 +79,17 @@ def users_group() -> None:
 @click.argument("email")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
 @click.option("--name", default="")
-@click.option("--organisation", default="Northmere Borough Council", show_default=True)
+@click.option("--organisation", default=None, help="The organisation's slug (needed when there "
+              "are several; with none yet, the roles are deployment-wide).")
 @click.option("--password-file", type=click.File("r"), default=None,
               help="Read the web sign-in password from the file's first line ('-': stdin).")
 @click.option("--ask-password", is_flag=True,
               help="Ask for the web sign-in password (typed twice, not shown).")
 @with_appcontext
-def users_create(email: str, roles: tuple[str, ...], name: str, organisation: str,
+def users_create(email: str, roles: tuple[str, ...], name: str, organisation: str | None,
                  password_file: Any, ask_password: bool) -> None:
-    """Create a user; prints the bearer token alone on the last line.
+    """Create a user with roles in one organisation, printing the bearer token alone on the last
+    line; run again with another organisation to give an existing user roles there too.
 
     A password for the web pages is never given on the command line, where other users and the
     shell's history would see it: --ask-password, --password-file, or GATEHOUSE_NEW_PASSWORD.
@@ -100,17 +102,29 @@ def users_create(email: str, roles: tuple[str, ...], name: str, organisation: st
     unit = _unit()
     with unit.session:
         try:
-            org = people_rules.ensure_organisation(unit.session, OPERATOR, organisation,
-                                                   unit.now)
+            org_id = _organisation_id(unit, organisation)
+            user = unit.session.scalars(select(User).where(User.email == email.strip().lower())
+                                        ).first()
+            if user is not None and org_id not in [m.organisation_id for m in user.memberships]:
+                people.add_membership(unit, user, org_id, list(roles))
+                click.echo(f"user {user.id} {user.email} now holds {', '.join(sorted(roles))} "
+                           f"in organisation {org_id}")
+                return
             user, token = people.create_user(
-                unit,
-                {"email": email, "name": name, "roles": list(roles), "organisation_id": org.id},
-                password=password,
-            )
+                unit, {"email": email, "name": name, "roles": list(roles),
+                       "organisation_id": org_id}, password=password)
         except GovernanceError as exc:
             _fail(exc)
     click.echo(f"created user {user.id} {user.email} with roles {', '.join(user.roles)}")
     click.echo(token)
+
+
+def _organisation_id(unit: Unit, slug: str | None) -> int | None:
+    """The organisation a slug names; without one, the only organisation (None: there is none
+    yet, and roles are deployment-wide)."""
+    if slug is None:
+        return people_rules.organisation_for(unit.session, OPERATOR, None, frozenset({"admin"}))
+    return people_rules.find_organisation(unit.session, slug).id
 
 
 @users_group.command("unlock")
@@ -128,6 +142,27 @@ def users_unlock(email: str) -> None:
     click.echo(f"unlocked {user.email}")
 
 
+@click.group("organisations", help="The public bodies this deployment serves.")
+def organisations_group() -> None:
+    pass
+
+
+@organisations_group.command("create")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--kind", default="council", type=click.Choice(ORGANISATION_KINDS))
+@with_appcontext
+def organisations_create(slug: str, name: str, kind: str) -> None:
+    """Create an organisation (the deployment's administrator)."""
+    unit = _unit()
+    with unit.session:
+        try:
+            org = people.create_organisation(unit, {"slug": slug, "name": name, "kind": kind})
+        except GovernanceError as exc:
+            _fail(exc)
+    click.echo(f"created organisation {org.id} {org.slug} ({org.name})")
+
+
 @click.group("clients", help="Frontline tools that ask for scores.")
 def clients_group() -> None:
     pass
@@ -137,28 +172,20 @@ def clients_group() -> None:
 @click.argument("name")
 @click.option("--model", "models", multiple=True, required=True)
 @click.option("--purpose", "purposes", multiple=True, required=True)
-@click.option("--organisation", default=None)
+@click.option("--organisation", default=None,
+              help="The organisation's slug (needed when there are several).")
 @with_appcontext
 def clients_create(
     name: str, models: tuple[str, ...], purposes: tuple[str, ...], organisation: str | None
 ) -> None:
-    """Create an API client; prints the bearer token alone on the last line."""
+    """Create an API client of one organisation, for its models; prints the bearer token alone
+    on the last line."""
     unit = _unit()
     with unit.session:
         try:
-            org_id = None
-            if organisation:
-                org_id = people_rules.ensure_organisation(unit.session, OPERATOR, organisation,
-                                                          unit.now).id
-            client, token = people.create_client(
-                unit,
-                {
-                    "name": name,
-                    "models": list(models),
-                    "purposes": list(purposes),
-                    "organisation_id": org_id,
-                },
-            )
+            client, token = people.create_client(unit, {
+                "name": name, "models": list(models), "purposes": list(purposes),
+                "organisation_id": _organisation_id(unit, organisation)})
         except GovernanceError as exc:
             _fail(exc)
     click.echo(f"created client {client.id} {client.name}")
@@ -369,6 +396,7 @@ def demo_command() -> None:
 def init_app(app: Flask) -> None:
     for command in (
         db_group,
+        organisations_group,
         users_group,
         clients_group,
         ledger_group,

@@ -11,7 +11,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records import LedgerEntry, LedgerHead
+from ..records import (
+    DPIA,
+    ApiClient,
+    Dataset,
+    DataSharingAgreement,
+    LedgerEntry,
+    LedgerHead,
+    ModelVersion,
+    PredictiveModel,
+    User,
+)
 from . import checkpoints
 from .actors import Actor
 
@@ -49,8 +59,10 @@ def append(
     subject_id: object,
     change: dict[str, Any],
     now: datetime,
+    organisation_id: int | None = None,
 ) -> LedgerEntry:
-    """Add the next link. Locks the head row, so concurrent writers queue rather than fork."""
+    """Add the next link. Locks the head row, so concurrent writers queue rather than fork.
+    The entry belongs to the organisation given, else to its subject's."""
     head = session.scalars(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).first()
     if head is None:
         head = LedgerHead(id=1, seq=0, entry_hash=GENESIS, checkpoint=0, checkpoint_seq=0)
@@ -66,6 +78,8 @@ def append(
         change=change,
         change_hash=sha256(change),
         prev_hash=head.entry_hash,
+        organisation_id=organisation_id if organisation_id is not None
+        else _organisation_of(session, subject_kind, subject_id),
     )
     entry.entry_hash = _entry_hash(entry)
     session.add(entry)
@@ -73,6 +87,28 @@ def append(
     checkpoints.after_append(session, head, now)  # sign the head; cut a checkpoint when due
     session.flush()
     return entry
+
+
+_OWNED: dict[str, type[Any]] = {"agreement": DataSharingAgreement, "dataset": Dataset,
+                                "dpia": DPIA, "model": PredictiveModel,
+                                "model_version": ModelVersion, "api_client": ApiClient,
+                                "user": User}
+_EVERYWHERE = {"gatehouse_unscoped": True}
+
+
+def _organisation_of(session: Session, kind: str, subject_id: object) -> int | None:
+    """The organisation a subject belongs to (a user: the first they joined)."""
+    if kind == "organisation":
+        return int(str(subject_id))
+    cls = _OWNED.get(kind)
+    if cls is None:
+        return None
+    if cls is PredictiveModel and not str(subject_id).isdigit():  # a model named, not numbered
+        subject = session.scalars(select(PredictiveModel).where(
+            PredictiveModel.name == str(subject_id)).execution_options(**_EVERYWHERE)).first()
+    else:
+        subject = session.get(cls, int(str(subject_id)), execution_options=_EVERYWHERE)
+    return getattr(subject, "organisation_id", None)
 
 
 @dataclass

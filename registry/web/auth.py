@@ -17,7 +17,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from ..governance.actors import Actor
-from ..governance.people import actor_for_user
 from ..platform.services import db, now
 from ..records import User
 from ..usecases import people
@@ -60,7 +59,7 @@ def current_user() -> User | None:
 def current_actor() -> Actor:
     user = current_user()
     assert user is not None, "login_required must guard this view"
-    return actor_for_user(user)
+    return people.signed_in(db(), user)
 
 
 def unit() -> Unit:
@@ -73,6 +72,7 @@ def login_required(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
             return redirect(url_for("auth.sign_in", next=_here()))
+        current_actor()  # the request's session sees only what this person may from here on
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
