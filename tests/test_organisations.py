@@ -49,6 +49,16 @@ def northmere_records(api: Api) -> dict[str, Any]:
             "models": "north-model"}
 
 
+def shared_agreement(east: int) -> dict[str, Any]:
+    """Northmere's data shared with Eastbrook, signed by both."""
+    return b.agreement(
+        "DSA-SHARED", provider="Northmere Borough Council",
+        recipient="Eastbrook District Council", provider_organisation_id=1,
+        recipient_organisation_id=east, signatories=[
+            {"name": "J. Ellis", "role": "SIRO", "organisation": "Northmere Borough Council"},
+            {"name": "P. Rao", "role": "SIRO", "organisation": "Eastbrook District Council"}])
+
+
 def test_another_organisations_records_answer_404_and_its_lists_are_empty(
         api: Api, east: int) -> None:
     records = northmere_records(api)
@@ -136,3 +146,26 @@ def test_clients_and_users_belong_to_one_organisation(api: Api, east: int) -> No
         "email": "x@eastbrook.gov.uk", "roles": ["auditor"], "organisation_id": 1})
     assert status == 422  # not an administrator of Northmere
     assert api.post("/api/v1/organisations", as_="eve", json={"name": "Westcombe"})[0] == 403
+
+
+def test_either_party_suspends_a_shared_agreement(api: Api, east: int) -> None:
+    shared = ok(api.post("/api/v1/agreements", json=shared_agreement(east)), 201)
+    url = f"/api/v1/agreements/{shared['id']}"
+    ok(api.post(f"{url}/submit"))
+    b.approve(api, url)
+    assert api.post(f"{url}/decisions", as_="erin", json={
+        "decision": "approve", "rationale": "Not ours to approve."})[0] in (403, 409)
+    suspended = ok(api.post(f"{url}/decisions", as_="erin", json={
+        "decision": "suspend", "rationale": "Our side has stopped receiving the data."}), 201)
+    assert suspended["to_state"] == "suspended"
+    assert ok(api.get(url, as_="olivia"))["state"] == "suspended"
+
+
+def test_the_register_lists_every_organisation_and_filters_by_one(app: Flask, api: Api,
+                                                                 east: int) -> None:
+    client = app.test_client()
+    assert client.get("/transparency?organisation=eastbrook").status_code == 200
+    assert client.get("/transparency?organisation=nowhere").status_code == 404
+    body = client.get("/transparency").get_data(as_text=True)
+    assert "Eastbrook District Council" in body and "Every organisation" in body
+    assert client.get("/transparency.json?organisation=eastbrook").get_json()["count"] == 0

@@ -7,6 +7,7 @@ approved | suspended → changes_requested (to revise) | retired.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -70,6 +71,16 @@ def lease_end(record: Governed, policy: Policy, today: date, requested: date | N
         raise Invalid(f"valid_until may be no later than {latest}",
                       {"valid_until": [f"no later than {latest} under policy {policy.name}"]})
     return requested
+
+
+def _deciding_as(actor: Actor, record: Governed, decision: str) -> Actor:
+    """The actor with the roles it holds in the record's organisation; on an agreement, either
+    party's people may suspend it (either side may stop the data flowing)."""
+    if decision == "suspend" and isinstance(record, DataSharingAgreement) and actor.kind == "user":
+        parties = {record.organisation_id, record.provider_organisation_id,
+                   record.recipient_organisation_id} - {None}
+        return replace(actor, roles=frozenset().union(*(actor.roles_in(p) for p in parties)))
+    return actor.within(record.organisation_id)
 
 
 def can_approve(session: Session, actor: Actor, record: Governed, policy: Policy) -> bool:
@@ -170,7 +181,7 @@ def decide(
     conditions: str | None = None,
     valid_until: date | None = None,
 ) -> Decision:
-    actor = actor.within(record.organisation_id)  # the roles held in its organisation
+    actor = _deciding_as(actor, record, decision)
     if actor.kind != "system":
         require(actor, "decide")
     if not rationale.strip():
