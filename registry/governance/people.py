@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..records import ApiClient, Membership, Organisation, User
+from ..records.people import slug_of
 from . import ledger, purposes
 from .actors import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
@@ -100,11 +101,6 @@ def check_password(session: Session, email: str, password: str) -> User | None:
 @functools.cache
 def _unused_hash(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method)
-
-
-def slug_of(name: str) -> str:
-    """A slug made from an organisation's name ("Northmere Borough Council" → "northmere-…")."""
-    return "-".join(re.findall(r"[a-z0-9]+", name.lower()))[:80] or "organisation"
 
 
 def find_organisation(session: Session, slug: str) -> Organisation:

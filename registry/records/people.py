@@ -3,7 +3,9 @@ the frontline tools that ask for scores."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,12 +16,21 @@ ROLES = ("data_scientist", "governance_officer", "dpo", "auditor", "admin")
 ORGANISATION_KINDS = ("council", "agency", "police", "health", "supplier", "other")
 
 
+def slug_of(name: str) -> str:
+    """A slug made from an organisation's name ("Northmere Borough Council" → "northmere-…")."""
+    return "-".join(re.findall(r"[a-z0-9]+", name.lower()))[:80] or "organisation"
+
+
+def _default_slug(context: Any) -> str:
+    return slug_of(context.get_current_parameters()["name"])
+
+
 class Organisation(Base):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # How commands and URLs name it (`gatehouse users create … --organisation northmere`).
-    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, default=_default_slug)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(20), default="council")
     created_at: Mapped[datetime]
