@@ -26,7 +26,8 @@ def add_eastbrook(app: Flask, api: Api) -> int:
                                      {"slug": "eastbrook", "name": "Eastbrook District Council"})
     for name, roles in EASTBROOK.items():
         user, api.tokens[name] = people.create_user(of_app(app, OPERATOR), {
-            "email": f"{name}@eastbrook.gov.uk", "roles": roles, "organisation_id": org.id})
+            "email": f"{name}@eastbrook.gov.uk", "roles": roles, "organisation_id": org.id},
+            password=f"{name}-correct-horse")
         if name == "dual":
             unit = of_app(app, OPERATOR)
             people.add_membership(unit, people.find_user(unit, user.id), 1, ["auditor"])

@@ -21,13 +21,18 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from ..records import (
     DPIA,
     ApiClient,
+    BiasAudit,
     Dataset,
     DataSharingAgreement,
     Decision,
+    DriftCheck,
+    DriftMonitor,
+    Job,
     LedgerEntry,
     Membership,
     ModelVersion,
     PredictiveModel,
+    ScoreReceipt,
     User,
 )
 from .actors import Actor
@@ -81,8 +86,16 @@ def _criteria(scope: Scope) -> list[Any]:
            for cls in (Dataset, DPIA, PredictiveModel, ModelVersion, Decision, ApiClient)]
     a = DataSharingAgreement
     members = select(Membership.user_id).where(Membership.organisation_id.in_(orgs))
+    # evidence, receipts and jobs belong to the organisation of their version (their creator)
+    versions = select(ModelVersion.id).where(ModelVersion.organisation_id.in_(orgs))
+    monitors = select(DriftMonitor.id).where(DriftMonitor.model_version_id.in_(versions))
     return [
         *own,
+        *(with_loader_criteria(cls, cls.model_version_id.in_(versions), include_aliases=True)
+          for cls in (BiasAudit, DriftMonitor, ScoreReceipt)),
+        with_loader_criteria(DriftCheck, DriftCheck.monitor_id.in_(monitors),
+                             include_aliases=True),
+        with_loader_criteria(Job, Job.created_by_id.in_(members), include_aliases=True),
         # an agreement is seen by the organisation that registered it and by both parties
         with_loader_criteria(a, or_(a.organisation_id.in_(orgs), a.provider_organisation_id.in_(
             orgs), a.recipient_organisation_id.in_(orgs)), include_aliases=True),
