@@ -453,7 +453,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             if action == "submit":
                 status, _ = api.post(f"{rec.url}/submit", as_=person)
             elif action == "edit":
-                status, _ = api.patch(rec.url, as_=person, json={"title": "Eastbrook's now"})
+                status, _ = api.patch(rec.url, as_=person, json={})  # valid for every kind
             else:
                 status, _ = api.post(f"{rec.url}/decisions", as_=person, json={
                     "decision": action, "rationale": f"{person} decides {action}"})
