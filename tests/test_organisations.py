@@ -135,7 +135,7 @@ def test_an_agreement_is_seen_by_both_parties_and_only_the_recipient_rests_on_it
     assert status == 422 and "recipient is another organisation" in str(body)
 
 
-def test_clients_and_users_belong_to_one_organisation(api: Api, east: int) -> None:
+def test_clients_and_users_belong_to_one_organisation(app: Flask, api: Api, east: int) -> None:
     northmere_records(api)
     status, body = api.post("/api/v1/clients", as_="eve", json={
         "name": "east-app", "models": ["north-model"], "purposes": ["credit_risk_research"]})
@@ -143,6 +143,10 @@ def test_clients_and_users_belong_to_one_organisation(api: Api, east: int) -> No
     emails = {u["email"] for u in ok(api.get("/api/v1/users", as_="eve"))}
     assert emails == {f"{n}@eastbrook.gov.uk" for n in EASTBROOK}
     assert api.post("/api/v1/users/1/unlock", as_="eve")[0] == 404  # Northmere's sam
+    unit = of_app(app, OPERATOR)  # eve reads Northmere's people too, as its auditor
+    eve = people.find_user(unit, ok(api.get("/api/v1/me", as_="eve"))["id"])
+    people.add_membership(unit, eve, 1, ["auditor"])
+    assert api.post("/api/v1/users/1/unlock", as_="eve")[0] == 404  # but administers only ours
     status, _ = api.post("/api/v1/users", as_="eve", json={
         "email": "x@eastbrook.gov.uk", "roles": ["auditor"], "organisation_id": 1})
     assert status == 422  # not an administrator of Northmere

@@ -72,6 +72,10 @@ def add_membership(unit: Unit, user: User, organisation_id: int | None,
 def find_user(unit: Unit, user_id: int) -> User:
     require(unit.actor, "administer")
     user = unit.session.get(User, user_id)
+    # an administrator of one of the user's organisations (reading it is not enough)
+    if user is not None and not any("admin" in unit.actor.roles_in(m.organisation_id)
+                                    for m in user.memberships):
+        user = None
     if user is None:
         raise NotFound(f"no user {user_id}", {"user_id": [str(user_id)]})
     return user
