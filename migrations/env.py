@@ -27,6 +27,10 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            raw = connection.connection.dbapi_connection  # outside any transaction
+            if sqlite:  # SQLite rebuilds a table to alter it: keys are checked at the end
+                raw.execute("PRAGMA foreign_keys=OFF")
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
@@ -35,6 +39,11 @@ def run_migrations_online() -> None:
             )
             with context.begin_transaction():
                 context.run_migrations()
+            if sqlite:
+                broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+                raw.execute("PRAGMA foreign_keys=ON")
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
     finally:
         engine.dispose()
 

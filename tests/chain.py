@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import select
+
 from registry.governance import people
-from registry.records import ApiClient
+from registry.records import ApiClient, Organisation
 
 from . import builders as b
 from .conftest import Api
@@ -218,6 +220,7 @@ def insert_client(app: Any, name: str, models: list[str], purposes: list[str]) -
     token, digest = people.new_token(people.CLIENT_TOKEN)
     with services.sessions() as session:
         session.add(ApiClient(name=name, models=models, purposes=purposes, token_hash=digest,
+                              organisation_id=session.scalars(select(Organisation.id)).first(),
                               created_at=services.clock.now()))
         session.commit()
     return token

@@ -38,6 +38,9 @@ def test_db_users_clients_and_ledger_verify(tmp_path: Path) -> None:
         engine.dispose()
         url = PG_URL + "?options=-csearch_path%3Dclitest"
     assert run(tmp_path, "db", "upgrade", url=url).returncode == 0
+    org = run(tmp_path, "organisations", "create", "northmere", "--name",
+              "Northmere Borough Council", url=url)
+    assert org.returncode == 0, org.stderr
     made = run(
         tmp_path,
         "users",
@@ -68,7 +71,7 @@ def test_db_users_clients_and_ledger_verify(tmp_path: Path) -> None:
     engine = create_engine(url)
     with engine.connect() as conn:
         stored = {r[0] for r in conn.execute(text("SELECT token_hash FROM users"))}
-        roles = conn.execute(text("SELECT roles FROM users")).scalar_one()
+        roles = conn.execute(text("SELECT roles FROM memberships")).scalar_one()
     engine.dispose()
     assert hash_token(token) in stored and token not in stored
     assert "dpo" in str(roles)

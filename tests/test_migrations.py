@@ -109,3 +109,84 @@ def test_upgrade_head_matches_the_models_and_downgrade_works(tmp_path: Path) -> 
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA migtest CASCADE"))
         engine.dispose()
+
+
+def test_a_single_organisation_database_moves_into_its_organisation(tmp_path: Path) -> None:
+    """0008: each user's organisation and roles become a membership; decisions, ledger entries
+    and clients take their organisation (the only one, where nothing else says); agreements are
+    received by the organisation that registered them. Downgrading gives the roles back."""
+    url = _fresh(tmp_path, "orgstest")
+    upgrade(url, "0007")
+    engine = create_engine(url)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organisations (id, name, kind, created_at) "
+                          "VALUES (1, 'Northmere Borough Council', 'council', :now)"),
+                     {"now": now})
+        for id_, org, roles in ((1, 1, ["data_scientist"]), (2, None, ["admin"])):
+            conn.execute(text(
+                "INSERT INTO users (id, email, name, organisation_id, roles, active,"
+                " failed_sign_ins, created_at) VALUES (:id, :email, '', :org, :roles, :yes, 0,"
+                " :now)"), {"id": id_, "email": f"u{id_}@x", "org": org,
+                            "roles": json.dumps(roles), "yes": True, "now": now})
+        conn.execute(text(
+            "INSERT INTO agreements (id, reference, title, provider, recipient, controllers,"
+            " legal_basis, special_category, statutory_gateway, purposes, stages,"
+            " data_categories, retention, signatories, state, organisation_id, owner_id,"
+            " created_by_id, created_at, updated_at) VALUES (1, 'DSA-1', 't', 'p', 'r', '[]',"
+            " 'public_task', :no, '', '[]', '{}', '[]', '', '[]', 'approved', 1, 1, 1, :now,"
+            " :now)"), {"no": False, "now": now})
+        conn.execute(text(
+            "INSERT INTO api_clients (id, name, models, purposes, active, created_at)"
+            " VALUES (1, 'app', '[]', '[]', :yes, :now)"), {"yes": True, "now": now})
+        conn.execute(text(
+            "INSERT INTO decisions (id, subject_kind, subject_id, decision, from_state,"
+            " to_state, rationale, closed, policy_name, policy_version, policy_hash,"
+            " evidence_hash, created_at) VALUES (1, 'agreement', 1, 'approve', 'submitted',"
+            " 'approved', 'ok', :no, 'p', '1', 'h', 'h', :now)"), {"no": False, "now": now})
+        for seq, kind, subject in ((1, "organisation", "1"), (2, "user", "1"),
+                                   (3, "agreement", "1"), (4, "model", "gone")):
+            conn.execute(text(
+                "INSERT INTO ledger_entries (seq, at, actor, action, subject_kind, subject_id,"
+                " change, change_hash, prev_hash, entry_hash) VALUES (:seq, :now, 'a', 'x',"
+                " :kind, :subject, '{}', 'h', 'h', 'h')"),
+                {"seq": seq, "now": now, "kind": kind, "subject": subject})
+    upgrade(url)
+    with engine.connect() as conn:
+        members = conn.execute(text(
+            "SELECT user_id, organisation_id, roles FROM memberships ORDER BY user_id")).all()
+        assert [(m.user_id, m.organisation_id) for m in members] == [(1, 1), (2, 1)]
+        assert "data_scientist" in str(members[0].roles) and "admin" in str(members[1].roles)
+        assert conn.execute(text("SELECT slug FROM organisations")).scalar_one() == (
+            "northmere-borough-council")
+        for table in ("decisions", "api_clients", "ledger_entries"):
+            found = {r[0] for r in conn.execute(text(f"SELECT organisation_id FROM {table}"))}
+            assert found == {1}, table
+        assert conn.execute(text(
+            "SELECT recipient_organisation_id FROM agreements")).scalar_one() == 1
+    downgrade(url, "0007")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT id, organisation_id, roles FROM users ORDER BY id")).all()
+    assert [(u.id, u.organisation_id) for u in back] == [(1, 1), (2, 1)]
+    assert "admin" in str(back[1].roles)
+    downgrade(url)
+    engine.dispose()
+    _drop("orgstest")
+
+
+def test_a_database_without_organisations_needs_none(tmp_path: Path) -> None:
+    url = _fresh(tmp_path, "noorgtest")
+    upgrade(url, "0007")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO users (id, email, name, roles, active, failed_sign_ins, created_at)"
+            " VALUES (1, 'a@x', '', '[\"admin\"]', :yes, 0, :now)"),
+            {"yes": True, "now": datetime(2026, 1, 1, tzinfo=UTC)})
+    upgrade(url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT organisation_id, roles FROM memberships")).one()
+    assert row.organisation_id is None and "admin" in str(row.roles)  # deployment-wide
+    downgrade(url)
+    engine.dispose()
+    _drop("noorgtest")

@@ -52,6 +52,7 @@ from registry.serving import verdicts
 from . import builders as b
 from .chain import build_chain, case, insert_client, ok
 from .conftest import PEOPLE, START, Api
+from .test_organisations import EASTBROOK, add_eastbrook
 
 DECIDERS = {"governance_officer", "dpo"}
 REGISTRARS = {"data_scientist", "governance_officer", "dpo"}
@@ -66,6 +67,7 @@ TO = {"approve": "approved", "reject": "rejected", "request_changes": "changes_r
 VALIDITY = timedelta(days=365)        # approvals.validity_days in the test policy
 AUDIT_VALIDITY = timedelta(days=180)  # fairness.audit_validity_days
 DPIA_REVIEW_WITHIN = timedelta(days=365)  # dpia.review_within_days
+OUTSIDERS = [p for p in EASTBROOK if p != "dual"]  # dual reads Northmere's as its auditor
 KEYS = ("agreement", "dataset", "evaluation", "dpia", "model", "version", "side")
 PURPOSE, OTHER = "credit_risk_research", "service_planning"  # the model's purpose; another
 # what the provider may change the chain's agreement to ("full" twice: it is also restored)
@@ -137,6 +139,10 @@ class World:
             self.model_id = model.id  # type: ignore[attr-defined]
             self.names = {u.id: u.name.lower() for u in session.scalars(select(User))}
         self.version_id = ok(api.get(self.chain.version_url))["id"]
+        # a second council on the same deployment, with a record of its own
+        add_eastbrook(app, api)
+        self.eastbrook = ok(api.post("/api/v1/agreements", as_="eli", json=b.agreement(
+            "DSA-east", recipient="Eastbrook District Council")), 201)
         self.lost: dict[Path, bytes] = {}  # reference files taken away, to put back
         self.snapshots = {"draft": snapshot(self.engine)}
         ok(api.post(f"{self.chain.version_url}/submit"))
@@ -439,6 +445,21 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             else:
                 self.decide(key, person, action)
 
+        @rule(key=st.sampled_from(KEYS), person=st.sampled_from(OUTSIDERS),
+              action=st.sampled_from([*SOURCES, "submit", "edit"]))
+        def another_council_tries(self, key: str, person: str, action: str) -> None:
+            """Eastbrook's people try anything on Northmere's records: each is not found."""
+            rec = self.recs[key]
+            if action == "submit":
+                status, _ = api.post(f"{rec.url}/submit", as_=person)
+            elif action == "edit":
+                status, _ = api.patch(rec.url, as_=person, json={})  # valid for every kind
+            else:
+                status, _ = api.post(f"{rec.url}/decisions", as_=person, json={
+                    "decision": action, "rationale": f"{person} decides {action}"})
+            assert status == 404, (key, person, action, status)
+            self.stats["outsider 404"] += 1
+
         @rule(person=st.sampled_from(OFFICERS), pick=st.integers(min_value=0, max_value=99),
               aim=st.sampled_from(["break", "mend", "review"]))
         def officer_acts(self, person: str, pick: int, aim: str) -> None:
@@ -634,6 +655,15 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                                   ("agreement", "dataset", "dpia", "model", "version")
                                   if not usable(key, facts, today))
             self.check_ledger()
+            self.check_eastbrook()
+
+        def check_eastbrook(self) -> None:
+            """Nothing Northmere's people did reached Eastbrook's record, and Eastbrook sees
+            none of Northmere's."""
+            mine = ok(api.get(f"/api/v1/agreements/{world.eastbrook['id']}", as_="erin"))
+            assert mine == world.eastbrook
+            listed = ok(api.get("/api/v1/agreements", as_="erin"))
+            assert [a["reference"] for a in listed["items"]] == ["DSA-east"]
 
         def check_ledger(self) -> None:
             by_subject = {(r.kind, r.subject_id): r for r in self.recs.values()}
@@ -698,3 +728,4 @@ def test_servable_exactly_when_the_chain_holds(app, api: Api, clock) -> None:
     assert TOTAL_STATS["decide 409"], TOTAL_STATS
     assert TOTAL_STATS["monitor failing"] and TOTAL_STATS["narrowed audit refused"], TOTAL_STATS
     assert TOTAL_STATS["monitor change 201"], TOTAL_STATS
+    assert TOTAL_STATS["outsider 404"], TOTAL_STATS

@@ -6,7 +6,7 @@ explanations are encrypted by the application (their JSON columns are unchanged)
 before are read as they are.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 import registry.records.types
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from ..governance.errors import Invalid
 from ..governance.inputs import json_loads
 from ..platform.services import db, services
 from ..records import ModelVersion, PredictiveModel
-from ..usecases import evidence
+from ..usecases import evidence, records
 from ..usecases.inputs import ModelIn, VersionIn
 from . import schemas as s
 from .auth import unit
@@ -70,6 +70,7 @@ def blueprints() -> list[Blueprint]:
         return evidence.register_version(u, model, _metadata(form["metadata"]), artefact.read())
 
     def version_query(name: str) -> Select[Any]:
+        records.find(unit(), "model", name)  # 404 for a model the reader may not see
         return select(ModelVersion).join(PredictiveModel).where(PredictiveModel.name == name)
 
     governed_routes(vers, "model_version", "/<int:number>", lambda name, number: (name, number),

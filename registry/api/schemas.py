@@ -212,6 +212,8 @@ class VerificationOut(Schema):
 
 
 class OrganisationIn(Schema):
+    slug = Text(validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{1,79}$"),
+                metadata={"description": "how commands name it; by default made from the name"})
     name = Text(required=True, validate=validate.Length(min=1, max=200))
     kind = Text(load_default="council", validate=validate.OneOf(ORGANISATION_KINDS))
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from ..platform.services import Services
-from . import bat_roost, business_rates, credit, early_help, hmo
+from . import bat_roost, business_rates, credit, early_help, hmo, neighbour
 from .council import COUNCIL, DEMO_PASSWORD, STAFF, Demo
 
 __all__ = ["DEMO_PASSWORD", "load_demo"]
@@ -25,6 +25,7 @@ USE_CASES: list[Callable[[Demo], None]] = [
     business_rates.load,
     credit.load,
     bat_roost.load,
+    neighbour.load,  # a second council, sharing one agreement with Northmere
 ]
 
 

@@ -96,6 +96,7 @@ def plan_bias_audit(session: Session, actor: Actor, version: ModelVersion, datas
                     sensitive_features: list[str] | None, extra_groupings: list[str],
                     policy: Policy, store: FileStore) -> AuditPlan:
     """Check the request field by field and read the data; writes nothing."""
+    actor = actor.within(version.organisation_id)  # the roles held in its organisation
     require(actor, "audit")
     evidence.arrival_status(actor, version, "bias audit")  # refused early, before any work
     if not dataset.data_path:

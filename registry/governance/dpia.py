@@ -16,6 +16,7 @@ OPEN = ("draft", "changes_requested", "submitted")
 
 
 def record_advice(session: Session, actor: Actor, dpia: DPIA, advice: str, now: datetime) -> DPIA:
+    actor = actor.within(dpia.organisation_id)  # the roles held in its organisation
     require(actor, "dpo_advice")
     _require_open(dpia)
     if not advice.strip():
@@ -29,6 +30,7 @@ def record_advice(session: Session, actor: Actor, dpia: DPIA, advice: str, now: 
 
 def respond_to_advice(session: Session, actor: Actor, dpia: DPIA, accepted: bool, reason: str,
                       now: datetime) -> DPIA:
+    actor = actor.within(dpia.organisation_id)  # the roles held in its organisation
     require(actor, "respond_to_advice")
     _require_open(dpia)
     if not dpia.dpo_advice:

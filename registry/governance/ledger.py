@@ -11,7 +11,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records import LedgerEntry, LedgerHead, RefusalTally
+from ..records import (
+    DPIA,
+    ApiClient,
+    Dataset,
+    DataSharingAgreement,
+    LedgerEntry,
+    LedgerHead,
+    ModelVersion,
+    PredictiveModel,
+    RefusalTally,
+    User,
+)
 from . import checkpoints, receipt_chain
 from .actors import Actor
 
@@ -49,15 +60,20 @@ def append(
     subject_id: object,
     change: dict[str, Any],
     now: datetime,
+    organisation_id: int | None = None,
 ) -> LedgerEntry:
     """Add the next link, after the summaries of any refusals counted since the last one. Locks
     the head row, so concurrent writers queue rather than fork. When a checkpoint is due, the
-    receipts not yet chained are chained first, so it signs them."""
+    receipts not yet chained are chained first, so it signs them. The entry belongs to the
+    organisation given, else to its subject's."""
     head = lock_head(session)
     summarise_refusals(session, head, now)
     if checkpoints.due(session, head, now):
         _chain_receipts(session, head, now)
-    entry = _link(session, head, actor.ledger_name, action, subject_kind, subject_id, change, now)
+    if organisation_id is None:
+        organisation_id = _organisation_of(session, subject_kind, subject_id)
+    entry = _link(session, head, actor.ledger_name, action, subject_kind, subject_id, change, now,
+                  organisation_id)
     checkpoints.after_append(session, head, now)  # sign the head; cut a checkpoint when due
     session.flush()
     return entry
@@ -103,12 +119,14 @@ def summarise_refusals(session: Session, head: LedgerHead, now: datetime) -> Non
         _link(session, head, tally.actor, "score_refused", "model", tally.model,
               {"refusals": tally.pending, "summary": summary, "reason": tally.reason,
                "first_at": first.isoformat(), "last_at": last.isoformat(),
-               "latest": {"purpose": tally.purpose, "problems": tally.problems}}, now)
+               "latest": {"purpose": tally.purpose, "problems": tally.problems}}, now,
+              _organisation_of(session, "model", tally.model))
         tally.pending, tally.first_pending_at, tally.last_pending_at = 0, None, None
 
 
 def _link(session: Session, head: LedgerHead, actor: str, action: str, subject_kind: str,
-          subject_id: object, change: dict[str, Any], now: datetime) -> LedgerEntry:
+          subject_id: object, change: dict[str, Any], now: datetime,
+          organisation_id: int | None = None) -> LedgerEntry:
     change = json.loads(canonical(change))  # what is stored is exactly what was hashed
     entry = LedgerEntry(
         seq=head.seq + 1,
@@ -120,11 +138,34 @@ def _link(session: Session, head: LedgerHead, actor: str, action: str, subject_k
         change=change,
         change_hash=sha256(change),
         prev_hash=head.entry_hash,
+        organisation_id=organisation_id,
     )
     entry.entry_hash = _entry_hash(entry)
     session.add(entry)
     head.seq, head.entry_hash = entry.seq, entry.entry_hash
     return entry
+
+
+_OWNED: dict[str, type[Any]] = {"agreement": DataSharingAgreement, "dataset": Dataset,
+                                "dpia": DPIA, "model": PredictiveModel,
+                                "model_version": ModelVersion, "api_client": ApiClient,
+                                "user": User}
+_EVERYWHERE = {"gatehouse_unscoped": True}
+
+
+def _organisation_of(session: Session, kind: str, subject_id: object) -> int | None:
+    """The organisation a subject belongs to (a user: the first they joined)."""
+    if kind == "organisation":
+        return int(str(subject_id))
+    cls = _OWNED.get(kind)
+    if cls is None:
+        return None
+    if cls is PredictiveModel and not str(subject_id).isdigit():  # a model named, not numbered
+        subject = session.scalars(select(PredictiveModel).where(
+            PredictiveModel.name == str(subject_id)).execution_options(**_EVERYWHERE)).first()
+    else:
+        subject = session.get(cls, int(str(subject_id)), execution_options=_EVERYWHERE)
+    return getattr(subject, "organisation_id", None)
 
 
 @dataclass

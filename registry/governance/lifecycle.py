@@ -7,6 +7,7 @@ approved | suspended → changes_requested (to revise) | retired.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -72,9 +73,20 @@ def lease_end(record: Governed, policy: Policy, today: date, requested: date | N
     return requested
 
 
+def _deciding_as(actor: Actor, record: Governed, decision: str) -> Actor:
+    """The actor with the roles it holds in the record's organisation; on an agreement, either
+    party's people may suspend it (either side may stop the data flowing)."""
+    if decision == "suspend" and isinstance(record, DataSharingAgreement) and actor.kind == "user":
+        parties = {record.organisation_id, record.provider_organisation_id,
+                   record.recipient_organisation_id} - {None}
+        return replace(actor, roles=frozenset().union(*(actor.roles_in(p) for p in parties)))
+    return actor.within(record.organisation_id)
+
+
 def can_approve(session: Session, actor: Actor, record: Governed, policy: Policy) -> bool:
     """Whether `actor` could give the approval (or reinstatement) the record still needs: the
     refusals of roles and duties `decide` gives, asked without deciding."""
+    actor = actor.within(record.organisation_id)  # the roles held in its organisation
     if not allowed(actor, "decide"):
         return False
     try:
@@ -125,11 +137,14 @@ def _done(record: Governed) -> str:
 
 def _other_approvers(session: Session, record: Governed, needed: list[str],
                      excluded: set[int | None]) -> Counter[frozenset[str]]:
-    """How many other active users could still approve, by the needed roles each holds."""
+    """How many other active users could still approve, by the needed roles each holds in the
+    record's organisation."""
     barred = excluded | builders(record)
     counts: Counter[frozenset[str]] = Counter()
     for user in session.scalars(select(User).where(User.active.is_(True))):
-        holds = frozenset(user.roles) & set(needed)
+        holds = frozenset(r for m in user.memberships
+                          if m.organisation_id in (record.organisation_id, None)
+                          for r in m.roles) & set(needed)
         if holds and user.id not in barred:
             counts[holds] += 1
     return counts
@@ -166,6 +181,7 @@ def decide(
     conditions: str | None = None,
     valid_until: date | None = None,
 ) -> Decision:
+    actor = _deciding_as(actor, record, decision)
     if actor.kind != "system":
         require(actor, "decide")
     if not rationale.strip():
@@ -213,7 +229,7 @@ def decide(
         rationale=rationale.strip(), conditions=conditions, valid_until=valid_until,
         policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
         evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate.as_dict()}),
-        created_at=now,
+        created_at=now, organisation_id=record.organisation_id,
     )
     session.add(d)
     session.flush()
@@ -242,6 +258,7 @@ def decide(
 def require_evidence_decider(actor: Actor, record: Governed) -> None:
     """Only a governance officer who did not build or submit the record decides on its evidence;
     checked before anything else, so nobody else learns more than that."""
+    actor = actor.within(record.organisation_id)  # the roles held in its organisation
     require(actor, "decide")
     if "governance_officer" not in actor.roles:
         raise Forbidden(f"only a governance officer may decide on the evidence of "
@@ -255,6 +272,7 @@ def evidence_decision(session: Session, actor: Actor, record: Governed, policy: 
                       ) -> Decision:
     """Record an officer's decision on a record's evidence (a waiver, an acknowledgement, a
     settled proposal): it leaves the record's state as it is, and is on the ledger."""
+    actor = actor.within(record.organisation_id)  # the roles held in its organisation
     require_evidence_decider(actor, record)
     if not rationale.strip():
         raise Invalid("a decision needs a rationale", {"rationale": ["must not be empty"]})
@@ -265,7 +283,7 @@ def evidence_decision(session: Session, actor: Actor, record: Governed, policy: 
         actor_role="governance_officer", rationale=rationale.strip(), scope=scope,
         policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
         evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate, "scope": scope}),
-        created_at=now)
+        created_at=now, organisation_id=record.organisation_id)
     session.add(d)
     session.flush()
     ledger.append(session, actor, f"decision:{decision}", record.kind, record.id, {

@@ -65,6 +65,7 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
     default to the policy's. On a version not yet in use the new monitor replaces the one in
     force; on a version in use it is a proposal an officer decides (see :mod:`.evidence`).
     """
+    actor = actor.within(version.organisation_id)  # the roles held in its organisation
     require(actor, "monitor")
     status = evidence.arrival_status(actor, version, "drift monitor")
     # The reference is the data given, else the evaluation data: never the training data unasked.

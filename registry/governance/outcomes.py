@@ -104,6 +104,7 @@ def outcome_report(session: Session, actor: Any, version: ModelVersion, *, windo
                    windows: int, positive: list[str] | None, policy: Policy, now: datetime
                    ) -> dict[str, Any]:
     """Performance and fairness of the served population, window by window (see the module)."""
+    actor = actor.within(version.organisation_id)  # the roles held in its organisation
     import pandas as pd
 
     from ..analysis import fairness

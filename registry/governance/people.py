@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -12,10 +13,11 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..records import ApiClient, Organisation, User
+from ..records import ApiClient, Membership, Organisation, User
+from ..records.people import slug_of
 from . import ledger, purposes
 from .actors import Actor
-from .errors import Conflict, Invalid, Unauthenticated
+from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from .passwords import require_acceptable
 from .permissions import require
 
@@ -30,7 +32,8 @@ def new_token(prefix: str) -> tuple[str, str]:
 
 
 def actor_for_user(user: User) -> Actor:
-    return Actor("user", user.id, user.email, frozenset(user.roles))
+    return Actor("user", user.id, user.email, frozenset(user.roles),
+                 tuple((m.organisation_id, frozenset(m.roles)) for m in user.memberships))
 
 
 USER_TOKEN, CLIENT_TOKEN = "ghu", "ghc"
@@ -55,9 +58,12 @@ def hash_password(password: str) -> str:
 # Core statements built once: this runs on every API request, and building an ORM query costs
 # more than the indexed lookup itself (the scoring hot path).
 _USERS, _CLIENTS = User.__table__.c, ApiClient.__table__.c
-_ACTIVE_USER = select(_USERS.id, _USERS.email, _USERS.roles).where(
+_MEMBERS = Membership.__table__.c
+_ACTIVE_USER = select(_USERS.id, _USERS.email).where(
     _USERS.token_hash == bindparam("h"), _USERS.active.is_(True))
-_ACTIVE_CLIENT = select(_CLIENTS.id, _CLIENTS.name).where(
+_MEMBERSHIPS = select(_MEMBERS.organisation_id, _MEMBERS.roles).where(
+    _MEMBERS.user_id == bindparam("u")).order_by(_MEMBERS.id)
+_ACTIVE_CLIENT = select(_CLIENTS.id, _CLIENTS.name, _CLIENTS.organisation_id).where(
     _CLIENTS.token_hash == bindparam("h"), _CLIENTS.active.is_(True))
 
 
@@ -72,11 +78,14 @@ def authenticate(session: Session, token: str) -> Actor:
         if kind == USER_TOKEN:
             row = session.execute(_ACTIVE_USER, {"h": digest}).first()
             if row is not None:
-                return Actor("user", row.id, row.email, frozenset(row.roles))
+                held = tuple((m.organisation_id, frozenset(m.roles))
+                             for m in session.execute(_MEMBERSHIPS, {"u": row.id}))
+                return Actor("user", row.id, row.email,
+                             frozenset().union(*(r for _, r in held)), held)
         else:
             row = session.execute(_ACTIVE_CLIENT, {"h": digest}).first()
             if row is not None:
-                return Actor("client", row.id, row.name)
+                return Actor("client", row.id, row.name, organisation_id=row.organisation_id)
     raise Unauthenticated("the bearer token is not valid", {"Authorization": ["unknown token"]})
 
 
@@ -94,6 +103,13 @@ def _unused_hash(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method)
 
 
+def find_organisation(session: Session, slug: str) -> Organisation:
+    org = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+    if org is None:
+        raise NotFound(f"no organisation {slug!r}", {"organisation": [slug]})
+    return org
+
+
 def ensure_organisation(session: Session, actor: Actor, name: str, now: datetime) -> Organisation:
     org = session.scalars(select(Organisation).where(Organisation.name == name)).first()
     if org is None:
@@ -104,14 +120,46 @@ def ensure_organisation(session: Session, actor: Actor, name: str, now: datetime
 def create_organisation(
     session: Session, actor: Actor, data: dict[str, Any], now: datetime
 ) -> Organisation:
-    require(actor, "administer")
-    if session.scalars(select(Organisation).where(Organisation.name == data["name"])).first():
-        raise Conflict("an organisation with this name exists", {"name": ["already used"]})
-    org = Organisation(name=data["name"], kind=data.get("kind", "council"), created_at=now)
+    """A new organisation: only a deployment-wide administrator creates one."""
+    if "admin" not in actor.deployment_roles:
+        raise Forbidden(f"{actor.name} may not create organisations: only a deployment-wide "
+                        "administrator may", {"action": "create_organisation"})
+    slug = data.get("slug") or slug_of(data["name"])
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,79}", slug):
+        raise Invalid("the slug is not valid",
+                      {"slug": ["use 2-80 lower-case letters, digits, - or _"]})
+    for field, column, value in (("name", Organisation.name, data["name"]),
+                                 ("slug", Organisation.slug, slug)):
+        if session.scalars(select(Organisation).where(column == value)).first():
+            raise Conflict(f"an organisation with this {field} exists", {field: ["already used"]})
+    org = Organisation(slug=slug, name=data["name"], kind=data.get("kind", "council"),
+                       created_at=now)
     session.add(org)
     session.flush()
-    ledger.append(session, actor, "create", "organisation", org.id, data, now)
+    ledger.append(session, actor, "create", "organisation", org.id, {**data, "slug": slug}, now,
+                  organisation_id=org.id)
     return org
+
+
+def organisation_for(session: Session, actor: Actor, org_id: int | None,
+                     roles: frozenset[str]) -> int | None:
+    """The organisation an action of the actor's is for: the one named, where the actor holds
+    one of `roles`; else the only such organisation. A deployment-wide actor may act in any,
+    and names none where there is only one (or none yet)."""
+    if org_id is not None:
+        if session.get(Organisation, org_id) is None or not actor.roles_in(org_id) & roles:
+            raise Invalid("unknown organisation",
+                          {"organisation_id": [f"no organisation {org_id}"]})
+        return org_id
+    if actor.deployment_roles & roles:
+        every = session.scalars(select(Organisation.id).limit(2)).all()
+        if len(every) <= 1:
+            return every[0] if every else None
+    else:
+        mine = actor.organisations(roles)
+        if len(mine) == 1:
+            return next(iter(mine))
+    raise Invalid("name the organisation", {"organisation_id": ["needed: there are several"]})
 
 
 def create_user(
@@ -121,53 +169,77 @@ def create_user(
     now: datetime,
     password: str | None = None,
 ) -> tuple[User, str]:
-    """A new user and their bearer token (returned once, kept only as a hash)."""
+    """A new user with roles in one organisation, and their bearer token (returned once, kept
+    only as a hash). An administrator of that organisation (or of the deployment) creates it."""
     require(actor, "administer")
+    org_id = organisation_for(session, actor, data.get("organisation_id"), frozenset({"admin"}))
     email = data["email"].strip().lower()
-    if session.scalars(select(User).where(User.email == email)).first():
+    if session.scalars(select(User).where(User.email == email)
+                       .execution_options(gatehouse_unscoped=True)).first():
         raise Conflict("a user with this email exists", {"email": ["already used"]})
-    _check_organisation(session, data.get("organisation_id"))
     if password is not None:
         require_acceptable(password, email)
     token, digest = new_token(USER_TOKEN)
     user = User(
         email=email,
         name=data.get("name", ""),
-        organisation_id=data.get("organisation_id"),
-        roles=sorted(set(data["roles"])),
         token_hash=digest,
         password_hash=hash_password(password) if password else None,
         created_at=now,
+        memberships=[Membership(organisation_id=org_id, roles=sorted(set(data["roles"])),
+                                created_at=now)],
     )
     session.add(user)
     session.flush()
-    ledger.append(session, actor, "create", "user", user.id, {**data, "email": email}, now)
+    ledger.append(session, actor, "create", "user", user.id,
+                  {**data, "email": email, "organisation_id": org_id}, now,
+                  organisation_id=org_id)
     return user, token
+
+
+def add_membership(session: Session, actor: Actor, user: User, org_id: int | None,
+                   roles: list[str], now: datetime) -> Membership:
+    """Give an existing user roles in an organisation (the roles there replaced, if held)."""
+    require(actor, "administer")
+    org_id = organisation_for(session, actor, org_id, frozenset({"admin"}))
+    membership = next((m for m in user.memberships if m.organisation_id == org_id), None)
+    if membership is None:
+        membership = Membership(organisation_id=org_id, roles=[], created_at=now)
+        user.memberships.append(membership)
+    membership.roles = sorted(set(roles))
+    session.flush()
+    ledger.append(session, actor, "membership", "user", user.id,
+                  {"organisation_id": org_id, "roles": membership.roles}, now,
+                  organisation_id=org_id)
+    return membership
 
 
 def set_password(session: Session, actor: Actor, user: User, password: str, now: datetime) -> None:
     require(actor, "administer")
     require_acceptable(password, user.email)
     user.password_hash = hash_password(password)
-    ledger.append(session, actor, "set_password", "user", user.id, {}, now)
+    ledger.append(session, actor, "set_password", "user", user.id, {}, now,
+                  organisation_id=user.organisation_id)
 
 
 def create_client(
     session: Session, actor: Actor, data: dict[str, Any], now: datetime
 ) -> tuple[ApiClient, str]:
-    """A new frontline client and its token; refused unless every model/purpose pair it would
-    be allowed can be served (see :func:`.purposes.client_problems`)."""
+    """A new frontline client of one organisation and its token; refused unless every
+    model/purpose pair it would be allowed is that organisation's and can be served (see
+    :func:`.purposes.client_problems`)."""
     require(actor, "administer")
-    if session.scalars(select(ApiClient).where(ApiClient.name == data["name"])).first():
+    org_id = organisation_for(session, actor, data.get("organisation_id"), frozenset({"admin"}))
+    if session.scalars(select(ApiClient).where(ApiClient.name == data["name"])
+                       .execution_options(gatehouse_unscoped=True)).first():
         raise Conflict("an API client with this name exists", {"name": ["already used"]})
-    _check_organisation(session, data.get("organisation_id"))
-    problems = purposes.client_problems(session, data["models"], data["purposes"])
+    problems = purposes.client_problems(session, data["models"], data["purposes"], org_id)
     if problems:
         raise Invalid("the client's models cannot be served for its purposes", problems)
     token, digest = new_token(CLIENT_TOKEN)
     client = ApiClient(
         name=data["name"],
-        organisation_id=data.get("organisation_id"),
+        organisation_id=org_id,
         models=list(data["models"]),
         purposes=list(data["purposes"]),
         token_hash=digest,
@@ -175,10 +247,6 @@ def create_client(
     )
     session.add(client)
     session.flush()
-    ledger.append(session, actor, "create", "api_client", client.id, data, now)
+    ledger.append(session, actor, "create", "api_client", client.id,
+                  {**data, "organisation_id": org_id}, now, organisation_id=org_id)
     return client, token
-
-
-def _check_organisation(session: Session, org_id: int | None) -> None:
-    if org_id is not None and session.get(Organisation, org_id) is None:
-        raise Invalid("unknown organisation", {"organisation_id": [f"no organisation {org_id}"]})

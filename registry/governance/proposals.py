@@ -55,6 +55,7 @@ def changes(session: Session, version: ModelVersion, proposed: evidence.Evidence
 def may_settle(actor: Actor, version: ModelVersion, proposed: evidence.Evidence) -> bool:
     """Whether `actor` may accept or decline the proposal now, by the rules `settle` applies:
     a governance officer who neither proposed it nor built the version, while it awaits one."""
+    actor = actor.within(version.organisation_id)  # the roles held in its organisation
     return (proposed.status == "proposed" and version.state not in evidence.CLOSED
             and "governance_officer" in actor.roles
             and actor.user_id is not None and actor.user_id != proposed.created_by_id
@@ -63,6 +64,7 @@ def may_settle(actor: Actor, version: ModelVersion, proposed: evidence.Evidence)
 
 def settle(session: Session, actor: Actor, version: ModelVersion, proposed: evidence.Evidence,
            accept: bool, rationale: str, policy: Policy, now: datetime) -> Decision:
+    actor = actor.within(version.organisation_id)  # the roles held in its organisation
     require_evidence_decider(actor, version)
     what = evidence.EVIDENCE_WORDS[evidence.kind_of(proposed)]
     if version.state in evidence.CLOSED:

@@ -34,6 +34,7 @@ from ..records import (
 )
 from . import evidence, gaps, monitor_health, risk, upstream
 from .policy import Policy
+from .scope import unscoped
 
 STANDARD = "Algorithmic Transparency Recording Standard (UK)"
 STANDARD_VERSION = "3.0"
@@ -71,12 +72,19 @@ def paused(model: PredictiveModel) -> bool:
     return bool(live) and all(v.state == "suspended" for v in live)
 
 
-def public_models(session: Session) -> list[tuple[PredictiveModel, str]]:
+def public_models(session: Session, organisation_id: int | None = None
+                  ) -> list[tuple[PredictiveModel, str]]:
+    """Every organisation's public models (or one organisation's), whoever asks: the register
+    is public, so a signed-in reader's scope does not narrow it."""
+    query = select(PredictiveModel).order_by(PredictiveModel.title)
+    if organisation_id is not None:
+        query = query.where(PredictiveModel.organisation_id == organisation_id)
     found = []
-    for m in session.scalars(select(PredictiveModel).order_by(PredictiveModel.title)).all():
-        status = public_status(m)
-        if status is not None:
-            found.append((m, status))
+    with unscoped(session):
+        for m in session.scalars(query).all():
+            status = public_status(m)
+            if status is not None:
+                found.append((m, status))
     return found
 
 
@@ -130,6 +138,7 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
     today = now.date()
     org = session.get(Organisation, model.organisation_id)
     org_name = org.name if org else ""
+    org_slug = org.slug if org else ""
     words, phase = STATUSES[status]
     how, oversight = _decision_words(model)
     contact = contact or f"The data protection officer of {org_name}"
@@ -161,7 +170,8 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
             "standard": STANDARD, "standard_version": STANDARD_VERSION,
             "status": status, "status_text": words, "phase": phase,
             "paused": paused(model),
-            "organisation": org_name, "function": _words(model.purpose),
+            "organisation": org_name, "organisation_slug": org_slug,
+            "function": _words(model.purpose),
             "date_updated": _day(max([model.updated_at, *[v.updated_at for v in versions]])),
         },
         "tier_1": {
@@ -362,7 +372,9 @@ def _health_words(health: monitor_health.Health) -> str:
 
 
 def register(session: Session, policy: Policy, now: datetime, website: Callable[[str], str],
-             contact: str = "") -> list[dict[str, Any]]:
-    """Every public model's ATRS record; ``website`` gives a model's public page by its name."""
-    return [atrs_record(session, m, status, policy, now, website(m.name), contact)
-            for m, status in public_models(session)]
+             contact: str = "", organisation_id: int | None = None) -> list[dict[str, Any]]:
+    """Every public model's ATRS record (of every organisation, or the one given); ``website``
+    gives a model's public page by its name."""
+    with unscoped(session):
+        return [atrs_record(session, m, status, policy, now, website(m.name), contact)
+                for m, status in public_models(session, organisation_id)]

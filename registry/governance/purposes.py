@@ -112,12 +112,13 @@ def audit_basis_status(session: Session, v: ModelVersion) -> Status | None:
 
 # --- frontline clients ------------------------------------------------------------------------
 
-def client_problems(session: Session, models: Iterable[str], purposes: Iterable[str]
-                    ) -> dict[str, list[str]]:
+def client_problems(session: Session, models: Iterable[str], purposes: Iterable[str],
+                    organisation_id: int | None = None) -> dict[str, list[str]]:
     """Why some model/purpose pair a client would be given cannot be served, field by field.
 
     A client may use each of its models for each of its purposes, so every pair must be
-    servable: the model exists and scores individual cases, the purpose is the one the model
+    servable: the model exists (in the client's organisation, when it has one) and scores
+    individual cases, the purpose is the one the model
     is registered for, and every agreement under the model's latest version (the approved one
     if any, else the newest) grants it for use. A model with no version yet is accepted when
     the purpose matches: its agreements are checked at the gate and at every request.
@@ -127,7 +128,7 @@ def client_problems(session: Session, models: Iterable[str], purposes: Iterable[
     for name in dict.fromkeys(models):
         model = session.scalars(select(PredictiveModel).where(PredictiveModel.name == name)
                                 ).first()
-        if model is None:
+        if model is None or organisation_id not in (None, model.organisation_id):
             problems.setdefault("models", []).append(f"no model named {name!r}")
             continue
         if model.purpose_class != "individual_case_work":

@@ -19,6 +19,7 @@ from ..records import (
     DpiaRisk,
     Governed,
     ModelVersion,
+    Organisation,
     PredictiveModel,
     User,
     version_datasets,
@@ -28,7 +29,7 @@ from ..records.datasets import PERSONAL_CLASSIFICATIONS
 from . import ledger
 from .actors import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .permissions import require
+from .permissions import RULES, require
 
 EDITABLE = ("draft", "changes_requested")
 KINDS: dict[str, type[Governed]] = {
@@ -62,13 +63,23 @@ def get(session: Session, kind: str, key: Any) -> Governed:
 def create(
     session: Session, actor: Actor, kind: str, data: dict[str, Any], now: datetime, **extra: Any
 ) -> Governed:
+    """A new draft record, in the organisation named by `organisation_id` (in `data`, or
+    `extra` for a version: its model's), else the only one where the actor registers."""
+    from .people import organisation_for
+
+    require(actor, "register")
+    org_id = extra.pop("organisation_id", None)
+    if org_id is None:
+        org_id = organisation_for(session, actor, data.pop("organisation_id", None),
+                                  RULES["register"])
+    actor = actor.within(org_id)
     require(actor, "register")
     user = session.get(User, actor.user_id)
-    if user is None or user.organisation_id is None:
+    if user is None or org_id is None:
         raise Forbidden("only a user who belongs to an organisation may register records")
     record = KINDS[kind](
         state="draft",
-        organisation_id=user.organisation_id,
+        organisation_id=org_id,
         owner_id=user.id,
         created_by_id=user.id,
         created_at=now,
@@ -88,8 +99,13 @@ def create(
 def update(
     session: Session, actor: Actor, record: Governed, data: dict[str, Any], now: datetime
 ) -> Governed:
+    actor = actor.within(record.organisation_id)
     require(actor, "register")
     _require_editable(actor, record)
+    if data.get("organisation_id", record.organisation_id) != record.organisation_id:
+        raise Invalid("a record's organisation cannot change",
+                      {"organisation_id": ["fixed once registered"]})
+    data = {k: v for k, v in data.items() if k != "organisation_id"}
     _APPLY[record.kind](session, record, data)
     if record.kind == "model_version":
         _link_version_datasets(session, record, data)  # type: ignore[arg-type]
@@ -100,6 +116,7 @@ def update(
 
 
 def submit(session: Session, actor: Actor, record: Governed, now: datetime) -> Governed:
+    actor = actor.within(record.organisation_id)
     require(actor, "register")
     _require_editable(actor, record)
     previous = record.state
@@ -130,6 +147,7 @@ def upload_data(
     now: datetime,
 ) -> Dataset:
     """Check the data against the declared schema, profile it and store it."""
+    actor = actor.within(dataset.organisation_id)
     require(actor, "register")
     _require_editable(actor, dataset)
     if not dataset.columns:
@@ -184,7 +202,9 @@ def _require_editable(actor: Actor, record: Governed) -> None:
 
 
 def _unique(session: Session, record: Governed, column: Any, value: Any, field: str) -> None:
-    clash = session.scalars(select(type(record)).where(column == value)).first()
+    # every organisation's: names are unique across the deployment
+    clash = session.scalars(select(type(record)).where(column == value)
+                            .execution_options(gatehouse_unscoped=True)).first()
     if clash is not None and clash is not record:
         raise Conflict(f"{field} {value!r} is already used", {field: ["already used"]})
 
@@ -205,9 +225,15 @@ def _apply_agreement(session: Session, record: Governed, data: dict[str, Any]) -
         stages = {p: s for p, s in (record.stages or {}).items() if p in purposes}
     problems = {f"stages.{p}": [f"{p!r} is not one of the agreement's permitted purposes"]
                 for p in stages if p not in purposes}
+    for field in ("provider_organisation_id", "recipient_organisation_id"):
+        org_id = data.get(field)
+        if org_id is not None and session.get(Organisation, org_id) is None:
+            problems[field] = [f"no organisation {org_id}"]
     if problems:
         raise Invalid("the agreement has invalid fields", problems)
     _assign(record, data, skip=("stages",))
+    if record.recipient_organisation_id is None:  # by default the registering organisation
+        record.recipient_organisation_id = record.organisation_id
     # kept in the vocabulary's order, each stage once
     record.stages = {p: [s for s in AGREEMENT_STAGES if s in stages[p]]
                      for p in purposes if p in stages}
@@ -236,6 +262,10 @@ def _apply_dataset(session: Session, record: Governed, data: dict[str, Any]) -> 
         missing = sorted(set(data["agreement_ids"]) - {a.id for a in found})
         if missing:
             problems["agreement_ids"] = [f"no agreement with id {m}" for m in missing]
+        foreign = [a.label for a in found if a.recipient_organisation_id != record.organisation_id]
+        if foreign:  # a provider sees the agreement, but only the recipient's data rests on it
+            problems.setdefault("agreement_ids", []).extend(
+                f"{label}'s recipient is another organisation" for label in foreign)
         record.agreements = list(found)
     if problems:
         raise Invalid("the dataset has invalid fields", problems)

@@ -33,6 +33,7 @@ def register(
     now: datetime,
 ) -> ModelVersion:
     """Refuse anything that is not a safe skops file before anything is stored."""
+    actor = actor.within(model.organisation_id)  # the roles held in its organisation
     from ..analysis import models  # numpy and skops load only when a model arrives
 
     require(actor, "register")
@@ -63,6 +64,7 @@ def register(
         metadata,
         now,
         model=model,
+        organisation_id=model.organisation_id,
         number=number,
         artefact_sha256=digest,
         artefact_size=len(artefact),
@@ -97,6 +99,7 @@ def run_self_check(
     The outcomes are recorded on the version; the gate reads them. A failure is recorded, not
     raised: the data scientist sees what to fix on the gate.
     """
+    actor = actor.within(version.organisation_id)  # the roles held in its organisation
     from ..analysis import models
 
     if version.state not in registration.EDITABLE + ("submitted",):

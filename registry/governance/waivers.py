@@ -21,6 +21,7 @@ from .policy import Policy
 def may_waive(actor: Actor, version: ModelVersion) -> bool:
     """Whether `actor` may waive or acknowledge gaps of the version, by the rules `record`
     applies: a governance officer who did not build or submit it."""
+    actor = actor.within(version.organisation_id)  # the roles held in its organisation
     return ("governance_officer" in actor.roles and actor.user_id is not None
             and actor.user_id not in builders(version))
 
@@ -30,6 +31,7 @@ def record(session: Session, actor: Actor, version: ModelVersion, policy: Policy
            evidence: str | None = None) -> Decision:
     """Waive (or acknowledge, for an alert) the named items of the requirement's open gaps —
     of the named evidence (``drift_check:7``) when given, else of the newest that has them."""
+    actor = actor.within(version.organisation_id)  # the roles held in its organisation
     require_evidence_decider(actor, version)
     if requirement not in gaps.FINDERS:
         raise Invalid(f"{requirement!r} cannot be waived",

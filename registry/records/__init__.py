@@ -8,7 +8,7 @@ from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
 from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
 from .monitoring import BiasAudit, DriftCheck, DriftMonitor
-from .people import ApiClient, Organisation, User
+from .people import ApiClient, Membership, Organisation, User
 from .serving import Job, ReceiptBatch, ScoreReceipt
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
+    "Membership",
     "ModelVersion",
     "Organisation",
     "PredictiveModel",

@@ -46,6 +46,11 @@ class DataSharingAgreement(Governed, Base):
     title: Mapped[str] = mapped_column(String(300))
     provider: Mapped[str] = mapped_column(String(200))
     recipient: Mapped[str] = mapped_column(String(200))
+    # The parties as organisations of this deployment, where they are (an outside provider is
+    # named only in `provider`); the recipient is the organisation whose records rest on it.
+    provider_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    recipient_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"))
     controllers: Mapped[list[str]]
     legal_basis: Mapped[str] = mapped_column(String(40))
     special_category: Mapped[bool] = mapped_column(default=False)

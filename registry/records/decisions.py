@@ -42,6 +42,8 @@ class Decision(Base):
     policy_hash: Mapped[str] = mapped_column(String(64))
     evidence_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
 
 
 class LedgerEntry(Base):
@@ -59,6 +61,10 @@ class LedgerEntry(Base):
     change_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # Whose entry it is (None: the deployment's own), for scoping who reads it; not hashed, so
+    # entries written before organisations verify as they were.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
 
 
 class LedgerHead(Base):

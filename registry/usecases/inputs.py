@@ -36,6 +36,13 @@ def Count(minimum: int = 0, **kwargs: object) -> fields.Integer:
                           **kwargs)  # type: ignore[arg-type]
 
 
+class Owned(Schema):
+    """A record registered in one organisation: named when the person registers in several."""
+
+    organisation_id = Id(metadata={"description": "the organisation the record belongs to "
+                                   "(by default the only one where you register records)"})
+
+
 # --- agreements ----------------------------------------------------------------------------------
 
 
@@ -45,11 +52,15 @@ class Signatory(Schema):
     organisation = Text(required=True, validate=NonEmpty)
 
 
-class AgreementIn(Schema):
+class AgreementIn(Owned):
     reference = Text(required=True, validate=validate.Length(min=1, max=60))
     title = Text(required=True, validate=validate.Length(min=1, max=300))
     provider = Text(required=True, validate=NonEmpty)
     recipient = Text(required=True, validate=NonEmpty)
+    # the parties that are organisations of this deployment (the recipient: by default the
+    # organisation registering the agreement)
+    provider_organisation_id = Id(allow_none=True)
+    recipient_organisation_id = Id(allow_none=True)
     controllers = fields.List(Text(validate=NonEmpty), load_default=list)
     legal_basis = Text(required=True, validate=validate.OneOf(LEGAL_BASES))
     special_category = fields.Boolean(load_default=False)
@@ -87,7 +98,7 @@ class ColumnIn(Schema):
     maximum = fields.Float(allow_none=True, load_default=None)
 
 
-class DatasetIn(Schema):
+class DatasetIn(Owned):
     name = Text(required=True, validate=Slug)
     title = Text(required=True, validate=validate.Length(min=1, max=300))
     description = Text(load_default="")
@@ -114,7 +125,7 @@ class RiskIn(Schema):
     residual_severity = fields.Integer(allow_none=True, load_default=None, validate=Scale)
 
 
-class DpiaIn(Schema):
+class DpiaIn(Owned):
     reference = Text(required=True, validate=validate.Length(min=1, max=60))
     title = Text(required=True, validate=validate.Length(min=1, max=300))
     need = Text(load_default="")
@@ -142,7 +153,7 @@ class AdviceResponseIn(Schema):
 # --- models and versions -------------------------------------------------------------------------
 
 
-class ModelIn(Schema):
+class ModelIn(Owned):
     name = Text(required=True, validate=Slug)
     title = Text(required=True, validate=validate.Length(min=1, max=300))
     purpose = Text(required=True, validate=NonEmpty)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..governance import people, sign_in
+from ..governance import people, scope, sign_in
 from ..governance.actors import Actor
 from ..governance.errors import NotFound
 from ..governance.permissions import require
@@ -17,12 +17,21 @@ from .unit import Unit
 
 
 def authenticate(session: Session, token: str) -> Actor:
-    """The actor a bearer token belongs to. The lookup's read transaction is ended at once, so
-    the request's own work takes whatever lock it needs."""
+    """The actor a bearer token belongs to; the session sees only what it may from now on. The
+    lookup's read transaction is ended at once, so the request's own work takes whatever lock
+    it needs."""
     reading = read_first(session)
     actor = people.authenticate(session, token)
     if reading:
         session.rollback()
+    scope.enter(session, actor)
+    return actor
+
+
+def signed_in(session: Session, user: User) -> Actor:
+    """The actor a web sign-in is; the session sees only what it may from now on."""
+    actor = people.actor_for_user(user)
+    scope.enter(session, actor)
     return actor
 
 
@@ -60,9 +69,21 @@ def create_client(unit: Unit, data: dict[str, Any]) -> tuple[ApiClient, str]:
         return people.create_client(unit.session, unit.actor, data, unit.now)
 
 
+def add_membership(unit: Unit, user: User, organisation_id: int | None,
+                   roles: list[str]) -> User:
+    """Roles for an existing user in another organisation (or new roles in one)."""
+    with unit:
+        people.add_membership(unit.session, unit.actor, user, organisation_id, roles, unit.now)
+        return user
+
+
 def find_user(unit: Unit, user_id: int) -> User:
     require(unit.actor, "administer")
     user = unit.session.get(User, user_id)
+    # an administrator of one of the user's organisations (reading it is not enough)
+    if user is not None and not any("admin" in unit.actor.roles_in(m.organisation_id)
+                                    for m in user.memberships):
+        user = None
     if user is None:
         raise NotFound(f"no user {user_id}", {"user_id": [str(user_id)]})
     return user

@@ -9,6 +9,7 @@ from types import TracebackType
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
+from ..governance import scope
 from ..governance.actors import Actor
 from ..governance.errors import GovernanceError
 from ..governance.policy import Policy
@@ -53,7 +54,9 @@ def for_request(actor: Actor) -> Unit:
 
 
 def of_app(app: Flask, actor: Actor, session: Session | None = None) -> Unit:
-    """A unit outside a request (the CLI, tests): a session of its own unless one is given."""
+    """A unit outside a request (the CLI, tests): a session of its own unless one is given.
+    Its session sees only what the actor may (`governance.scope`)."""
     services: Services = app.extensions["gatehouse"]
-    return Unit(session if session is not None else services.sessions(), actor,
-                services.policy, services.clock, services.store, app)
+    session = session if session is not None else services.sessions()
+    scope.enter(session, actor)
+    return Unit(session, actor, services.policy, services.clock, services.store, app)

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 
 from ..governance.actors import Actor
-from ..governance.people import actor_for_user
 from ..platform.ratelimit import limiter
 from ..platform.services import db, now
 from ..records import User
@@ -57,7 +56,7 @@ def current_user() -> User | None:
 def current_actor() -> Actor:
     user = current_user()
     assert user is not None, "login_required must guard this view"
-    return actor_for_user(user)
+    return people.signed_in(db(), user)
 
 
 def unit() -> Unit:
@@ -70,6 +69,7 @@ def login_required(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
             return redirect(url_for("auth.sign_in", next=_here()))
+        current_actor()  # the request's session sees only what this person may from here on
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]

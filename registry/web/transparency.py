@@ -42,9 +42,23 @@ def website(name: str) -> str:
     return url_for("transparency.model", name=name, _external=True)
 
 
+def _wanted_organisation(session: Any) -> Organisation | None:
+    """The organisation `?organisation=<slug>` names (404 for one unknown)."""
+    slug = request.args.get("organisation", "")
+    if not slug:
+        return None
+    org = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+    if org is None:
+        abort(404)
+    return org  # type: ignore[no-any-return]
+
+
 def register() -> list[dict[str, Any]]:
-    return public_register(db(), services().policy, now(), website,
-                           current_app.config["TRANSPARENCY_CONTACT"])
+    session = db()
+    org = _wanted_organisation(session)
+    return public_register(session, services().policy, now(), website,
+                           current_app.config["TRANSPARENCY_CONTACT"],
+                           org.id if org is not None else None)
 
 
 # --- pages and exports ------------------------------------------------------------------------
@@ -53,13 +67,17 @@ def register() -> list[dict[str, Any]]:
 def index() -> Any:
     session = db()
     wanted = request.args.get("status", "")
-    rows = [(m, s) for m, s in public_models(session) if not wanted or s == wanted]
-    orgs = {o.id: o.name for o in session.scalars(select(Organisation)).all()}
+    org = _wanted_organisation(session)
+    listed = public_models(session, org.id if org is not None else None)
+    rows = [(m, s) for m, s in listed if not wanted or s == wanted]
+    organisations = session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    orgs = {o.id: o.name for o in organisations}
     counts: dict[str, int] = {}
-    for _, s in public_models(session):
+    for _, s in listed:
         counts[s] = counts.get(s, 0) + 1
     return render_template("transparency/index.html", rows=rows, orgs=orgs, statuses=STATUSES,
-                           paused=paused,
+                           paused=paused, organisations=organisations,
+                           organisation=org.slug if org is not None else "",
                            wanted=wanted if wanted in STATUSES else "", counts=counts,
                            public=True, title="Register of algorithmic tools")
 

@@ -1,0 +1,168 @@
+"""Running the register: `gatehouse db`, `sweep`, `dependents`, `monitors`, `worker`, `demo`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..governance.actors import SYSTEM
+from .context import new_session, services, signing
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Bring the database schema up to date (Alembic).")
+@with_appcontext
+def db_upgrade() -> None:
+    from ..governance import checkpoints
+    from ..platform.migrations import upgrade  # Alembic: loaded when asked
+
+    upgrade(current_app.config["DATABASE_URL"])
+    with new_session() as session:  # a ledger from before 0007: sign its head now
+        made = checkpoints.cut(session, signing(session), services().clock.now(),
+                               only_if_unsigned=True)
+        session.commit()
+    if made is not None:
+        click.echo(f"ledger signed: checkpoint #{made.number} at entry {made.seq}")
+    click.echo("database at head")
+
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Daily housekeeping: record lapses and list what expires soon; record drift monitors
+    overdue (so serving sees them); erase score inputs and drift reports past the policy's
+    retention; queue again jobs whose worker stopped."""
+    from ..governance.monitor_health import record_overdue
+    from ..governance.retention import erase_expired_inputs, prune_drift_reports
+    from ..governance.sweep import sweep
+    from ..jobs.queue import requeue_stale
+
+    now, policy = services().clock.now(), services().policy
+    with new_session() as session:
+        report = sweep(session, policy, now)
+        overdue = record_overdue(session, policy, now)
+        erased = erase_expired_inputs(session, now)
+        pruned = prune_drift_reports(session, services().store, policy, now)
+        session.commit()
+        interrupted = requeue_stale(current_app._get_current_object(), session)  # type: ignore[attr-defined]
+    for line in report.lapsed:
+        click.echo(f"lapsed: {line}")
+    for line in report.expiring:
+        click.echo(f"expires soon: {line}")
+    for line in overdue:
+        click.echo(f"overdue: {line}")
+    for job in interrupted:
+        click.echo(f"interrupted job {job.id} ({job.kind}): {job.state}")
+    click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days; "
+               f"inputs erased from {erased} receipt(s), {pruned} drift report(s) deleted, "
+               f"{len(interrupted)} interrupted job(s)")
+
+
+@click.command("dependents")
+@click.argument("reference")
+@with_appcontext
+def dependents_command(reference: str) -> None:
+    """Everything that rests on an agreement (by reference, e.g. DSA-12)."""
+    from sqlalchemy import select
+
+    from ..governance.upstream import dependents_of_agreement
+    from ..records import DataSharingAgreement
+
+    with new_session() as session:
+        agreement = session.scalars(
+            select(DataSharingAgreement).where(DataSharingAgreement.reference == reference)
+        ).first()
+        if agreement is None:
+            click.echo(f"error: no agreement {reference!r}", err=True)
+            sys.exit(2)
+        deps = dependents_of_agreement(session, agreement)
+        for d in deps["datasets"]:
+            click.echo(f"dataset {d.name} ({d.state})")
+        for v in deps["model_versions"]:
+            click.echo(f"model version {v.model.name} v{v.number} ({v.state})")
+        for c in deps["clients"]:
+            click.echo(f"client {c.name}")
+
+
+@click.group("monitors", help="Drift monitors.")
+def monitors_group() -> None:
+    pass
+
+
+@monitors_group.command("run")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="With Celery, wait for each check to finish and print its outcome.")
+@with_appcontext
+def monitors_run(wait: bool) -> None:
+    """Run the drift checks that are due (N receipts since the last check, or a day).
+
+    Monitors found overdue are first recorded on the ledger, so that serving sees them at once
+    (see registry.governance.monitor_health). Without Celery the checks run here, one after
+    another (no worker pool outlives this command); with Celery they are queued for
+    `gatehouse worker`.
+    """
+    from ..governance.monitor_health import record_overdue
+    from ..governance.monitoring import due_monitors
+    from ..jobs.queue import enqueue, mode
+    from ..jobs.queue import wait as wait_for
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    inline = mode(app) != "celery"
+    with new_session() as session:
+        for line in record_overdue(session, services().policy, services().clock.now()):
+            click.echo(f"overdue: {line}")
+        session.commit()
+        due = due_monitors(session, services().clock.now())
+        for monitor in due:
+            job = enqueue(app, session, SYSTEM, "drift_check",
+                          {"monitor_id": monitor.id, "source": "schedule"}, inline=inline)
+            if wait and not inline:
+                job = wait_for(app, job.id, timeout=900)
+            click.echo(f"monitor {monitor.id}: job {job.id} {job.state}"
+                       + (f": {job.error}" if job.error else ""))
+    click.echo(f"{len(due)} drift check(s) due")
+
+
+@click.command("worker")
+@click.option("--concurrency", default=2, show_default=True, type=int)
+@with_appcontext
+def worker_command(concurrency: int) -> None:
+    """Run a Celery worker for background jobs (needs CELERY_BROKER_URL)."""
+    from ..jobs.celery_worker import bind, celery, queue_of  # Celery: loaded when asked
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("CELERY_BROKER_URL"):
+        click.echo("error: set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0", err=True)
+        sys.exit(2)
+    bind(app)
+    celery.conf.broker_url = app.config["CELERY_BROKER_URL"]
+    celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}",
+                        f"--queues={queue_of(app)}"])
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo council: agreements, datasets, a DPIA and models in several states."""
+    from sqlalchemy import select
+
+    from ..demo.load import load_demo  # the demo's libraries: loaded when asked
+    from ..records import Organisation
+
+    with new_session() as session:
+        if session.scalars(select(Organisation)).first() is not None:
+            click.echo("demo: the database already holds data; nothing loaded")
+            return
+        summary = load_demo(session, services())
+        session.commit()
+    for line in summary:
+        click.echo(line)
+
