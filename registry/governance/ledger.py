@@ -113,14 +113,17 @@ def summarise_refusals(session: Session, head: LedgerHead, now: datetime) -> Non
     query = select(RefusalTally).where(RefusalTally.pending > 0).order_by(RefusalTally.id)
     for tally in list(session.scalars(query)):
         first, last = tally.first_pending_at, tally.last_pending_at
+        # the tool's organisation, as for the refusal logged in full (the model may be no one's)
+        tool = session.scalars(select(LedgerEntry.organisation_id).where(
+            LedgerEntry.actor == tally.actor).order_by(LedgerEntry.seq.desc()).limit(1)
+            .execution_options(**_EVERYWHERE)).first()
         assert first is not None and last is not None
         summary = (f"{tally.pending} further refusal{'s' if tally.pending != 1 else ''} "
                    f"({tally.reason}) from {first.isoformat()} to {last.isoformat()}")
         _link(session, head, tally.actor, "score_refused", "model", tally.model,
               {"refusals": tally.pending, "summary": summary, "reason": tally.reason,
                "first_at": first.isoformat(), "last_at": last.isoformat(),
-               "latest": {"purpose": tally.purpose, "problems": tally.problems}}, now,
-              _organisation_of(session, "model", tally.model))
+               "latest": {"purpose": tally.purpose, "problems": tally.problems}}, now, tool)
         tally.pending, tally.first_pending_at, tally.last_pending_at = 0, None, None
 
 

@@ -33,7 +33,9 @@ def record(session: Session, actor: Actor, model: str, purpose: str,
         return
     # A new window: what was counted in the last one is summarised first, by the append.
     change: dict[str, Any] = {"purpose": purpose, "problems": problems}
-    ledger.append(session, actor, "score_refused", "model", model, change, now)
+    # the refused tool's organisation keeps the entry (the model named may be no one's)
+    ledger.append(session, actor, "score_refused", "model", model, change, now,
+                  organisation_id=actor.organisation_id)
     if tally is None:
         session.add(RefusalTally(actor=actor.ledger_name, model=model, reason=reason,
                                  window_started_at=now, pending=0))
