@@ -47,7 +47,7 @@ def test_no_request_gets_a_server_error_and_every_answer_is_documented(app: Flas
 def test_a_server_error_would_be_found(app: Flask, api: Api,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The positive control: a handler that fails is reported."""
-    from registry.governance import ledger_check
+    from registry.usecases import ledger as ledger_check
 
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("the ledger cannot be read")
@@ -64,7 +64,7 @@ def test_an_undocumented_answer_would_be_found(app: Flask, api: Api,
     """The positive control of conformance: an answer the document does not describe."""
     from flask import jsonify
 
-    from registry.governance import ledger_check
+    from registry.usecases import ledger as ledger_check
 
     class Odd:
         def as_dict(self) -> Any:  # a response as it is, past the documented schema

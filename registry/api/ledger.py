@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
-from ..governance import ledger_check
 from ..governance.permissions import require
-from ..platform.services import db, services
+from ..platform.services import db
 from ..records import LedgerEntry
+from ..usecases import ledger as ledger_cases
 from . import schemas as s
-from .auth import current_actor
+from .auth import current_actor, unit
 
 blp = Blueprint(
     "ledger",
@@ -64,7 +64,5 @@ class Entries(MethodView):
 class Verify(MethodView):
     @blp.response(200, s.VerificationOut)
     def get(self) -> Any:
-        require(current_actor(), "read_ledger")
         full = request.args.get("full", "").lower() in ("1", "true", "yes")  # else incremental
-        return ledger_check.check(db(), services().keys, services().marks,
-                                  current_app.config["DATABASE_URL"], full=full).as_dict()
+        return ledger_cases.verify(unit(), full=full).as_dict()

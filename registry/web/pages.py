@@ -37,6 +37,7 @@ from ..records import (
     User,
 )
 from ..records.agreements import AGREEMENT_STAGES, STAGE_WORDS
+from ..usecases import ledger as ledger_cases
 from ..usecases import records
 from . import changes, dpia_page, evidence
 from . import dashboard as dash
@@ -334,8 +335,6 @@ def ledger() -> Any:
     total = session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
     entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq.desc())
                               .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    from ..governance import ledger as chain
-
     return render_template("ledger.html", entries=entries, total=total, page=page,
                            pages=max(1, -(-total // PER_PAGE)),
-                           verification=chain.verify(session))
+                           verification=ledger_cases.verify(unit()).as_dict())

@@ -18,7 +18,7 @@ from .conftest import Browser
 
 # Whose probe of a Northmere record must succeed (the positive control), by route: reading is
 # everyone's; the ledger's and receipts' readers are named.
-PUBLIC = ("/static/", "/transparency", "/v2/health", "/api/openapi")
+PUBLIC = ("/static/", "/transparency", "/v2/health", "/api/openapi", "/verify/")
 BODIES: dict[str, Any] = {
     "decisions": {"decision": "suspend", "rationale": "Stop it."},
     "dpo-advice": {"advice": "Proceed."}, "advice": {"advice": "Proceed."},
