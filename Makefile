@@ -27,14 +27,18 @@ serve: setup
 	$(BIN)/gatehouse demo
 	$(BIN)/gatehouse run --host 127.0.0.1 --port 5000
 
+# The suite runs on one worker process per core (pytest-xdist), each test file whole on one worker
+# (its module-scoped fitted models are made once); PARALLEL= runs it in this one process.
+PARALLEL ?= -n auto --dist loadfile
+
 # Tests on SQLite; set GATEHOUSE_TEST_DATABASE_URL to run them on PostgreSQL instead.
 # pytest exits 5 when it collects nothing: that is not a failure of the code.
 test: setup
-	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
+	$(BIN)/python -m pytest $(PARALLEL); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
 
 # The same tests on a fresh PostgreSQL database (local server, trust auth).
 test-postgres: setup
-	bash scripts/test_postgres.sh
+	bash scripts/test_postgres.sh $(PARALLEL)
 
 # Schemathesis over the whole API as each role against the demo council, for
 # GATEHOUSE_FUZZ_SECONDS (180 by default); prints the counts per status and role (the suite runs

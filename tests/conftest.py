@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from registry.app import create_app, ledger_sessions
 from registry.governance.policy import Policy, PolicyError, load_policies
@@ -35,7 +35,24 @@ from registry.records import Base
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def worker_database(url: str, worker: str) -> str:
+    """A database of this pytest-xdist worker's own beside the one named (dropped with it by
+    scripts/test_postgres.sh), so that workers never empty each other's tables."""
+    named = make_url(url)
+    own = f"{named.database}_{worker}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{own}"'))
+    engine.dispose()
+    return named.set(database=own).render_as_string(hide_password=False)
+
+
 PG_URL = os.environ.get("GATEHOUSE_TEST_DATABASE_URL")
+if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    PG_URL = worker_database(PG_URL, os.environ["PYTEST_XDIST_WORKER"])
 T = TypeVar("T")
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
