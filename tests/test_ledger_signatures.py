@@ -343,3 +343,49 @@ def test_a_lost_default_key_file_becomes_a_rotation(tmp_path: Path, clock: Froze
     kept = store.public_keys()
     assert first != second and set(kept) == {first, second}
     assert kept[first].retired_at is not None and kept[second].retired_at is None
+
+
+def test_the_entry_hash_covers_the_organisation_and_old_entries_still_verify(
+        app: Flask, api: Api) -> None:
+    """Hash version 2 covers organisation_id: an entry moved to another organisation is named.
+    Entries hashed the old way (version 1) still verify, but not after a version-2 entry: an
+    edit cannot pass itself off as an old entry whose hash does not cover its organisation."""
+    _fill(api)
+    seq, org = _one(app, "SELECT seq, organisation_id FROM ledger_entries "
+                         "WHERE organisation_id IS NOT NULL ORDER BY seq LIMIT 1")
+    _sql(app, "UPDATE ledger_entries SET organisation_id = NULL WHERE seq = :s", s=seq)
+    result = _verify(api, full=True)
+    assert result["first_bad_seq"] == seq and result["problem"].startswith("entry_edited")
+    _sql(app, "UPDATE ledger_entries SET organisation_id = :o WHERE seq = :s", o=org, s=seq)
+    assert _verify(api, full=True)["ok"]
+
+    services = app.extensions["gatehouse"]
+    with Session(services.engine) as s:
+        entries = s.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).all()
+        v1 = {e.seq: ledger._entry_hash(e, 1) for e in entries[:3]}
+        s.rollback()
+    # A register written before version 2: its first entries hashed the old way (the chain,
+    # head and checkpoints re-made over them, as they were then), the rest the new way.
+    with Session(services.engine) as s:
+        prev = ledger.GENESIS
+        for e in s.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)):
+            e.prev_hash = prev
+            e.entry_hash = prev = ledger._entry_hash(e, 1 if e.seq in v1 else 2)
+        s.commit()
+    with Session(services.engine) as s:
+        assert ledger.walk(s).ok
+        # version 1 after version 2: refused, though the hash is right for version 1
+        e = s.get(LedgerEntry, 5)
+        e.entry_hash = ledger._entry_hash(e, 1)
+        assert ledger.hash_version(e, v2_seen=True) is None
+        assert ledger.hash_version(e, v2_seen=False) == 1
+        s.flush()
+        prev = e.entry_hash
+        for later in s.scalars(select(LedgerEntry).where(LedgerEntry.seq > 5)
+                               .order_by(LedgerEntry.seq)):
+            later.prev_hash = prev
+            later.entry_hash = prev = ledger._entry_hash(later)
+        s.flush()
+        walked = ledger.walk(s)
+        assert not walked.ok and walked.first_bad_seq == 5 and walked.kind == "entry_edited"
+        s.rollback()

@@ -15,6 +15,7 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from ..governance.errors import Invalid, TooManyRequests
+from ..governance.receipt_chain import display_code
 from ..platform import ratelimit
 from ..serving.scoring import MAX_PURPOSE, Refused
 from ..usecases import scoring
@@ -79,6 +80,10 @@ class OutcomeIn(Schema):
 
 class ReceiptOut(Schema):
     id = fields.String()
+    verify_code = fields.Function(
+        lambda r: display_code(r.code) if r.code else None, allow_none=True,
+        metadata={"description": "for the decision letter: anyone can check it at "
+                                 "/verify/<code> (none on receipts made before codes existed)"})
     model_version_id = fields.Integer()
     approval_id = fields.Integer()
     client_id = fields.Integer(allow_none=True)

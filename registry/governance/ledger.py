@@ -38,18 +38,36 @@ def sha256(value: Any) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()
 
 
-def _entry_hash(e: LedgerEntry) -> str:
-    return sha256(
-        {
-            "seq": e.seq,
-            "at": e.at.isoformat(),
-            "actor": e.actor,
-            "action": e.action,
-            "subject": [e.subject_kind, e.subject_id],
-            "change_hash": e.change_hash,
-            "prev_hash": e.prev_hash,
-        }
-    )
+HASH_VERSION = 2
+
+
+def _entry_hash(e: LedgerEntry, version: int = HASH_VERSION) -> str:
+    """Version 2 (every entry written now) also covers the organisation the entry belongs to,
+    so moving an entry to another organisation's view breaks it; version 1 is how entries
+    written before were hashed, and still verify (see `walk`)."""
+    fields: dict[str, Any] = {
+        "seq": e.seq,
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "action": e.action,
+        "subject": [e.subject_kind, e.subject_id],
+        "change_hash": e.change_hash,
+        "prev_hash": e.prev_hash,
+    }
+    if version >= 2:
+        fields.update(hash_version=version, organisation_id=e.organisation_id)
+    return sha256(fields)
+
+
+def hash_version(e: LedgerEntry, v2_seen: bool) -> int | None:
+    """The version the entry's stored hash is of (None: neither, it was edited). Once an entry
+    of version 2 has been seen, no later entry may be of version 1: an edit passed off as an
+    old entry (whose hash does not cover its organisation) is an edit."""
+    if e.entry_hash == _entry_hash(e, 2):
+        return 2
+    if not v2_seen and e.entry_hash == _entry_hash(e, 1):
+        return 1
+    return None
 
 
 def append(
@@ -189,9 +207,11 @@ class Verification:
         }
 
 
-def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS) -> Verification:
-    """Walk the chain in order from `start_seq` (whose predecessor's hash is `prev_hash`); name
-    the first entry that was edited, deleted or moved. `entries` counts from the start."""
+def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS,
+         v2_seen: bool = False) -> Verification:
+    """Walk the chain in order from `start_seq` (whose predecessor's hash is `prev_hash`, and
+    `v2_seen` whether it or any entry before it is of hash version 2); name the first entry
+    that was edited, deleted or moved. `entries` counts from the start."""
     expected_prev, expected_seq, count = prev_hash, start_seq, start_seq - 1
     query = select(LedgerEntry).where(LedgerEntry.seq >= start_seq).order_by(LedgerEntry.seq)
     for e in session.scalars(query).yield_per(1000):
@@ -207,17 +227,19 @@ def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS) -> Veri
             return Verification(False, count, e.seq,
                                 f"entry {e.seq} does not follow entry {e.seq - 1}",
                                 "chain_broken", expected_prev)
-        if e.entry_hash != _entry_hash(e):
+        version = hash_version(e, v2_seen)
+        if version is None:
             return Verification(False, count, e.seq, f"entry {e.seq} was edited", "entry_edited",
                                 expected_prev)
+        v2_seen = v2_seen or version == 2
         expected_prev, expected_seq = e.entry_hash, expected_seq + 1
     return Verification(True, count, last_hash=expected_prev)
 
 
-def entry_intact(e: LedgerEntry) -> bool:
-    """The entry's stored hashes are those of its content (not whether it follows its
-    predecessor)."""
-    return e.change_hash == sha256(e.change) and e.entry_hash == _entry_hash(e)
+def entry_intact(e: LedgerEntry) -> int | None:
+    """The hash version of the entry if its stored hashes are those of its content (not
+    whether it follows its predecessor), else None."""
+    return hash_version(e, False) if e.change_hash == sha256(e.change) else None
 
 
 def verify(session: Session) -> Verification:

@@ -21,8 +21,10 @@ the instance folder), having checked that the entry there is unchanged. The mark
 work: when it does not match (a database restored from a backup, say), the walk starts from
 the first entry, and what proves a cut is the signatures and the copies. Every checkpoint's
 signature and the hash of its entry are still checked each time, so a rewrite below it is
-still caught. `full` walks everything, which also catches an edit below the mark left with its
-old hashes (the one thing the incremental walk does not re-read).
+still caught. Receipt batches likewise: only those recorded from the walk's start on are
+recomputed from their receipts. `full` walks everything and recomputes every batch, which also
+catches an edit below the mark left with its old hashes, or a receipt edited in a batch below
+it (what the incremental run does not re-read).
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def _check(session: Session, store: KeyStore, marks: VerifiedMark | None, databa
     _against_head(session, result, {**copy_keys, **trusted}, good, last_seq)
     if copy is not None:
         _against_copy(session, result, copy, copy_keys, last_seq)
-    for code, seq, message in receipt_chain.problems(session):
+    for code, seq, message in receipt_chain.problems(session, result.walked_from):
         result.add(code, seq, message)
     if result.ok and marks is not None and good:
         top = good[-1]
@@ -167,16 +169,16 @@ def _entry_hashes(session: Session, seqs: list[int]) -> dict[int, str]:
 
 def _walk(session: Session, result: Check, good: list[LedgerCheckpoint],
           mark: dict[str, Any] | None, full: bool) -> None:
-    start, prev = 1, ledger.GENESIS
+    start, prev, v2_seen = 1, ledger.GENESIS, False
     if not full and mark:
         anchor = next((c for c in good if c.number == mark.get("checkpoint")), None)
         entry = session.get(LedgerEntry, anchor.seq) if anchor else None
-        if (anchor and entry and anchor.seq == mark.get("seq")
-                and anchor.entry_hash == mark.get("entry_hash") == entry.entry_hash
-                and ledger.entry_intact(entry)):
-            start, prev = entry.seq + 1, entry.entry_hash
+        version = ledger.entry_intact(entry) if entry else None
+        if (anchor and entry and version and anchor.seq == mark.get("seq")
+                and anchor.entry_hash == mark.get("entry_hash") == entry.entry_hash):
+            start, prev, v2_seen = entry.seq + 1, entry.entry_hash, version == 2
     result.walked_from, result.full = start, start == 1
-    walked = ledger.walk(session, start, prev)
+    walked = ledger.walk(session, start, prev, v2_seen)
     if not walked.ok and walked.kind and walked.first_bad_seq is not None:
         result.add(walked.kind, walked.first_bad_seq, walked.problem or "")
 
