@@ -25,9 +25,9 @@ from ..records import (
     version_datasets,
 )
 from ..records.agreements import AGREEMENT_STAGES
-from ..records.datasets import PERSONAL_CLASSIFICATIONS
 from . import ledger
 from .actors import Actor
+from .at_rest import sealed_at_rest
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .permissions import RULES, require
 
@@ -177,11 +177,6 @@ def upload_data(
         now,
     )
     return dataset
-
-
-def sealed_at_rest(classification: str) -> bool:
-    """Data that still relates to identifiable people is stored encrypted."""
-    return classification in PERSONAL_CLASSIFICATIONS
 
 
 def next_version_number(session: Session, model: PredictiveModel) -> int:

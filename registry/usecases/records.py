@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..governance import registration
+from ..governance import at_rest, registration
 from ..governance.permissions import require
-from ..records import Governed, ModelVersion
+from ..records import Dataset, Governed, ModelVersion
 from .unit import Unit
 
 
@@ -31,7 +31,10 @@ def create(unit: Unit, kind: str, data: dict[str, Any]) -> Governed:
 def edit(unit: Unit, record: Governed, data: dict[str, Any]) -> Governed:
     """Change some fields of a record while it may be changed."""
     with unit:
-        return registration.update(unit.session, unit.actor, record, data, unit.now)
+        edited = registration.update(unit.session, unit.actor, record, data, unit.now)
+        if isinstance(edited, Dataset):  # reclassified as personal data: its file sealed now
+            at_rest.reseal_dataset(unit.store, edited)
+        return edited
 
 
 def submit(unit: Unit, record: Governed) -> Governed:
