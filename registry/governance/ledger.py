@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from ..records import (
@@ -41,7 +41,7 @@ def sha256(value: Any) -> str:
 HASH_VERSION = 2
 
 
-def _entry_hash(e: LedgerEntry, version: int = HASH_VERSION) -> str:
+def _entry_hash(e: LedgerEntry | Row[Any], version: int = HASH_VERSION) -> str:
     """Version 2 (every entry written now) also covers the organisation the entry belongs to,
     so moving an entry to another organisation's view breaks it; version 1 is how entries
     written before were hashed, and still verify (see `walk`)."""
@@ -59,7 +59,7 @@ def _entry_hash(e: LedgerEntry, version: int = HASH_VERSION) -> str:
     return sha256(fields)
 
 
-def hash_version(e: LedgerEntry, v2_seen: bool) -> int | None:
+def hash_version(e: LedgerEntry | Row[Any], v2_seen: bool) -> int | None:
     """The version the entry's stored hash is of (None: neither, it was edited). Once an entry
     of version 2 has been seen, no later entry may be of version 1: an edit passed off as an
     old entry (whose hash does not cover its organisation) is an edit."""
@@ -213,8 +213,10 @@ def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS,
     `v2_seen` whether it or any entry before it is of hash version 2); name the first entry
     that was edited, deleted or moved. `entries` counts from the start."""
     expected_prev, expected_seq, count = prev_hash, start_seq, start_seq - 1
-    query = select(LedgerEntry).where(LedgerEntry.seq >= start_seq).order_by(LedgerEntry.seq)
-    for e in session.scalars(query).yield_per(1000):
+    # rows, not entities: the walk reads each entry once, and the ORM would double its time
+    query = (select(*LedgerEntry.__table__.columns).where(LedgerEntry.seq >= start_seq)
+             .order_by(LedgerEntry.seq))
+    for e in session.execute(query).yield_per(1000):
         count += 1
         if e.seq != expected_seq:
             return Verification(False, count, expected_seq,
