@@ -169,6 +169,8 @@ def test_rotating_the_data_key_keeps_everything_readable(app: Flask, api: Api,
     fresh = Keyring(keyring.master_path, keyring.keys_path, may_create=False)
     assert fresh.open(old, b"ctx") == fresh.open(new, b"ctx") == b"Ms Jane Example"
     with app.extensions["gatehouse"].sessions() as session:
-        entry = session.scalars(select(LedgerEntry).where(
-            LedgerEntry.action == "rotate_data_key")).one()
+        entry, master = (session.scalars(select(LedgerEntry).where(
+            LedgerEntry.action == action)).one()
+            for action in ("rotate_data_key", "rotate_master_key"))
     assert entry.change["data_key"] == after and entry.change["previous"] == before
+    assert master.change["master_key"] == keyring.master_key_id()

@@ -108,9 +108,15 @@ def keys_rotate() -> None:
 @with_appcontext
 def keys_rotate_master() -> None:
     """A new master key re-wraps the data keys; nothing stored is re-encrypted."""
+    from ..governance import at_rest
+    from ..governance.actors import OPERATOR
+
     keyring = services().store.keyring
     assert keyring is not None
-    old, new, count = keyring.rotate_master()
+    with new_session() as session:
+        old, new, count = at_rest.rotate_master_key(session, keyring, OPERATOR,
+                                                    services().clock.now())
+        session.commit()
     click.echo(f"master key {new} is current ({old} retired); {count} data keys re-wrapped")
 
 

@@ -141,3 +141,13 @@ def rotate_data_key(session: Session, keyring: Keyring, actor: Actor, now: datet
     ledger.append(session, actor, "rotate_data_key", "data", "at_rest",
                   {"data_key": new, "previous": old, "keys_held": held}, now)
     return old, new, held
+
+
+def rotate_master_key(session: Session, keyring: Keyring, actor: Actor, now: datetime
+                      ) -> tuple[str, str, int]:
+    """A new master key re-wraps every data key (nothing stored is re-encrypted); recorded in
+    the ledger (key ids only)."""
+    old, new, count = keyring.rotate_master()
+    ledger.append(session, actor, "rotate_master_key", "data", "at_rest",
+                  {"master_key": new, "previous": old, "data_keys": count}, now)
+    return old, new, count
