@@ -126,6 +126,9 @@ def test_tail_cut_without_updating_the_head_is_named(app: Flask, api: Api) -> No
     result = _verify(api)
     assert not result["ok"] and result["first_bad_seq"] == last - 1
     assert result["problem"].startswith("tail_truncated")
+    out = _cli(app, "ledger", "verify")  # the command names it too, and fails
+    assert out.exit_code == 1 and f"ledger broken at entry {last - 1}" in out.output
+    assert "tail_truncated:" in out.output
 
 
 def test_tail_cut_with_the_head_updated_is_named(app: Flask, api: Api) -> None:
@@ -162,6 +165,8 @@ def test_a_wiped_ledger_is_named(app: Flask, api: Api) -> None:
     _sql(app, "UPDATE ledger_head SET seq = 0, entry_hash = :g", g=ledger.GENESIS)
     result = _verify(api)
     assert not result["ok"] and result["problem"].startswith("ledger_wiped"), result
+    out = _cli(app, "ledger", "verify", "--full")
+    assert out.exit_code == 1 and "ledger_wiped:" in out.output
     _sql(app, "DELETE FROM ledger_head")
     assert _verify(api)["problem"].startswith("ledger_wiped")
 
@@ -389,3 +394,22 @@ def test_the_entry_hash_covers_the_organisation_and_old_entries_still_verify(
         walked = ledger.walk(s)
         assert not walked.ok and walked.first_bad_seq == 5 and walked.kind == "entry_edited"
         s.rollback()
+
+
+def test_a_checkpoint_forged_below_the_mark_is_named_by_the_incremental_run(
+        app: Flask, api: Api) -> None:
+    """The incremental run skips re-checking the signatures of checkpoints unchanged since the
+    last good run (a digest in the mark, outside the database), not those of one changed."""
+    _fill(api)
+    _cli(app, "ledger", "checkpoint")
+    _more(api, 2)
+    assert _verify(api)["ok"]
+    _more(api, 2)
+    again = _verify(api)
+    assert again["ok"] and again["walked_from"] > 1
+    forger = Ed25519PrivateKey.generate()
+    _sql(app, "UPDATE ledger_checkpoints SET signature = :sig WHERE number = 1",
+         sig=forger.sign(b"gatehouse-ledger-checkpoint/1").hex())
+    result = _verify(api)
+    assert not result["ok"] and _codes(result) >= {"checkpoint_forged"}, result
+    assert "#1" in " ".join(f["message"] for f in result["findings"])

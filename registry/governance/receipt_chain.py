@@ -95,8 +95,12 @@ def problems(session: Session, from_seq: int = 1) -> list[tuple[str, int | None,
     entry is missing: (code, ledger seq, message). Only the batches recorded from entry
     `from_seq` on, and any made since, are recomputed: those below were verified already (the
     incremental verification; `from_seq=1` checks every one)."""
-    below = session.scalar(select(LedgerEntry.subject_id).where(
-        LedgerEntry.seq < from_seq, LedgerEntry.action == ACTION)
+    # The last batch recorded below: found by walking back from `from_seq` (batches come before
+    # checkpoints, so not far), unless there are none, when it would read the whole ledger.
+    below = None if from_seq == 1 or session.scalar(
+        select(func.max(ReceiptBatch.number))) is None else session.scalar(
+        select(LedgerEntry.subject_id).where(LedgerEntry.seq < from_seq,
+                                             LedgerEntry.action == ACTION)
         .order_by(LedgerEntry.seq.desc()).limit(1))
     entries = {e.subject_id: e for e in session.scalars(
         select(LedgerEntry).where(LedgerEntry.seq >= from_seq, LedgerEntry.action == ACTION))}
