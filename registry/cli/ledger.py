@@ -120,7 +120,6 @@ def keys_rotate_master() -> None:
     click.echo(f"master key {new} is current ({old} retired); {count} data keys re-wrapped")
 
 
-
 @keys_group.command("rotate-data")
 @with_appcontext
 def keys_rotate_data() -> None:

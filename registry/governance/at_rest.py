@@ -51,7 +51,7 @@ def reseal_dataset(store: FileStore, dataset: Dataset) -> bool:
 
 
 @dataclass
-class Sealed:
+class SealedCounts:
     """What `encrypt_existing` found, by kind: sealed now, and already sealed."""
 
     now: dict[str, int] = field(default_factory=dict)
@@ -71,11 +71,12 @@ KINDS = ("dataset files", "drift references", "drift batches", "drift reports",
          "receipt inputs", "receipt explanations")
 
 
-def encrypt_existing(session: Session, store: FileStore, actor: Actor, now: datetime) -> Sealed:
+def encrypt_existing(session: Session, store: FileStore, actor: Actor, now: datetime
+                     ) -> SealedCounts:
     """Seal every personal dataset's file, drift reference, waiting drift batch and drift report,
     and the inputs and explanations of every receipt, that were stored unsealed; the run is
     recorded in the ledger if it sealed anything."""
-    found = Sealed()
+    found = SealedCounts()
     unscoped = {"gatehouse_unscoped": True}  # every organisation's
     for dataset in session.scalars(select(Dataset).where(
             Dataset.classification.in_(PERSONAL_CLASSIFICATIONS)).execution_options(**unscoped)):
@@ -97,7 +98,7 @@ def encrypt_existing(session: Session, store: FileStore, actor: Actor, now: date
     return found
 
 
-def _seal_receipts(session: Session, found: Sealed) -> None:
+def _seal_receipts(session: Session, found: SealedCounts) -> None:
     """Re-write each receipt's unsealed inputs and explanation through their sealed columns,
     committing a batch at a time."""
     for rows in _receipt_pages(session):
