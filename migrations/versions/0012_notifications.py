@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("organisation_id", sa.Integer(), nullable=True),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("events", sa.JSON(), nullable=False),
-        sa.Column("secret", registry.records.types.Sealed("webhooks.secret"), nullable=True),
+        sa.Column("secret", registry.records.types.Sealed("webhooks.secret"), nullable=False),
         sa.Column("api_client_id", sa.Integer(), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", UTC(), nullable=False),
