@@ -56,6 +56,8 @@ KINDS_OF_EVENT: dict[str, str] = {
 # Told by email at once; the others go in the daily digest.
 URGENT = frozenset({"version.suspended", "version.lapsed", "monitor.breach", "alert.raised"})
 EXPIRING_WINDOW = SOON
+_ENDS = {"approval": "its approval lapses", "agreement end": "it ends",
+         "DPIA review": "it is due for review", "pilot end": "its pilot ends"}
 _BATCH = 500
 _UPSTREAM = frozenset({"agreement", "dataset", "dpia", "model", "model_version"})
 # entries that change nothing a version in use rests on (a refused score call names its model)
@@ -225,7 +227,8 @@ def _expiring(session: Session, record: Governed, now: datetime) -> Event | None
             if isinstance(day, date) and today <= day <= today + EXPIRING_WINDOW]
     if not soon:
         return None
-    what, last_day = min(soon, key=lambda pair: pair[1])
+    # the record's own end before its approval's, which is capped at it
+    what, last_day = min(soon, key=lambda pair: (pair[1], pair[0] == "approval"))
     days = (last_day - today).days
     key = f"record.expiring:{record.kind}:{record.id}:{today}"
     if session.scalars(select(Event.id).where(Event.key == key)).first() is not None:
@@ -234,7 +237,7 @@ def _expiring(session: Session, record: Governed, now: datetime) -> Event | None
     models = sorted({v.model.name for v in versions}
                     | ({record.name} if isinstance(record, PredictiveModel) else set()))
     return _add(session, key, "record.expiring", record, models,
-                f"the {what} of {record.label} ends on {last_day} (in {days} day"
+                f"{record.label}: {_ENDS.get(what, what)} on {last_day} (in {days} day"
                 f"{'s' if days != 1 else ''})",
                 {"ends": [{"what": w, "last_day": str(d)} for w, d in sorted(soon, key=str)],
                  "last_day": str(last_day), "days_left": days}, None, now)
