@@ -183,17 +183,24 @@ def test_a_lapse_by_the_calendar_is_delivered_by_that_days_sweep(
     assert len(receiver.received) == 1
 
 
+@pytest.mark.parametrize("kind", ["agreement", "dataset", "dpia"])
 def test_an_upstream_suspension_is_a_lapse_naming_the_chain(
-        app: Flask, api: Api, receiver: Receiver) -> None:
+        app: Flask, api: Api, receiver: Receiver, kind: str) -> None:
     chain = build_chain(api)
     hook(api, receiver.url, ["version.lapsed"])
-    ok(api.post(f"/api/v1/agreements/{chain.agreement}/decisions", as_="olivia",
-                json={"decision": "suspend", "rationale": "The provider withdrew the data"}), 201)
+    record = {"agreement": chain.agreement, "dataset": chain.dataset, "dpia": chain.dpia}[kind]
+    ok(api.post(f"/api/v1/{kind}s/{record}/decisions", as_="olivia",
+                json={"decision": "suspend", "rationale": "Withdrawn for review"}), 201)
     assert receiver.events() == ["version.lapsed"]
     lapsed = verify(receiver.received[0])
-    assert 'agreement "DSA-credit-risk"' in lapsed["data"]["reason"]
-    assert lapsed["data"]["cause"]["kind"] == "agreement"
-    assert lapsed["data"]["cause"]["action"] == "decision:suspend"
+    label = {"agreement": 'agreement "DSA-credit-risk"', "dataset": 'dataset "credit-risk-data"',
+             "dpia": 'DPIA "DPIA-credit-risk"'}[kind]
+    assert lapsed["data"]["reason"].startswith('model "credit-risk" v1 is not servable')
+    assert label in lapsed["data"]["reason"], lapsed["data"]["reason"]
+    assert lapsed["data"]["cause"] == {"by": "ledger", "ledger_seq": lapsed["data"]["cause"][
+        "ledger_seq"], "action": "decision:suspend", "kind": kind, "id": str(record),
+        "label": label}
+    assert "Withdrawn for review" not in receiver.received[0].body.decode()
 
 
 def test_an_expiring_agreement_reaches_a_webhook_and_the_digest(

@@ -26,7 +26,8 @@ blp = Blueprint(
 
 class WebhookIn(Schema):
     url = Text(required=True, metadata={"description": "http:// or https:// address to POST to"})
-    events = fields.List(Text(), required=True, metadata={
+    events = fields.List(Text(validate=validate.OneOf(list(KINDS_OF_EVENT))), required=True,
+                         validate=validate.Length(min=1), metadata={
         "description": f"the events to send, of: {', '.join(KINDS_OF_EVENT)}"})
     secret = Text(required=True, load_only=True, validate=validate.Length(max=10_000), metadata={
         "description": "16 to 256 characters the receiver keeps to verify each signature; "

@@ -66,7 +66,7 @@ def sweep_command() -> None:
         click.echo(f"interrupted job {job.id} ({job.kind}): {job.state}")
     click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days; "
                f"inputs erased from {erased} receipt(s), {pruned} drift report(s) deleted, "
-               f"{len(interrupted)} interrupted job(s); {len(sent)} notification(s) sent")
+               f"{len(interrupted)} interrupted job(s); {len(sent)} notification(s) sent or queued")
 
 
 @click.command("dependents")

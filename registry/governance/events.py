@@ -189,15 +189,18 @@ def resting_on(session: Session, kind: str, subject_id: str) -> list[ModelVersio
     if kind == "agreement":
         agreement = session.get(KINDS["agreement"], key)
         return dependents_of_agreement(session, agreement)["model_versions"] if agreement else []
-    datasets = ([key] if kind == "dataset" else select(dpia_datasets.c.dataset_id).where(
-        dpia_datasets.c.dpia_id == key))
-    using = select(version_datasets.c.version_id).where(version_datasets.c.dataset_id.in_(
-        datasets if kind == "dpia" else [key]))
-    query = select(ModelVersion).where(ModelVersion.id.in_(using))
-    if kind == "dpia":
+    if kind == "dataset":
+        query = select(ModelVersion).where(ModelVersion.id.in_(select(
+            version_datasets.c.version_id).where(version_datasets.c.dataset_id == key)))
+    elif kind == "dpia":  # the versions of the models it assesses, or on the data it assesses
+        assessed = select(dpia_datasets.c.dataset_id).where(dpia_datasets.c.dpia_id == key)
+        using = select(version_datasets.c.version_id).where(
+            version_datasets.c.dataset_id.in_(assessed))
         models = select(dpia_models.c.model_id).where(dpia_models.c.dpia_id == key)
         query = select(ModelVersion).where(ModelVersion.id.in_(using)
                                            | ModelVersion.model_id.in_(models))
+    else:
+        return []
     return list(session.scalars(query.order_by(ModelVersion.id)))
 
 
