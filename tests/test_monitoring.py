@@ -222,8 +222,9 @@ def test_charts_and_failed_jobs_leave_nothing_behind(app, api: Api, monkeypatch)
     assert job["state"] == "failed"
     assert job["error"] == "RuntimeError: the ledger is unavailable"
     after = table_counts(app)
+    # (and the events that failure raises: the monitor failing, and the version it stops)
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
-        "jobs": 1, "drift_checks": 1, "ledger_entries": 1}
+        "jobs": 1, "drift_checks": 1, "ledger_entries": 1, "events": 2, "version_lapses": 1}
     failed = ok(api.get(f"{chain.version_url}/drift-checks"))[-1]
     assert failed["status"] == "failed" and failed["drifted"] is False
     assert failed["error"] == "RuntimeError: the ledger is unavailable"

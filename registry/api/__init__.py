@@ -23,6 +23,7 @@ from . import (
     monitoring,
     people,
     scoring,
+    webhooks,
 )
 from .auth import authenticate, bounded_json
 
@@ -109,6 +110,7 @@ def init_app(app: Flask) -> None:
         monitoring.blp,
         evidence.blp,
         inference.blp,
+        webhooks.blp,
     ):
         api.register_blueprint(blueprint)
     app.before_request(authenticate)

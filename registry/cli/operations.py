@@ -39,10 +39,12 @@ def db_upgrade() -> None:
 def sweep_command() -> None:
     """Daily housekeeping: record lapses and list what expires soon; record drift monitors
     overdue (so serving sees them); erase score inputs and drift reports past the policy's
-    retention; queue again jobs whose worker stopped."""
+    retention; queue again jobs whose worker stopped; raise the day's events (what expires
+    within the window, versions a date stopped) and send them."""
     from ..governance.monitor_health import record_overdue
     from ..governance.retention import erase_expired_inputs, prune_drift_reports
     from ..governance.sweep import sweep
+    from ..jobs.notify import send
     from ..jobs.queue import requeue_stale
 
     now, policy = services().clock.now(), services().policy
@@ -53,6 +55,7 @@ def sweep_command() -> None:
         pruned = prune_drift_reports(session, services().store, policy, now)
         session.commit()
         interrupted = requeue_stale(current_app._get_current_object(), session)  # type: ignore[attr-defined]
+    sent = send(current_app._get_current_object(), calendar=True, inline=True)  # type: ignore[attr-defined]
     for line in report.lapsed:
         click.echo(f"lapsed: {line}")
     for line in report.expiring:
@@ -63,7 +66,7 @@ def sweep_command() -> None:
         click.echo(f"interrupted job {job.id} ({job.kind}): {job.state}")
     click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days; "
                f"inputs erased from {erased} receipt(s), {pruned} drift report(s) deleted, "
-               f"{len(interrupted)} interrupted job(s)")
+               f"{len(interrupted)} interrupted job(s); {len(sent)} notification(s) sent or queued")
 
 
 @click.command("dependents")

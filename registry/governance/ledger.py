@@ -27,6 +27,8 @@ from . import checkpoints, receipt_chain
 from .actors import Actor
 
 GENESIS = "0" * 64
+# Set in a session's info by every append: what it commits holds new entries (see jobs.notify).
+APPENDED = "gatehouse_ledger_appended"
 
 
 def canonical(value: Any) -> bytes:
@@ -163,6 +165,7 @@ def _link(session: Session, head: LedgerHead, actor: str, action: str, subject_k
     )
     entry.entry_hash = _entry_hash(entry)
     session.add(entry)
+    session.info[APPENDED] = True
     head.seq, head.entry_hash = entry.seq, entry.entry_hash
     return entry
 

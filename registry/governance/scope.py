@@ -35,6 +35,7 @@ from ..records import (
     ScoreReceipt,
     User,
 )
+from ..records.notifications import Delivery, Event, Webhook
 from .actors import Actor
 from .permissions import RULES
 
@@ -83,7 +84,8 @@ def unscoped(session: Session) -> Iterator[Session]:
 def _criteria(scope: Scope) -> list[Any]:
     orgs, ledger = scope.records, scope.ledger
     own = [with_loader_criteria(cls, cls.organisation_id.in_(orgs), include_aliases=True)
-           for cls in (Dataset, DPIA, PredictiveModel, ModelVersion, Decision, ApiClient)]
+           for cls in (Dataset, DPIA, PredictiveModel, ModelVersion, Decision, ApiClient,
+                       Webhook, Delivery, Event)]
     a = DataSharingAgreement
     members = select(Membership.user_id).where(Membership.organisation_id.in_(orgs))
     # evidence, receipts and jobs belong to the organisation of their version (their creator)

@@ -8,6 +8,7 @@ from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
 from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
 from .monitoring import BiasAudit, DriftCheck, DriftMonitor
+from .notifications import Delivery, Event, EventCursor, VersionLapse, Webhook
 from .people import ApiClient, Membership, Organisation, User
 from .serving import Job, ReceiptBatch, ScoreReceipt
 
@@ -20,9 +21,12 @@ __all__ = [
     "Dataset",
     "DatasetColumn",
     "Decision",
+    "Delivery",
     "DpiaRisk",
     "DriftCheck",
     "DriftMonitor",
+    "Event",
+    "EventCursor",
     "Governed",
     "Job",
     "LedgerCheckpoint",
@@ -37,6 +41,8 @@ __all__ = [
     "ScoreReceipt",
     "SigningKey",
     "User",
+    "VersionLapse",
+    "Webhook",
     "agreement_datasets",
     "dpia_datasets",
     "dpia_models",

@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
         security,
         transparency,
         verify,
+        webhooks_page,
     )
 
     security.init_app(app)
