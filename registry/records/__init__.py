@@ -7,7 +7,7 @@ from .decisions import Decision, LedgerEntry, LedgerHead, RefusalTally
 from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
 from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
-from .monitoring import BiasAudit, DriftCheck, DriftMonitor
+from .monitoring import BiasAudit, DriftCheck, DriftMonitor, WatchAlert
 from .people import ApiClient, Membership, Organisation, User
 from .serving import Job, ReceiptBatch, ScoreReceipt
 
@@ -37,6 +37,7 @@ __all__ = [
     "ScoreReceipt",
     "SigningKey",
     "User",
+    "WatchAlert",
     "agreement_datasets",
     "dpia_datasets",
     "dpia_models",
