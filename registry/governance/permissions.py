@@ -20,6 +20,8 @@ RULES: dict[str, frozenset[str]] = {
     "read_receipt": frozenset({"client", "governance_officer", "dpo", "auditor"}),
     "record_outcome": frozenset({"client"}),
     "sweep": frozenset({"system", "governance_officer", "admin"}),
+    # people's data leaves the register: those who work with it, each download on the ledger
+    "download_data": frozenset({"data_scientist", "governance_officer"}),
 }
 
 
