@@ -23,6 +23,7 @@ from . import (
     monitoring,
     people,
     scoring,
+    watch,
 )
 from .auth import authenticate, bounded_json
 
@@ -108,6 +109,7 @@ def init_app(app: Flask) -> None:
         scoring.blp,
         monitoring.blp,
         evidence.blp,
+        watch.blp,
         inference.blp,
     ):
         api.register_blueprint(blueprint)

@@ -271,8 +271,8 @@ def acknowledge(session: Session, actor: Actor, version: ModelVersion, alert_id:
     if alert is None or alert.model_version_id != version.id:
         raise NotFound(f"no watch alert {alert_id} on {version.label}", {"alert_id": [alert_id]})
     if alert.acknowledged_at is not None:
-        raise Conflict(f"watch alert {alert_id} was acknowledged on {_stamp(alert.acknowledged_at)}",
-                       {"alert_id": ["already acknowledged"]})
+        raise Conflict(f"watch alert {alert_id} was acknowledged on "
+                       f"{_stamp(alert.acknowledged_at)}", {"alert_id": ["already acknowledged"]})
     if not (rationale or "").strip():
         raise Invalid("say what was found and what was done", {"rationale": ["must not be empty"]})
     alert.acknowledged_by_id, alert.acknowledged_at = actor.user_id, now
