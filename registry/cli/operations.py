@@ -78,11 +78,13 @@ def watch_command() -> None:
     """Judge the policy's watch rules on how every version in use is used (its receipts and
     outcomes): each rule that fires is a watch alert on the ledger, and suspends the version
     where the rule says so. Also run by `gatehouse sweep`."""
-    from ..governance.watch import run
+    from ..governance.actors import SYSTEM as gatehouse
+    from ..usecases.unit import of_app
+    from ..usecases.watch import run_watch
 
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     with new_session() as session:
-        lines = run(session, services().policy, services().clock.now())
-        session.commit()
+        lines = run_watch(of_app(app, gatehouse, session))
     for line in lines:
         click.echo(line)
     click.echo(f"{len(lines)} watch alert(s) raised")

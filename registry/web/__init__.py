@@ -52,8 +52,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.bytecode_cache = BYTECODE
     present.register(app)
 
-    # decisions, agreement_stages and evidence_decisions add their routes to pages.bp, so they
-    # are imported before that is registered
+    # decisions, agreement_stages, evidence_decisions and watch_alerts add their routes to
+    # pages.bp, so they are imported before that is registered
     from . import (  # noqa: F401
         agreement_stages,
         auth,
@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
         security,
         transparency,
         verify,
+        watch_alerts,
     )
 
     security.init_app(app)
