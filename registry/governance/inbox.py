@@ -89,8 +89,8 @@ def _dpias(session: Session, actor: Actor) -> Iterator[Item]:
                                 .order_by(DPIA.id)):
         if not dpia.dpo_advice and dpia.state == "submitted" and _holds(actor, dpia, "dpo"):
             yield Item("dpo_advice", dpia, "Give your advice on this DPIA",
-                       "submitted and waiting for the DPO's advice: it cannot be approved "
-                       "without it", path(dpia, "dpo-advice"), _day(dpia.submitted_at))
+                       "waiting for the DPO's advice, without which it cannot be approved",
+                       path(dpia, "dpo-advice"), _day(dpia.submitted_at))
         elif (dpia.dpo_advice and dpia.dpo_advice_accepted is None
               and _holds(actor, dpia, "governance_officer")):
             yield Item("advice_response", dpia, "Accept or overrule the DPO's advice, with "
