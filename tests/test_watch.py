@@ -159,7 +159,7 @@ def test_scoring_outside_working_hours(app: Flask, served: Chain, session: Sessi
     assert "hours" in line and "02:14" in line
     [alert] = alerts(session)
     assert alert.figures["outside_hours"] == 1 and alert.figures["receipts"] == 2
-    assert alert.figures["hours"] == "07:00-20:00"
+    assert alert.figures["hours"] == "07:00-20:00 Europe/London"
     assert alert.window_end == now and alert.window_start == now - timedelta(hours=24)
 
 
@@ -303,6 +303,9 @@ def watch_table(**rules: Any) -> str:
                         "action": '"alert"'}), "watch.hours", "must come before"),
     (watch_table(hours={"start": '"7am"', "end": '"19:00"', "min_receipts": 1,
                         "action": '"alert"'}), "watch.hours.start", "time of day"),
+    (watch_table(hours={"start": '"07:00"', "end": '"19:00"', "timezone": '"Mars/Olympus"',
+                        "min_receipts": 1, "action": '"alert"'}), "watch.hours.timezone",
+     "time zone"),
     (watch_table(volume={"factor": 3, "baseline_days": 28, "min_receipts": 5,
                          "action": '"email"'}), "watch.volume.action", "alert or suspend"),
     (watch_table(override_rate={"floor": 1.5, "last_outcomes": 10, "action": '"alert"'}),
@@ -327,3 +330,15 @@ def test_a_bad_watch_table_names_the_key(tmp_path: Any, table: str, key: str,
     with pytest.raises(PolicyError) as caught:
         load_policy(path)
     assert f"bad.toml: {key}: " in str(caught.value) and problem in str(caught.value)
+
+
+def test_working_hours_are_on_the_local_clock() -> None:
+    from datetime import UTC, time
+
+    from registry.governance.watch_policy import Hours
+
+    rule = Hours(time(7), time(20), "Europe/London", 1, "alert")
+    summer = [datetime(2026, 7, 1, h, 30, tzinfo=UTC) for h in (5, 6, 18, 19)]  # BST: +1
+    winter = [datetime(2026, 12, 1, h, 30, tzinfo=UTC) for h in (6, 7, 19, 20)]  # GMT
+    assert [m.hour for m in watch.outside_hours(summer, rule)] == [5, 19]
+    assert [m.hour for m in watch.outside_hours(winter, rule)] == [6, 20]

@@ -119,22 +119,29 @@ def _volume(session: Session, version: ModelVersion, rule: Volume, hours: int, n
         f"policy's limit of {rule.factor:g} times")
 
 
+def outside_hours(moments: list[datetime], rule: Hours) -> list[datetime]:
+    """The moments outside the rule's working hours, on the clocks of its time zone."""
+    zone = rule.zone
+    return [m for m in moments if not rule.start <= m.astimezone(zone).time() < rule.end]
+
+
 def _hours(session: Session, version: ModelVersion, rule: Hours, hours: int, now: datetime,
            after: datetime | None) -> Finding | None:
     start = _window(now, hours, after)
     moments = session.scalars(select(ScoreReceipt.created_at).where(
         _receipts(version), ScoreReceipt.created_at > start, ScoreReceipt.created_at <= now)
         .order_by(ScoreReceipt.created_at)).all()
-    outside = [m for m in moments if not rule.start <= m.time() < rule.end]
+    outside = outside_hours(list(moments), rule)
     if len(outside) < max(rule.min_receipts, 1):
         return None
+    first, last = (f"{m.astimezone(rule.zone):%Y-%m-%d %H:%M}" for m in (outside[0], outside[-1]))
     return Finding(
         {"outside_hours": len(outside), "receipts": len(moments),
-         "hours": f"{rule.start:%H:%M}-{rule.end:%H:%M}", "first": outside[0].isoformat(),
-         "last": outside[-1].isoformat()}, start, now,
+         "hours": f"{rule.start:%H:%M}-{rule.end:%H:%M} {rule.timezone}",
+         "first": outside[0].isoformat(), "last": outside[-1].isoformat()}, start, now,
         f"{len(outside)} of {len(moments)} cases scored from {_stamp(start)} to {_stamp(now)} "
-        f"were scored outside the working hours of {rule.start:%H:%M} to {rule.end:%H:%M} UTC "
-        f"(the first at {_stamp(outside[0])}, the last at {_stamp(outside[-1])})")
+        f"were scored outside the working hours of {rule.start:%H:%M} to {rule.end:%H:%M} "
+        f"({rule.timezone}): the first at {first}, the last at {last}, local time")
 
 
 def _repeated_inputs(session: Session, version: ModelVersion, rule: RepeatedInputs, hours: int,

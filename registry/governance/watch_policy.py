@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ACTIONS = ("alert", "suspend")
 RULES = ("override_rate", "volume", "hours", "repeated_inputs", "unreported_outcomes")
@@ -43,9 +44,14 @@ class Hours:
     """Scoring outside the hours the service works (a tool running unattended, say)."""
 
     start: time  # cases may be scored from this time …
-    end: time  # … until this time, each day (the deployment's clock, UTC)
+    end: time  # … until this time, each day, on the clocks of …
+    timezone: str  # … this place (an IANA name: "Europe/London" keeps summer time)
     min_receipts: int  # alert at this many receipts outside the hours in the window
     action: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ class WatchRules:
 _KEYS: dict[str, frozenset[str]] = {
     "override_rate": frozenset({"floor", "last_outcomes", "action"}),
     "volume": frozenset({"factor", "baseline_days", "min_receipts", "action"}),
-    "hours": frozenset({"start", "end", "min_receipts", "action"}),
+    "hours": frozenset({"start", "end", "timezone", "min_receipts", "action"}),
     "repeated_inputs": frozenset({"max_repeats", "action"}),
     "unreported_outcomes": frozenset({"max_share", "after_days", "over_days", "min_receipts",
                                       "action"}),
@@ -175,7 +181,13 @@ def parse_watch(data: Any, fail: Fail) -> WatchRules:
         start, end = t.clock("start"), t.clock("end")
         if start >= end:
             raise fail("watch.hours", f"start ({start:%H:%M}) must come before end ({end:%H:%M})")
-        rules["hours"] = Hours(start, end, t.whole("min_receipts"), t.action())
+        zone = t.data.get("timezone", "UTC")
+        try:
+            ZoneInfo(zone if isinstance(zone, str) else "")
+        except (ZoneInfoNotFoundError, ValueError):
+            raise fail("watch.hours.timezone",
+                       f'must be a time zone such as "Europe/London", not {zone!r}') from None
+        rules["hours"] = Hours(start, end, zone, t.whole("min_receipts"), t.action())
     if "repeated_inputs" in data:
         t = _Table("repeated_inputs", data["repeated_inputs"], fail)
         rules["repeated_inputs"] = RepeatedInputs(t.whole("max_repeats"), t.action())
