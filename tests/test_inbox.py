@@ -168,3 +168,31 @@ def test_reading_a_receipts_inputs_is_on_the_ledger(api: Api) -> None:
     ok(api.get(f"/api/v1/receipts/{receipt}", as_="dee"))
     [entry] = ok(api.get("/api/v1/ledger?action=read_inputs", as_="audrey"))["items"]
     assert entry["subject_id"] == receipt and "dee" in entry["actor"].lower()
+
+
+def test_a_failing_monitor_reaches_its_officers_and_owner(app: Flask, api: Api,
+                                                          east: int) -> None:  # noqa: F811
+    from .test_monitor_health import check_receipts, lose_reference, score
+
+    chain = build_chain(api, action="alert")
+    assert score(api, chain)[0] == 200
+    lose_reference(app, chain)
+    assert check_receipts(api, chain.version_url)["state"] == "failed"
+    [item] = [i for i in inbox(api, "olivia") if i["kind"] == "monitor"]
+    assert item["title"] == "credit-risk v1" and "is failing" in item["detail"]
+    assert item["link"] == "/models/credit-risk/versions/1#drift-health"
+    assert "run one" in item["todo"]
+    assert any(i["kind"] == "monitor" for i in inbox(api, "sam"))  # who built it
+    assert not any(i["kind"] == "monitor" for i in inbox(api, "priya"))
+    assert inbox(api, "erin") == []
+
+
+def test_a_dpia_review_falls_due_for_the_dpo_too(app: Flask, api: Api) -> None:
+    chain = build_chain(api)
+    with app.extensions["gatehouse"].sessions() as session:
+        review = registration.get(session, "dpia", chain.dpia).review_date
+    app.extensions["gatehouse"].clock.advance(
+        days=(review - app.extensions["gatehouse"].clock.now().date()).days - 3)
+    due = [i for i in inbox(api, "dee") if i["kind"] == "due"]
+    assert [i["subject_id"] for i in due] == [str(chain.dpia)]
+    assert "DPIA review on" in due[0]["detail"] and due[0]["detail"].endswith("(in 3 days)")

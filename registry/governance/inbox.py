@@ -161,7 +161,10 @@ def _monitors(session: Session, actor: Actor, policy: Policy, now: datetime) -> 
 def _due(session: Session, actor: Actor, policy: Policy, today: date) -> Iterator[Item]:
     horizon = today + timedelta(days=policy.watch.due_within_days)
     for record in _records(session, ("approved", "suspended")):
-        if not (_holds(actor, record, "governance_officer") or actor.user_id == record.owner_id):
+        # officers renew; a DPIA's review is the DPO's business too; owners hear of their own
+        renewers = ("governance_officer", "dpo") if isinstance(record, DPIA) else (
+            "governance_officer",)
+        if not (_holds(actor, record, *renewers) or actor.user_id == record.owner_id):
             continue
         dates = list(due_dates(record))
         if isinstance(record, DataSharingAgreement) and record.review_date:
