@@ -234,7 +234,8 @@ def _dataset_page(d: Any) -> tuple[str, dict[str, Any]]:
     versions = session.scalars(select(ModelVersion).where(ModelVersion.id.in_(version_ids))
                                .order_by(ModelVersion.id)).all() if version_ids else []
     return "records/dataset.html", {
-        "dpias": upstream.dpias_covering_dataset(session, d), "versions": versions}
+        "dpias": upstream.dpias_covering_dataset(session, d), "versions": versions,
+        "may_download": allowed(current_actor().within(d.organisation_id), "download_data")}
 
 
 def version_summary(v: ModelVersion) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from registry.demo import credit
 from registry.demo.council import DEMO_PASSWORD, Demo
 from registry.governance import watch
 
+from ..chain import ok
 from ..conftest import Api
 from ..test_watch import receipts
 from . import seed
@@ -91,3 +92,19 @@ def test_an_officer_acknowledges_a_watch_alert_on_the_version_page(app: Flask, a
     assert f"Acknowledge alert {alert_id}" not in page and "told them to stop" in page
     dashboard = olivia.get("/dashboard").get_data(as_text=True)
     assert not any("watch rule hours" in i for i in waiting(dashboard))
+
+
+def test_a_download_from_the_dataset_page_is_on_the_ledger(app: Flask, api: Api,
+                                                           browser) -> None:  # type: ignore[no-untyped-def]
+    chain = seed.build(app)
+    url = f"/datasets/{chain.dataset_id}"
+    sam = browser("sam")
+    assert f'href="{url}/data" download' in sam.get(url).get_data(as_text=True)
+    got = sam.get(f"{url}/data")
+    assert got.status_code == 200 and got.headers["Cache-Control"] == "no-store"
+    auditor = browser("audrey")
+    assert f'{url}/data"' not in auditor.get(url).get_data(as_text=True)
+    assert auditor.get(f"{url}/data").status_code == 403
+    ledger = ok(api.get("/api/v1/ledger?action=download_data", as_="audrey"))["items"]
+    assert [(e["subject_id"], e["change"]["bytes"]) for e in ledger] == [
+        (str(chain.dataset_id), len(got.data))]
