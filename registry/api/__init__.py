@@ -24,6 +24,7 @@ from . import (
     people,
     scoring,
     webhooks,
+    watch,
 )
 from .auth import authenticate, bounded_json
 
@@ -109,6 +110,7 @@ def init_app(app: Flask) -> None:
         scoring.blp,
         monitoring.blp,
         evidence.blp,
+        watch.blp,
         inference.blp,
         webhooks.blp,
     ):

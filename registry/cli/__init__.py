@@ -13,14 +13,15 @@ from .operations import (
     dependents_command,
     monitors_group,
     sweep_command,
+    watch_command,
     worker_command,
 )
 from .people import clients_group, organisations_group, users_group
 
 # Every command of `gatehouse`, in one place.
 COMMANDS = (db_group, organisations_group, users_group, clients_group, ledger_group, keys_group,
-            sweep_command, dependents_command, demo_command, monitors_group, worker_command,
-            notify_group)
+            sweep_command, watch_command, dependents_command, demo_command, monitors_group,
+            worker_command, notify_group)
 
 
 def init_app(app: Flask) -> None:

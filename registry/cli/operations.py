@@ -1,4 +1,5 @@
-"""Running the register: `gatehouse db`, `sweep`, `dependents`, `monitors`, `worker`, `demo`."""
+"""Running the register: `gatehouse db`, `sweep`, `watch`, `dependents`, `monitors`, `worker`,
+`demo`."""
 
 from __future__ import annotations
 
@@ -38,12 +39,14 @@ def db_upgrade() -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Daily housekeeping: record lapses and list what expires soon; record drift monitors
-    overdue (so serving sees them); erase score inputs and drift reports past the policy's
-    retention; queue again jobs whose worker stopped; raise the day's events (what expires
-    within the window, versions a date stopped) and send them."""
+    overdue (so serving sees them); judge the watch rules (as `gatehouse watch`); erase score
+    inputs and drift reports past the policy's retention; queue again jobs whose worker
+    stopped; raise the day's events (what expires within the window, versions a date stopped)
+    and send them."""
     from ..governance.monitor_health import record_overdue
     from ..governance.retention import erase_expired_inputs, prune_drift_reports
     from ..governance.sweep import sweep
+    from ..governance.watch import run as watch
     from ..jobs.notify import send
     from ..jobs.queue import requeue_stale
 
@@ -51,6 +54,7 @@ def sweep_command() -> None:
     with new_session() as session:
         report = sweep(session, policy, now)
         overdue = record_overdue(session, policy, now)
+        watched = watch(session, policy, now)
         erased = erase_expired_inputs(session, now)
         pruned = prune_drift_reports(session, services().store, policy, now)
         session.commit()
@@ -62,11 +66,32 @@ def sweep_command() -> None:
         click.echo(f"expires soon: {line}")
     for line in overdue:
         click.echo(f"overdue: {line}")
+    for line in watched:
+        click.echo(f"watch: {line}")
     for job in interrupted:
         click.echo(f"interrupted job {job.id} ({job.kind}): {job.state}")
     click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days; "
                f"inputs erased from {erased} receipt(s), {pruned} drift report(s) deleted, "
-               f"{len(interrupted)} interrupted job(s); {len(sent)} notification(s) sent or queued")
+               f"{len(interrupted)} interrupted job(s), {len(watched)} watch alert(s); "
+               f"{len(sent)} notification(s) sent or queued")
+
+
+@click.command("watch")
+@with_appcontext
+def watch_command() -> None:
+    """Judge the policy's watch rules on how every version in use is used (its receipts and
+    outcomes): each rule that fires is a watch alert on the ledger, and suspends the version
+    where the rule says so. Also run by `gatehouse sweep`."""
+    from ..governance.actors import SYSTEM as gatehouse
+    from ..usecases.unit import of_app
+    from ..usecases.watch import run_watch
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with new_session() as session:
+        lines = run_watch(of_app(app, gatehouse, session))
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} watch alert(s) raised")
 
 
 @click.command("dependents")

@@ -21,6 +21,7 @@ from ..records import (
     ModelVersion,
     PredictiveModel,
     RefusalTally,
+    ScoreReceipt,
     User,
 )
 from . import checkpoints, receipt_chain
@@ -181,6 +182,10 @@ def _organisation_of(session: Session, kind: str, subject_id: object) -> int | N
     """The organisation a subject belongs to (a user: the first they joined)."""
     if kind == "organisation":
         return int(str(subject_id))
+    if kind == "receipt":  # its version's: the auditors there see who read its inputs
+        return session.scalar(select(ModelVersion.organisation_id).join(
+            ScoreReceipt, ScoreReceipt.model_version_id == ModelVersion.id).where(
+            ScoreReceipt.id == str(subject_id)).execution_options(**_EVERYWHERE))
     cls = _OWNED.get(kind)
     if cls is None:
         return None

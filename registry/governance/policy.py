@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .watch_policy import TOP_KEYS as WATCH_KEYS
+from .watch_policy import WatchRules, parse_watch
+
 FAIRNESS_BASES = (
     "selection_rate",
     "true_positive_rate",
@@ -73,6 +76,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     ),
     "risk": frozenset({"large_population", "tiers", "points"}),
     "ledger": frozenset({"checkpoint_every_entries", "checkpoint_every_minutes"}),
+    "watch": WATCH_KEYS,  # each rule's own keys are checked in .watch_policy
 }
 
 
@@ -143,6 +147,8 @@ class Policy:
     # A signed checkpoint at least every so many ledger entries or minutes.
     checkpoint_every_entries: int = 100
     checkpoint_every_minutes: int = 60
+    # Rules that watch how served models are used, and the inbox's window (.watch_policy).
+    watch: WatchRules = WatchRules()
 
     def tier_rule(self, tier: int) -> Tier:
         return next(t for t in self.tiers if t.tier == tier)
@@ -381,6 +387,7 @@ def load_policy(path: Path) -> Policy:
         pilot_max_days=r.positive("approvals.pilot_max_days"),
         checkpoint_every_entries=r.positive("ledger.checkpoint_every_entries"),
         checkpoint_every_minutes=r.positive("ledger.checkpoint_every_minutes"),
+        watch=parse_watch(data.get("watch"), r.fail),
     )
 
 

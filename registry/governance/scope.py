@@ -34,6 +34,7 @@ from ..records import (
     PredictiveModel,
     ScoreReceipt,
     User,
+    WatchAlert,
 )
 from ..records.notifications import Delivery, Event, Webhook
 from .actors import Actor
@@ -94,7 +95,7 @@ def _criteria(scope: Scope) -> list[Any]:
     return [
         *own,
         *(with_loader_criteria(cls, cls.model_version_id.in_(versions), include_aliases=True)
-          for cls in (BiasAudit, DriftMonitor, ScoreReceipt)),
+          for cls in (BiasAudit, DriftMonitor, ScoreReceipt, WatchAlert)),
         with_loader_criteria(DriftCheck, DriftCheck.monitor_id.in_(monitors),
                              include_aliases=True),
         with_loader_criteria(Job, Job.created_by_id.in_(members), include_aliases=True),

@@ -7,7 +7,7 @@ from .decisions import Decision, LedgerEntry, LedgerHead, RefusalTally
 from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
 from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
-from .monitoring import BiasAudit, DriftCheck, DriftMonitor
+from .monitoring import BiasAudit, DriftCheck, DriftMonitor, WatchAlert
 from .notifications import Delivery, Event, EventCursor, VersionLapse, Webhook
 from .people import ApiClient, Membership, Organisation, User
 from .serving import Job, ReceiptBatch, ScoreReceipt
@@ -42,6 +42,7 @@ __all__ = [
     "SigningKey",
     "User",
     "VersionLapse",
+    "WatchAlert",
     "Webhook",
     "agreement_datasets",
     "dpia_datasets",

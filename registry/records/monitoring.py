@@ -79,3 +79,23 @@ class DriftCheck(Base):
     status: Mapped[str] = mapped_column(String(8), default="ok")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class WatchAlert(Base):
+    """A watch rule that fired on how a version is used (see governance.watch): the rule, the
+    figures and the window it judged, until an officer acknowledges it."""
+
+    __tablename__ = "watch_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(24))
+    action: Mapped[str] = mapped_column(String(10))  # alert | suspend
+    figures: Mapped[dict[str, Any]]
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)  # the rule, the figures and the window, in words
+    created_at: Mapped[datetime]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledgement: Mapped[str | None] = mapped_column(Text)  # what was found and done
