@@ -23,8 +23,8 @@ from . import (
     monitoring,
     people,
     scoring,
-    webhooks,
     watch,
+    webhooks,
 )
 from .auth import authenticate, bounded_json
 
