@@ -191,25 +191,25 @@ def test_a_decision_needs_a_known_decision_and_a_rationale(api: Api) -> None:
     assert d["conditions"] == "Review the retention clause at renewal"
 
 
-def test_valid_until_no_later_than_the_policy_allows(api: Api) -> None:
+def test_approved_until_no_later_than_the_policy_allows(api: Api) -> None:
     url = agreement_url(api)  # ends in 700 days; the policy's leases run 365
     ok(api.post(f"{url}/submit"))
-    status, err = decide(api, url, "approve", valid_until=b.date_str(366))
+    status, err = decide(api, url, "approve", approved_until=b.date_str(366))
     assert status == 422
-    assert err["error"]["details"]["valid_until"] == [
+    assert err["error"]["details"]["approved_until"] == [
         "no later than 2027-11-02 under policy test"]
-    status, err = decide(api, url, "approve", valid_until=b.date_str(-1))
+    status, err = decide(api, url, "approve", approved_until=b.date_str(-1))
     assert status == 422 and "in the past" in err["error"]["message"]
     assert state(api, url) == "submitted"
-    d = ok(decide(api, url, "approve", valid_until=b.date_str(90)), 201)
-    assert d["valid_until"] == b.date_str(90)
+    d = ok(decide(api, url, "approve", approved_until=b.date_str(90)), 201)
+    assert d["approved_until"] == b.date_str(90)
     assert ok(api.get(url))["approved_until"] == b.date_str(90)
-    status, err = decide(api, url, "suspend", valid_until=b.date_str(10))
-    assert status == 422 and "valid_until" in err["error"]["details"]
+    status, err = decide(api, url, "suspend", approved_until=b.date_str(10))
+    assert status == 422 and "approved_until" in err["error"]["details"]
     # an agreement's approval ends no later than the agreement
     short = agreement_url(api, "DSA-short", end_date=b.date_str(100), review_date=b.date_str(50))
     ok(api.post(f"{short}/submit"))
-    status, err = decide(api, short, "approve", valid_until=b.date_str(101))
+    status, err = decide(api, short, "approve", approved_until=b.date_str(101))
     assert status == 422 and "no later than 2027-02-10" in err["error"]["message"]
     ok(decide(api, short, "approve"), 201)
     assert ok(api.get(short))["approved_until"] == b.date_str(100)
@@ -422,13 +422,13 @@ def test_sweep_records_lapses_as_system_decisions_and_lists_what_expires_soon(
 def test_sweep_suspends_a_lapsed_approval_which_can_be_renewed(app, api: Api, clock) -> None:
     url = agreement_url(api)
     ok(api.post(f"{url}/submit"))
-    ok(decide(api, url, "approve", valid_until=b.date_str(10)), 201)
+    ok(decide(api, url, "approve", approved_until=b.date_str(10)), 201)
     clock.advance(days=11)
     result = app.test_cli_runner().invoke(args=["sweep"])
     assert f'lapsed: approval of agreement "DSA-1" passed on {b.date_str(10)}' in result.output
     assert state(api, url) == "suspended"
     renewed = ok(decide(api, url, "reinstate", rationale="Renewed for a year"), 201)
-    assert renewed["valid_until"] == b.date_str(11 + 365)
+    assert renewed["approved_until"] == b.date_str(11 + 365)
     assert state(api, url) == "approved"
 
 

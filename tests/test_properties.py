@@ -228,7 +228,7 @@ class World:
                           state=fact["state"], approved_until=fact["approved_until"],
                           end_date=fact["end_date"] if kind == "agreement" else None,
                           review_date=fact["review_date"] if kind == "dpia" else None)
-                rec.round = [(self.names[d.actor_id], d.actor_role, d.valid_until)
+                rec.round = [(self.names[d.actor_id], d.actor_role, d.approved_until)
                              for d in session.scalars(select(Decision).where(
                                  Decision.subject_kind == kind, Decision.subject_id == record_id,
                                  Decision.decision == "approve", Decision.closed.is_(False))

@@ -145,7 +145,7 @@ class DecisionOut(Schema):
     scope = fields.Dict(allow_none=True, metadata={
         "description": "what a decision on evidence concerns: the requirement, evidence and "
                        "items waived or acknowledged, or the proposal settled"})
-    valid_until = fields.Date(allow_none=True)
+    approved_until = fields.Date(allow_none=True)
     policy_name = Text()
     policy_version = Text()
     policy_hash = Text()

@@ -65,7 +65,7 @@ class ScoreOut(Schema):
     model = fields.String()
     version = fields.Integer()
     approval_id = fields.Integer()
-    valid_until = fields.Date(allow_none=True)
+    approved_until = fields.Date(allow_none=True)
     purpose = fields.String()
     results = fields.List(fields.Nested(ScoreResult))
 
@@ -147,7 +147,7 @@ def _score_arguments() -> dict[str, Any]:
 def json_response(body: dict[str, Any], status: int = 200) -> Response:
     """Already JSON-ready data as a response, without a marshmallow dump (the hot path).
 
-    ``ScoreOut`` still documents it; the one non-JSON value, ``valid_until``, is a date.
+    ``ScoreOut`` still documents it; the one non-JSON value, ``approved_until``, is a date.
     """
     return current_app.response_class(
         json.dumps(body, default=_isoformat, separators=(",", ":"), allow_nan=False),

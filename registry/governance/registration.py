@@ -28,6 +28,7 @@ from ..records.agreements import AGREEMENT_STAGES
 from ..records.datasets import PERSONAL_CLASSIFICATIONS
 from . import ledger
 from .actors import Actor
+from .dpia import check_signoffs
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .permissions import RULES, require
 
@@ -311,6 +312,7 @@ def _apply_dpia(session: Session, record: Governed, data: dict[str, Any]) -> Non
         if missing_names:
             problems["model_names"] = [f"no model named {m!r}" for m in missing_names]
         record.models = list(found_models)
+    problems.update(check_signoffs(session, record, data))
     if problems:
         raise Invalid("the DPIA has invalid fields", problems)
     _assign(record, data, skip=("risks", "dataset_ids", "model_names"))

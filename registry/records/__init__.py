@@ -9,7 +9,7 @@ from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
 from .monitoring import BiasAudit, DriftCheck, DriftMonitor
 from .people import ApiClient, Membership, Organisation, User
-from .serving import Job, ReceiptBatch, ScoreReceipt
+from .serving import Job, OutcomeReport, ReceiptBatch, ScoreReceipt
 
 __all__ = [
     "DPIA",
@@ -34,6 +34,7 @@ __all__ = [
     "PredictiveModel",
     "ReceiptBatch",
     "RefusalTally",
+    "OutcomeReport",
     "ScoreReceipt",
     "SigningKey",
     "User",

@@ -54,6 +54,8 @@ class PredictiveModel(Governed, Base):
     benefit: Mapped[str] = mapped_column(Text, default="")
     benefit_measure: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The outcomes a caseworker may report on this model's scores; None: the policy's default.
+    outcome_vocabulary: Mapped[list[str] | None]
 
     versions: Mapped[list[ModelVersion]] = relationship(
         back_populates="model", order_by="ModelVersion.number"

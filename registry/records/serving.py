@@ -43,6 +43,22 @@ class ScoreReceipt(Base):
     batch_index: Mapped[int | None]
 
 
+class OutcomeReport(Base):
+    """One report of a receipt's outcome: the first, or a correction of the one before (with
+    the reason for it). The receipt holds the latest; this keeps the history."""
+
+    __tablename__ = "outcome_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("score_receipts.id"), index=True)
+    outcome: Mapped[str] = mapped_column(Text)
+    overrode: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(Text)
+    correction_reason: Mapped[str | None] = mapped_column(Text)  # None: the first report
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
+    created_at: Mapped[datetime]
+
+
 class ReceiptBatch(Base):
     """Receipts chained together: an RFC 6962 Merkle tree whose root a ledger entry records."""
 

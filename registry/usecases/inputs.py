@@ -133,8 +133,11 @@ class DpiaIn(Owned):
     consultation = Text(load_default="")
     necessity = Text(load_default="")
     risks = fields.List(fields.Nested(RiskIn), load_default=list)
-    measures_approved_by = Text(allow_none=True, load_default=None)
-    residual_risk_approved_by = Text(allow_none=True, load_default=None)
+    measures_approved_by_id = Id(allow_none=True, load_default=None, metadata={
+        "description": "the user id of the governance officer or DPO who approved the measures"})
+    residual_risk_approved_by_id = Id(allow_none=True, load_default=None, metadata={
+        "description": "the user id of the governance officer or DPO who accepted the residual "
+        "risk"})
     prior_consultation = Text(allow_none=True, load_default=None)
     review_date = fields.Date(allow_none=True, load_default=None)
     dataset_ids = fields.List(Id(), load_default=list)
@@ -233,4 +236,4 @@ class DecisionIn(Schema):
     decision = Text(required=True, validate=validate.OneOf(DECISIONS))
     rationale = Text(required=True, validate=validate.Length(min=1))
     conditions = Text(allow_none=True, load_default=None)
-    valid_until = fields.Date(allow_none=True, load_default=None)
+    approved_until = fields.Date(allow_none=True, load_default=None)

@@ -8,7 +8,7 @@ from typing import Any
 from ..governance.errors import Conflict, GovernanceError
 
 # Field names in governance details → the id of the form control that fixes them.
-ANCHORS = {"valid_until": "valid_until-day", "review_date": "review_date-day"}
+ANCHORS = {"approved_until": "approved_until-day", "review_date": "review_date-day"}
 
 
 def date_field(form: Any, name: str) -> tuple[date | None, str | None]:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, g, url_for
+from markupsafe import Markup, escape
 
 from ..records import User
 
@@ -74,6 +75,10 @@ REQUIREMENT_NAMES = {
     "audit_basis": "Basis for a fairness audit",
     "explanation": "Explanations",
 }
+# words kept in capitals wherever a name is turned into words ("HMO licensing enforcement")
+CAPITALS = {w.casefold(): w for w in (
+    "HMO", "HMOs", "DPIA", "DPIAs", "DPO", "ICO", "GDPR", "SEND", "NHS", "UK", "EU", "AI", "ASB",
+    "AUC", "ROC", "F1", "SIRO", "API", "ID", "CSV", "PSI", "SHAP", "OIP", "NNDR", "UPRN", "VOA")}
 ACRONYMS = {"auc": "AUC", "roc_auc": "ROC AUC", "f1": "F1", "dpia": "DPIA", "dpo": "DPO"}
 VERDICT_TAGS = {
     "pass": ("Pass", "govuk-tag--green"),
@@ -90,6 +95,7 @@ def register(app: Flask) -> None:
         kind=lambda k: KIND_NAMES.get(k, humanise(k)),
         requirement=lambda r: REQUIREMENT_NAMES.get(r, humanise(r)), action=action_name,
         term=lambda t: ACRONYMS.get(str(t).lower(), humanise(t)),
+        sentence=humanise, short_hash=short_hash, signer_item=signer_item,
     )
     env.globals.update(state_tag=state_tag, verdict_tag=verdict_tag, user_name=user_name,
                        record_url=record_url, record_name=record_name, met_tag=met_tag,
@@ -98,11 +104,31 @@ def register(app: Flask) -> None:
 
 
 def humanise(value: Any) -> str:
-    """`changes_requested` → `Changes requested`."""
+    """`changes_requested` → `Changes requested`; `hmo_licensing_enforcement` → `HMO licensing
+    enforcement` (acronyms keep their capitals; other words keep their case)."""
     if value is None:
         return ""
-    text = str(value).replace("_", " ").strip()
+    words = [CAPITALS.get(w.casefold(), w) for w in str(value).replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def short_hash(value: str | None, keep: int = 12) -> Any:
+    """A hash shortened to its first characters, the full value on hover and for copying."""
+    if not value:
+        return ""
+    text = str(value)
+    if len(text) <= keep:
+        return Markup(f'<code class="app-hash">{escape(text)}</code>')
+    return Markup(f'<code class="app-hash" title="{escape(text)}" data-full="{escape(text)}">'
+                  f'{escape(text[:keep])}…</code><span class="govuk-visually-hidden"> '
+                  f"(full value {escape(text)})</span>")
+
+
+def signer_item(user: User, chosen: int | None) -> dict[str, Any]:
+    """A user offered to sign off a DPIA, as a select item."""
+    return {"value": str(user.id), "text": user.name or user.email,
+            "selected": chosen is not None and str(chosen) == str(user.id)}
 
 
 def action_name(action: str) -> str:
@@ -161,8 +187,6 @@ def verdict_tag(verdict: str | None) -> dict[str, str]:
 
 def risk_tag(level: str | None) -> Any:
     """A DPIA risk level as a coloured tag (the word carries the meaning, not the colour)."""
-    from markupsafe import Markup, escape
-
     colour = {"low": "green", "medium": "yellow", "high": "red"}.get(level or "", "grey")
     return Markup(f'<strong class="govuk-tag govuk-tag--{colour}">{escape(level or "unknown")}'
                   "</strong>")

@@ -166,13 +166,13 @@ def test_a_decision_needs_a_rationale_and_a_real_date(visit, world: World) -> No
     assert "govuk-error-summary" in page and 'href="#rationale"' in page
     assert "govuk-textarea--error" in page and "<title>Error:" in page
     bad_day = client.post(f"{url}/decisions", {
-        "decision": "approve", "rationale": "ok", "valid_until-day": "31",
-        "valid_until-month": "2", "valid_until-year": "2027"})
-    assert bad_day.status_code == 422 and 'href="#valid_until-day"' in html(bad_day)
+        "decision": "approve", "rationale": "ok", "approved_until-day": "31",
+        "approved_until-month": "2", "approved_until-year": "2027"})
+    assert bad_day.status_code == 422 and 'href="#approved_until-day"' in html(bad_day)
     assert 'value="31"' in html(bad_day)  # what was typed is shown again
     too_late = client.post(f"{url}/decisions", {
-        "decision": "approve", "rationale": "ok", "valid_until-day": "1",
-        "valid_until-month": "1", "valid_until-year": "2030"})
+        "decision": "approve", "rationale": "ok", "approved_until-day": "1",
+        "approved_until-month": "1", "approved_until-year": "2030"})
     assert too_late.status_code == 422 and "no later than" in html(too_late)
     assert version_state(world.app, "credit-risk") == "submitted"
 
