@@ -323,6 +323,12 @@ def _apply_model(session: Session, record: Governed, data: dict[str, Any]) -> No
         if record.id is not None and data["name"] != record.name:  # type: ignore[attr-defined]
             raise Invalid("a model's name cannot change", {"name": ["fixed once registered"]})
         _unique(session, record, PredictiveModel.name, data["name"], "name")
+    words = [w.strip() for w in data.get("outcome_vocabulary") or []]
+    if len({w.casefold() for w in words}) != len(words) or not all(words):
+        raise Invalid("the outcome vocabulary repeats or has an empty word",
+                      {"outcome_vocabulary": ["distinct, non-empty words"]})
+    if "outcome_vocabulary" in data:
+        data = {**data, "outcome_vocabulary": words or None}
     _assign(record, data)
 
 

@@ -179,6 +179,11 @@ class ModelIn(Owned):
     benefit = Text(load_default="")
     benefit_measure = Text(load_default="")
     summary = Text(load_default="")
+    outcome_vocabulary = fields.List(
+        Text(validate=validate.Length(min=1, max=80)), allow_none=True, load_default=None,
+        validate=validate.Length(min=2, max=20), metadata={
+            "description": "the outcomes a caseworker may report on this model's scores; "
+            "none: the policy's (accepted, overridden, no_action)"})
 
 
 class FeatureIn(Schema):

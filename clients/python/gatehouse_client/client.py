@@ -131,13 +131,15 @@ class Records(Transport):
         population: str | None = None, people_scored_per_year: int | None = None,
         vulnerable_groups: bool | None = None, benefit: str | None = None,
         benefit_measure: str | None = None, summary: str | None = None,
+        outcome_vocabulary: list[str] | None = None,
     ) -> dict[str, Any]:
         """A predictive model; returns the record.
 
         ``purpose_class``: individual_case_work (scores cases; may be served) or
         aggregate_analysis (never served to a tool). ``decision_role``: advisory (default) or
         automated (needs ``art22_basis``). ``builder``: in_house (default), supplier or
-        consultant (name the ``supplier``)."""
+        consultant (name the ``supplier``). ``outcome_vocabulary``: the outcomes a caseworker
+        may report on its scores (default: the policy's accepted, overridden, no_action)."""
         return self.post("/api/v1/models", given(
             name=name, title=title, purpose=purpose, purpose_class=purpose_class,
             purpose_description=purpose_description, decision_role=decision_role,
@@ -146,7 +148,8 @@ class Records(Transport):
             code_owner=code_owner, weights_owner=weights_owner, data_owner=data_owner,
             exit_terms=exit_terms, art22_basis=art22_basis, population=population,
             people_scored_per_year=people_scored_per_year, vulnerable_groups=vulnerable_groups,
-            benefit=benefit, benefit_measure=benefit_measure, summary=summary))
+            benefit=benefit, benefit_measure=benefit_measure, summary=summary,
+            outcome_vocabulary=outcome_vocabulary))
 
     def register_version(
         self, model: str, pipeline: Any = None, *, artefact: bytes | None = None,
