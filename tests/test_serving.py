@@ -44,7 +44,8 @@ def test_score_equals_pipeline_and_shap(app, api: Api) -> None:
     assert sizes == sorted(sizes, reverse=True)
     assert "not causes" in explanation["notice"]
     assert (
-        body["approval_id"] and body["approved_until"] and result["band"] in ("low", "medium", "high")
+        body["approval_id"] and body["approved_until"]
+        and result["band"] in ("low", "medium", "high")
     )
     # exact interventional SHAP against the chain's background (100 held-out rows, seed 0),
     # computed independently of shap, summed over each feature's one-hot columns

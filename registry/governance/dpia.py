@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from typing import Any
 
 from ..records import DPIA, Membership, User
 from . import ledger

@@ -11,8 +11,8 @@ from ..governance import ledger
 from ..governance.actors import Actor
 from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
 from ..governance.permissions import require
-from ..governance.retention import still_kept
 from ..governance.policy import Policy
+from ..governance.retention import still_kept
 from ..records import OutcomeReport, ScoreReceipt
 
 

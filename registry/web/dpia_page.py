@@ -69,7 +69,8 @@ def step_status(p: DPIA, gate: Any) -> dict[str, dict[str, Any]]:
         "consultation": bool(p.consultation.strip()), "necessity": bool(p.necessity.strip()),
         "risks": bool(p.risks),
         "measures": any((r.measure or "").strip() for r in p.risks),
-        "signoff": bool(p.measures_approved_by_id or p.residual_risk_approved_by_id or p.review_date),
+        "signoff": bool(p.measures_approved_by_id or p.residual_risk_approved_by_id
+                        or p.review_date),
     }
     status = {}
     for step in STEPS:
