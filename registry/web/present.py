@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, g, url_for
 from markupsafe import Markup, escape
 
+from ..platform.words import sentence
 from ..records import User
 
 STATE_TAGS = {  # text, GOV.UK tag colour
@@ -75,10 +76,6 @@ REQUIREMENT_NAMES = {
     "audit_basis": "Basis for a fairness audit",
     "explanation": "Explanations",
 }
-# words kept in capitals wherever a name is turned into words ("HMO licensing enforcement")
-CAPITALS = {w.casefold(): w for w in (
-    "HMO", "HMOs", "DPIA", "DPIAs", "DPO", "ICO", "GDPR", "SEND", "NHS", "UK", "EU", "AI", "ASB",
-    "AUC", "ROC", "F1", "SIRO", "API", "ID", "CSV", "PSI", "SHAP", "OIP", "NNDR", "UPRN", "VOA")}
 ACRONYMS = {"auc": "AUC", "roc_auc": "ROC AUC", "f1": "F1", "dpia": "DPIA", "dpo": "DPO"}
 VERDICT_TAGS = {
     "pass": ("Pass", "govuk-tag--green"),
@@ -104,13 +101,8 @@ def register(app: Flask) -> None:
 
 
 def humanise(value: Any) -> str:
-    """`changes_requested` → `Changes requested`; `hmo_licensing_enforcement` → `HMO licensing
-    enforcement` (acronyms keep their capitals; other words keep their case)."""
-    if value is None:
-        return ""
-    words = [CAPITALS.get(w.casefold(), w) for w in str(value).replace("_", " ").split()]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
+    """`changes_requested` → `Changes requested`, acronyms kept (`HMO licensing enforcement`)."""
+    return sentence(value)
 
 
 def short_hash(value: str | None, keep: int = 12) -> Any:
