@@ -290,7 +290,8 @@ def test_statements() -> None:
     assert statement(licences, False, -0.02) == (
         "Landlord other licences no lowered the score by 2 points")
     assert statement(licences, "false", -0.02).startswith("Landlord other licences no ")
-    assert statement(FeatureSpec("hmo_register", "boolean"), True, 0.1).startswith("HMO register yes")
+    hmo = FeatureSpec("hmo_register", "boolean")
+    assert statement(hmo, True, 0.1).startswith("HMO register yes")
     # log-odds contributions are shared out as the score's own change, never log-odds
     changes = probability_changes([0.5, -0.25], "log-odds", score=0.6, base_value=0.0,
                                   explained_value=0.25)
