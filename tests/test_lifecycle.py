@@ -365,6 +365,13 @@ def test_anything_upstream_suspended_or_retired_stops_serving_at_once(api: Api) 
     ok(decide(api, f"/api/v1/datasets/{chain.dataset}", "suspend", as_="gus"), 201)
     status, err = decide(api, f"/api/v1/datasets/{chain.dataset}", "reinstate")
     assert status == 409 and [r["id"] for r in err["error"]["details"]["unmet"]] == ["agreement"]
+    # summarised in a few lines with links: what to approve upstream first, then its own rows
+    summary = err["error"]["details"]["summary"]
+    assert summary == [
+        {"text": 'Replace agreement "DSA-credit-risk" first: it is retired',
+         "href": f"/agreements/{chain.agreement}"},
+        {"text": 'Agreement "DSA-credit-risk" is retired: replace agreement "DSA-credit-risk" '
+                 "first", "href": f"/datasets/{chain.dataset}#req-agreement"}]
 
 
 # --- the sweep --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from .actors import Actor
 from .chain import evaluate
 from .errors import Conflict, Forbidden, Invalid
 from .gates import approvals_missing, approver_roles, current_approvals
+from .order import refusal_summary, waiting_on
 from .permissions import allowed, require
 from .policy import Policy
 
@@ -210,10 +211,12 @@ def decide(
     if puts_in_force:
         blocking = [r for r in gate.unmet if r.id != "approvals"]
         if blocking:
+            gate.waiting_on = waiting_on(session, record, policy, today)
             raise Conflict(
                 f"{record.label} cannot be {'approved' if decision == 'approve' else 'reinstated'}"
                 f": {len(blocking)} requirement(s) unmet",
-                {"unmet": [r.as_dict() for r in blocking]},
+                {"summary": refusal_summary(gate, record),
+                 "unmet": [r.as_dict() for r in blocking]},
             )
         approved_until = lease_end(record, policy, today, approved_until)
         role = _choose_role(session, actor, record, policy)

@@ -47,8 +47,9 @@ def summary(exc: GovernanceError, default_href: str = "#main-content",
     errors = []
     details = exc.details if isinstance(exc.details, dict) else {}
     unmet = details.get("unmet") if isinstance(exc, Conflict) else None
+    lines = details.get("summary") if isinstance(exc, Conflict) else None
     fields = {k: v for k, v in details.items()
-              if isinstance(v, list) and k not in ("unmet", "allowed_decisions",
+              if isinstance(v, list) and k not in ("unmet", "summary", "allowed_decisions",
                                                    "allowed_states", "roles_needed")}
     if not fields or unmet:
         errors.append({"text": exc.message, "href": default_href})
@@ -56,6 +57,10 @@ def summary(exc: GovernanceError, default_href: str = "#main-content",
         anchor = ANCHORS.get(name, f"{prefix}{name}".replace(".", "-"))
         for problem in problems:
             errors.append({"text": f"{_field_label(name)}: {problem}", "href": f"#{anchor}"})
+    if lines:  # an approval refused: its few lines, this record's own rows on this page
+        errors += [{"text": line["text"], "href": "#" + line["href"].split("#", 1)[1]
+                    if "#" in line["href"] else line["href"]} for line in lines]
+        return errors
     for req in unmet or []:
         if isinstance(req, dict):
             errors.append({"text": f"{req.get('detail', '')} — {req.get('remedy', '')}".strip(
