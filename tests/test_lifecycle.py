@@ -384,16 +384,17 @@ def test_sweep_records_lapses_as_system_decisions_and_lists_what_expires_soon(
     clock.advance(days=80)
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert (f'expires soon: approval of agreement "DSA-credit-risk" ends on {b.date_str(100)}'
+    assert (f'Expires soon: the approval of agreement "DSA-credit-risk" ends on {b.date_str(100)}'
             in result.output)
-    assert (f'expires soon: agreement end of agreement "DSA-credit-risk" ends on '
+    assert (f'Expires soon: the agreement end of agreement "DSA-credit-risk" ends on '
             f"{b.date_str(100)}" in result.output)
-    assert "\n0 lapsed, 2 expiring within 30 days; inputs erased from 0 receipt(s)" in result.output
+    assert ("\nLapsed: no records; expiring within 30 days: 2 records; drift monitors overdue: "
+            "no monitors; score inputs erased: no receipts;" in result.output)
     clock.advance(days=21)
     assert score(api)[0] == 409  # already unservable before the sweep runs
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert (f'lapsed: approval of agreement "DSA-credit-risk" passed on {b.date_str(100)}; '
+    assert (f'Lapsed: the approval of agreement "DSA-credit-risk" passed on {b.date_str(100)}; '
             f'agreement end of agreement "DSA-credit-risk" passed on {b.date_str(100)}'
             in result.output)
     agreement = f"/api/v1/agreements/{chain.agreement}"
@@ -409,18 +410,18 @@ def test_sweep_records_lapses_as_system_decisions_and_lists_what_expires_soon(
     assert ok(api.get("/api/v1/ledger/verify", as_="audrey"))["ok"]
     # a second sweep finds nothing new
     result = runner.invoke(args=["sweep"])
-    assert "lapsed:" not in result.output
+    assert "Lapsed: the" not in result.output
     # the DPIA's review, then every lease
     clock.advance(days=100)  # day 201
     result = runner.invoke(args=["sweep"])
-    assert (f'lapsed: DPIA review of DPIA "DPIA-credit-risk" passed on {b.date_str(200)}'
+    assert (f'Lapsed: the DPIA review of DPIA "DPIA-credit-risk" passed on {b.date_str(200)}'
             in result.output)
     assert state(api, f"/api/v1/dpias/{chain.dpia}") == "suspended"
     clock.advance(days=165)  # day 366: the one-year approvals have lapsed
     result = runner.invoke(args=["sweep"])
     for label in ('dataset "credit-risk-data"', 'model "credit-risk"',
                   'model "credit-risk" v1'):
-        assert f"lapsed: approval of {label} passed on {b.date_str(365)}" in result.output
+        assert f"Lapsed: the approval of {label} passed on {b.date_str(365)}" in result.output
     assert state(api, chain.version_url) == "suspended"
     version_decision = ok(api.get(f"{chain.version_url}/decisions"))[-1]
     assert version_decision["decision"] == "suspend" and version_decision["actor_role"] == "system"
@@ -432,7 +433,7 @@ def test_sweep_suspends_a_lapsed_approval_which_can_be_renewed(app, api: Api, cl
     ok(decide(api, url, "approve", approved_until=b.date_str(10)), 201)
     clock.advance(days=11)
     result = app.test_cli_runner().invoke(args=["sweep"])
-    assert f'lapsed: approval of agreement "DSA-1" passed on {b.date_str(10)}' in result.output
+    assert f'Lapsed: the approval of agreement "DSA-1" passed on {b.date_str(10)}' in result.output
     assert state(api, url) == "suspended"
     renewed = ok(decide(api, url, "reinstate", rationale="Renewed for a year"), 201)
     assert renewed["approved_until"] == b.date_str(11 + 365)

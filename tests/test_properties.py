@@ -39,6 +39,7 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, select
 
 from registry.governance import evidence, registration, risk
+from registry.governance.sweep import counted
 from registry.records import (
     Base,
     Decision,
@@ -629,7 +630,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 else:
                     continue
                 lapsed += 1
-            assert f"{lapsed} lapsed," in result.output, result.output
+            assert f"\nLapsed: {counted(lapsed, 'record')};" in "\n" + result.output, result.output
             self.stats["sweep"] += 1
 
         # -- what must hold after every step -----------------------------------------------
