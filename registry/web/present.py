@@ -96,6 +96,7 @@ def register(app: Flask) -> None:
     )
     env.globals.update(state_tag=state_tag, verdict_tag=verdict_tag, user_name=user_name,
                        record_url=record_url, record_name=record_name, met_tag=met_tag,
+                       record_hint=record_hint,
                        risk_tag=risk_tag, DECISION_NAMES=DECISION_NAMES,
                        ROLE_NAMES=ROLE_NAMES, STATES=STATES, STATE_TAGS=STATE_TAGS)
 
@@ -229,3 +230,17 @@ def record_name(record: Any) -> str:
     if kind == "model_version":
         return f"{record.model.title or record.model.name}, version {record.number}"
     return str(record.label)
+
+
+def record_hint(record: Any) -> str:
+    """What tells a record apart from another with the same title: its reference or name (and
+    version), and its owner."""
+    kind = record.kind
+    if kind in ("agreement", "dpia"):
+        key = record.reference
+    elif kind == "model_version":
+        key = f"{record.model.name} v{record.number}"
+    else:
+        key = record.name
+    owner = getattr(record, "owner_id", None)
+    return f"{key}, owned by {user_name(owner)}" if owner else key
