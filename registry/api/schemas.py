@@ -116,6 +116,8 @@ class VersionMetadataIn(Schema):
 
 class VersionOut(VersionIn, GovernedOut):
     id = fields.Integer()
+    positive_label = fields.Raw(attribute="positive_label_typed", allow_none=True, metadata={
+        "description": "typed as the label column is: an integer label gives an integer"})
     model = Text(attribute="model.name")
     number = fields.Integer()
     artefact_sha256 = Text(allow_none=True)
