@@ -76,6 +76,13 @@ def by_field(errors: list[dict[str, str]]) -> dict[str, str]:
     return found
 
 
+LABELS = {"measures_approved_by_id": "Measures approved by",
+          "residual_risk_approved_by_id": "Residual risk accepted by",
+          "approved_until": "Approved until"}
+
+
 def _field_label(name: str) -> str:
+    if name in LABELS:
+        return LABELS[name]
     text = name.replace("_", " ").replace(".", " ")
     return text[:1].upper() + text[1:]
