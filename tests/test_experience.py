@@ -10,8 +10,16 @@ from registry.governance.gates import GateResult, Requirement
 from registry.governance.order import SUMMARY_LINES, refusal_summary
 from registry.governance.sweep import SweepReport, counted, sweep_messages
 from registry.platform.words import sentence
-from registry.records import Dataset, DatasetColumn, Membership, ModelVersion, PredictiveModel
+from registry.records import (
+    DPIA,
+    Dataset,
+    DatasetColumn,
+    Membership,
+    ModelVersion,
+    PredictiveModel,
+)
 from registry.records.types import typed_label
+from registry.web.dpia_page import step_status
 from registry.web.present import short_hash
 
 from . import builders as b
@@ -87,3 +95,21 @@ def test_a_dpia_is_signed_off_by_an_officer_or_dpo_of_its_organisation(app, api:
     signoff = next(r for r in api.get(f"/api/v1/dpias/{created['id']}/gate", as_="gus")[1][
         "requirements"] if r["id"] == "step_signoff")
     assert not signoff["met"] and "not a governance officer or DPO" in signoff["detail"]
+
+
+def test_the_dpia_task_list_says_why_a_step_is_not_complete() -> None:
+    dpia = DPIA(need="n", processing="p", consultation="c", necessity="x", risks=[],
+                measures_approved_by_id=None, residual_risk_approved_by_id=None,
+                review_date=None)
+    gate = GateResult(requirements=[
+        Requirement("step_need", True, "step 1: written"),
+        Requirement("step_measures", True, "every risk has a measure"),
+        Requirement("prior_consultation", False,
+                    "high residual risk (risk [1]); prior consultation: not recorded",
+                    "consult the ICO")])
+    status = step_status(dpia, gate)
+    assert status["need"]["tag"]["text"] == "Completed" and "why" not in status["need"]
+    # the checklist's unmet requirement is the task list's reason, word for word
+    assert status["measures"]["tag"]["text"] != "Completed"
+    assert status["measures"]["why"] == (
+        "Not complete: high residual risk (risk [1]); prior consultation: not recorded")
