@@ -70,6 +70,10 @@ def test_the_ledger_is_for_officers_and_auditors(visit) -> None:
     assert visit("audrey").get("/ledger").status_code == 200
     page = visit("olivia").get("/ledger")
     assert page.status_code == 200 and "is intact" in html(page)
+    # each hash shortened, the full value on hover
+    full = re.search(r'<code class="app-hash" title="([0-9a-f]{64})"[^>]*>([0-9a-f]{12})…</code>',
+                     html(page))
+    assert full and full.group(1).startswith(full.group(2))
     refused = visit("sam").get("/ledger")
     assert refused.status_code == 403 and "You cannot do this" in html(refused)
     assert "govuk-template" in html(refused)  # a GOV.UK page, not JSON
@@ -209,6 +213,8 @@ def test_dashboards_differ_by_role(visit) -> None:
     olivia = html(visit("olivia").get("/dashboard"))
     assert "Awaiting your decision" in olivia and "Ready for your decision" in olivia
     assert "Credit risk research score, version 1" in olivia
+    # told apart from another of the same title: its name and version, and its owner
+    assert "credit-risk v1, owned by Sam" in olivia
     assert "Drift found: a private reason" in olivia  # suspended, and why
     sam = html(visit("sam").get("/dashboard"))
     assert "Awaiting your decision" not in sam
