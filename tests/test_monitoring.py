@@ -337,7 +337,7 @@ def test_shifted_batch_suspends_scoring_until_reinstated(app, api: Api, clock) -
     assert file.stat().st_size < len(response.data) / 2
     clock.advance(days=app.extensions["gatehouse"].policy.drift_report_retention_days + 1)
     result = app.test_cli_runner().invoke(args=["sweep"])
-    assert "1 drift report(s) deleted" in result.output, result.output
+    assert "drift reports deleted: 1 report;" in result.output, result.output
     assert not file.exists()
     status, body = api.get(report)
     assert status == 404 and "retention" in body["error"]["message"]

@@ -39,6 +39,7 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, select
 
 from registry.governance import evidence, registration, risk
+from registry.governance.sweep import counted
 from registry.records import (
     Base,
     Decision,
@@ -228,7 +229,7 @@ class World:
                           state=fact["state"], approved_until=fact["approved_until"],
                           end_date=fact["end_date"] if kind == "agreement" else None,
                           review_date=fact["review_date"] if kind == "dpia" else None)
-                rec.round = [(self.names[d.actor_id], d.actor_role, d.valid_until)
+                rec.round = [(self.names[d.actor_id], d.actor_role, d.approved_until)
                              for d in session.scalars(select(Decision).where(
                                  Decision.subject_kind == kind, Decision.subject_id == record_id,
                                  Decision.decision == "approve", Decision.closed.is_(False))
@@ -629,7 +630,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 else:
                     continue
                 lapsed += 1
-            assert f"{lapsed} lapsed," in result.output, result.output
+            assert f"\nLapsed: {counted(lapsed, 'record')};" in "\n" + result.output, result.output
             self.stats["sweep"] += 1
 
         # -- what must hold after every step -----------------------------------------------

@@ -100,7 +100,7 @@ def test_outcomes_and_reads_of_stored_inputs_are_chained(app: Flask, api: Api) -
     receipt = result["receipt_id"]
     ok(api.get(f"/api/v1/receipts/{receipt}", as_="dee"))
     ok(api.post(f"/api/v1/receipts/{receipt}/outcome", as_="app",
-                json={"outcome": "referred", "overrode": True, "reason": "Ms X moved house"}))
+                json={"outcome": "overridden", "reason": "Ms X moved house"}))
     with app.extensions["gatehouse"].sessions() as session:
         entries = session.scalars(select(LedgerEntry).where(
             LedgerEntry.subject_kind == "receipt").order_by(LedgerEntry.seq)).all()

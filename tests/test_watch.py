@@ -287,8 +287,8 @@ def test_gatehouse_watch_and_the_sweep(app: Flask, served: Chain, session: Sessi
         later.commit()
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert "watch: alert: credit-risk v1: watch rule hours" in result.output
-    assert "1 watch alert(s)" in result.output
+    assert "Watch alert: alert: credit-risk v1: watch rule hours" in result.output
+    assert "watch alerts raised: 1 alert;" in result.output
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(WatchAlert)) == 2
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..governance.errors import Forbidden, NotFound
 from ..governance.permissions import require
-from ..platform.services import db
+from ..platform.services import db, services
 from ..records import ModelVersion, PredictiveModel
 from ..serving import verdicts
 from .auth import current_actor
@@ -72,10 +72,12 @@ def features(version: ModelVersion | None) -> list[dict[str, Any]]:
 @blp.route("/<name>/schema")
 @blp.response(200)
 def schema(name: str) -> Any:
-    """The inputs of the version that would be served (else the latest): a client allowed the
-    model, or a person who may read it."""
+    """The inputs of the version that would be served (else the latest), and the outcomes a
+    caseworker may report on its scores: a client allowed the model, or a person who may read
+    it."""
     model = visible_model(name)
     version = served_version(model, None)
     return {"model": model.name, "version": version.number if version else None,
             "purpose": model.purpose, "summary": version.summary if version else None,
-            "features": features(version)}
+            "features": features(version),
+            "outcomes": list(model.outcome_vocabulary or services().policy.outcomes)}

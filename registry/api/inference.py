@@ -318,7 +318,8 @@ def _answer(name: str, body: dict[str, Any], features: list[str], result: dict[s
         "model_version": str(result["version"]),
         "id": body.get("id") or results[0]["receipt_id"],
         "parameters": {"approval_id": result["approval_id"],
-                       "valid_until": str(result["valid_until"]), "purpose": result["purpose"],
+                       "approved_until": str(result["approved_until"]),
+                       "purpose": result["purpose"],
                        "notice": results[0]["explanation"]["notice"]},
         "outputs": outputs,
     }

@@ -116,6 +116,8 @@ class VersionMetadataIn(Schema):
 
 class VersionOut(VersionIn, GovernedOut):
     id = fields.Integer()
+    positive_label = fields.Raw(attribute="positive_label_typed", allow_none=True, metadata={
+        "description": "typed as the label column is: an integer label gives an integer"})
     model = Text(attribute="model.name")
     number = fields.Integer()
     artefact_sha256 = Text(allow_none=True)
@@ -145,7 +147,7 @@ class DecisionOut(Schema):
     scope = fields.Dict(allow_none=True, metadata={
         "description": "what a decision on evidence concerns: the requirement, evidence and "
                        "items waived or acknowledged, or the proposal settled"})
-    valid_until = fields.Date(allow_none=True)
+    approved_until = fields.Date(allow_none=True)
     policy_name = Text()
     policy_version = Text()
     policy_hash = Text()

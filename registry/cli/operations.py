@@ -45,7 +45,7 @@ def sweep_command() -> None:
     and send them."""
     from ..governance.monitor_health import record_overdue
     from ..governance.retention import erase_expired_inputs, prune_drift_reports
-    from ..governance.sweep import sweep
+    from ..governance.sweep import sweep, sweep_messages
     from ..governance.watch import run as watch
     from ..jobs.notify import send
     from ..jobs.queue import requeue_stale
@@ -60,20 +60,10 @@ def sweep_command() -> None:
         session.commit()
         interrupted = requeue_stale(current_app._get_current_object(), session)  # type: ignore[attr-defined]
     sent = send(current_app._get_current_object(), calendar=True, inline=True)  # type: ignore[attr-defined]
-    for line in report.lapsed:
-        click.echo(f"lapsed: {line}")
-    for line in report.expiring:
-        click.echo(f"expires soon: {line}")
-    for line in overdue:
-        click.echo(f"overdue: {line}")
-    for line in watched:
-        click.echo(f"watch: {line}")
-    for job in interrupted:
-        click.echo(f"interrupted job {job.id} ({job.kind}): {job.state}")
-    click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days; "
-               f"inputs erased from {erased} receipt(s), {pruned} drift report(s) deleted, "
-               f"{len(interrupted)} interrupted job(s), {len(watched)} watch alert(s); "
-               f"{len(sent)} notification(s) sent or queued")
+    stopped = [f"job {job.id} ({job.kind.replace('_', ' ')}) stopped with its worker and is "
+               f"{job.state} again" for job in interrupted]
+    for line in sweep_messages(report, overdue, watched, erased, pruned, stopped, len(sent)):
+        click.echo(line)
 
 
 @click.command("watch")

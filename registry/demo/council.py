@@ -253,8 +253,8 @@ class Demo:
                 "necessity": "The data are limited to what the model needs; an advisory score "
                 "helps staff prioritise and never decides on its own.",
                 "risks": risks,
-                "measures_approved_by": "J. Ellis (SIRO)",
-                "residual_risk_approved_by": "J. Ellis (SIRO)",
+                "measures_approved_by_id": self.people["olivia.okafor"].user_id,
+                "residual_risk_approved_by_id": self.people["olivia.okafor"].user_id,
                 "review_date": self.day(300),
                 "dataset_ids": [i for d in datasets
                                 for i in (d.id, *([self.held_out[d.id][0].id]

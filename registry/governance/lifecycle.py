@@ -20,6 +20,7 @@ from .actors import Actor
 from .chain import evaluate
 from .errors import Conflict, Forbidden, Invalid
 from .gates import approvals_missing, approver_roles, current_approvals
+from .order import refusal_summary, waiting_on
 from .permissions import allowed, require
 from .policy import Policy
 
@@ -66,10 +67,10 @@ def lease_end(record: Governed, policy: Policy, today: date, requested: date | N
     if requested is None:
         return latest
     if requested < today:
-        raise Invalid("valid_until is in the past", {"valid_until": [f"on or after {today}"]})
+        raise Invalid("approved_until is in the past", {"approved_until": [f"on or after {today}"]})
     if requested > latest:
-        raise Invalid(f"valid_until may be no later than {latest}",
-                      {"valid_until": [f"no later than {latest} under policy {policy.name}"]})
+        raise Invalid(f"approved_until may be no later than {latest}",
+                      {"approved_until": [f"no later than {latest} under policy {policy.name}"]})
     return requested
 
 
@@ -179,7 +180,7 @@ def decide(
     decision: str,
     rationale: str,
     conditions: str | None = None,
-    valid_until: date | None = None,
+    approved_until: date | None = None,
 ) -> Decision:
     actor = _deciding_as(actor, record, decision)
     if actor.kind != "system":
@@ -210,23 +211,25 @@ def decide(
     if puts_in_force:
         blocking = [r for r in gate.unmet if r.id != "approvals"]
         if blocking:
+            gate.waiting_on = waiting_on(session, record, policy, today)
             raise Conflict(
                 f"{record.label} cannot be {'approved' if decision == 'approve' else 'reinstated'}"
                 f": {len(blocking)} requirement(s) unmet",
-                {"unmet": [r.as_dict() for r in blocking]},
+                {"summary": refusal_summary(gate, record),
+                 "unmet": [r.as_dict() for r in blocking]},
             )
-        valid_until = lease_end(record, policy, today, valid_until)
+        approved_until = lease_end(record, policy, today, approved_until)
         role = _choose_role(session, actor, record, policy)
-    elif valid_until is not None:
-        raise Invalid("valid_until applies only to approve and reinstate",
-                      {"valid_until": [f"not used by {decision}"]})
+    elif approved_until is not None:
+        raise Invalid("approved_until applies only to approve and reinstate",
+                      {"approved_until": [f"not used by {decision}"]})
     elif role is None:
         role = next((r for r in ("governance_officer", "dpo") if r in actor.roles), None)
 
     d = Decision(
         subject_kind=record.kind, subject_id=record.id, decision=decision,
         from_state=record.state, to_state=to_state, actor_id=actor.user_id, actor_role=role,
-        rationale=rationale.strip(), conditions=conditions, valid_until=valid_until,
+        rationale=rationale.strip(), conditions=conditions, approved_until=approved_until,
         policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
         evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate.as_dict()}),
         created_at=now, organisation_id=record.organisation_id,
@@ -239,7 +242,7 @@ def decide(
         d.to_state = "approved" if complete else record.state
         if complete:
             record.approval_id = d.id
-            record.approved_until = min(x.valid_until for x in round_ if x.valid_until)
+            record.approved_until = min(x.approved_until for x in round_ if x.approved_until)
         else:  # acknowledged only by the whole round
             for monitor in breaches:
                 monitor.in_breach = True
@@ -249,7 +252,7 @@ def decide(
     record.updated_at = now
     ledger.append(session, actor, f"decision:{decision}", record.kind, record.id, {
         "decision_id": d.id, "from_state": d.from_state, "to_state": d.to_state,
-        "rationale": d.rationale, "valid_until": valid_until, "role": role,
+        "rationale": d.rationale, "approved_until": approved_until, "role": role,
         "policy": policy.summary(), "evidence_hash": d.evidence_hash,
     }, now)
     return d

@@ -28,6 +28,7 @@ from ..records.agreements import AGREEMENT_STAGES
 from . import ledger
 from .actors import Actor
 from .at_rest import sealed_at_rest
+from .dpia import check_signoffs
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .permissions import RULES, require
 
@@ -306,6 +307,7 @@ def _apply_dpia(session: Session, record: Governed, data: dict[str, Any]) -> Non
         if missing_names:
             problems["model_names"] = [f"no model named {m!r}" for m in missing_names]
         record.models = list(found_models)
+    problems.update(check_signoffs(session, record, data))
     if problems:
         raise Invalid("the DPIA has invalid fields", problems)
     _assign(record, data, skip=("risks", "dataset_ids", "model_names"))
@@ -316,6 +318,12 @@ def _apply_model(session: Session, record: Governed, data: dict[str, Any]) -> No
         if record.id is not None and data["name"] != record.name:  # type: ignore[attr-defined]
             raise Invalid("a model's name cannot change", {"name": ["fixed once registered"]})
         _unique(session, record, PredictiveModel.name, data["name"], "name")
+    words = [w.strip() for w in data.get("outcome_vocabulary") or []]
+    if len({w.casefold() for w in words}) != len(words) or not all(words):
+        raise Invalid("the outcome vocabulary repeats or has an empty word",
+                      {"outcome_vocabulary": ["distinct, non-empty words"]})
+    if "outcome_vocabulary" in data:
+        data = {**data, "outcome_vocabulary": words or None}
     _assign(record, data)
 
 

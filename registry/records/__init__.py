@@ -10,7 +10,7 @@ from .models import ModelVersion, PredictiveModel, version_datasets
 from .monitoring import BiasAudit, DriftCheck, DriftMonitor, WatchAlert
 from .notifications import Delivery, Event, EventCursor, VersionLapse, Webhook
 from .people import ApiClient, Membership, Organisation, User
-from .serving import Job, ReceiptBatch, ScoreReceipt
+from .serving import Job, OutcomeReport, ReceiptBatch, ScoreReceipt
 
 __all__ = [
     "DPIA",
@@ -38,6 +38,7 @@ __all__ = [
     "PredictiveModel",
     "ReceiptBatch",
     "RefusalTally",
+    "OutcomeReport",
     "ScoreReceipt",
     "SigningKey",
     "User",

@@ -136,5 +136,5 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
             session.commit()
     return {
         "model": name, "version": verdict.number, "approval_id": verdict.approval_id,
-        "valid_until": verdict.valid_until, "purpose": purpose, "results": results,
+        "approved_until": verdict.approved_until, "purpose": purpose, "results": results,
     }

@@ -41,7 +41,7 @@ class Verdict:
     ok: bool
     reason: str
     approval_id: int | None
-    valid_until: date | None
+    approved_until: date | None
     pilot_cap: int | None
     number: int = 0
     label: str = ""

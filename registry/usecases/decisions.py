@@ -13,12 +13,12 @@ from .unit import Unit
 
 
 def decide(unit: Unit, record: Governed, decision: str, rationale: str,
-           conditions: str | None = None, valid_until: date | None = None) -> Decision:
+           conditions: str | None = None, approved_until: date | None = None) -> Decision:
     """Move the record through its lifecycle; the chain is evaluated once (in `lifecycle`)."""
     with unit:
         return lifecycle.decide(unit.session, unit.actor, record, unit.policy, unit.now,
                                 decision=decision, rationale=rationale, conditions=conditions,
-                                valid_until=valid_until)
+                                approved_until=approved_until)
 
 
 def settle(unit: Unit, version: ModelVersion, proposed: Evidence, accept: bool,

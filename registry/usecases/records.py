@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..governance import at_rest, registration
+from ..governance import at_rest, dpia, registration
 from ..governance.permissions import require
-from ..records import Dataset, Governed, ModelVersion
+from ..records import DPIA, Dataset, Governed, ModelVersion, User
 from .unit import Unit
 
 
@@ -41,3 +41,10 @@ def submit(unit: Unit, record: Governed) -> Governed:
     """Put a record forward for approval."""
     with unit:
         return registration.submit(unit.session, unit.actor, record, unit.now)
+
+
+def dpia_signers(unit: Unit, record: DPIA) -> list[User]:
+    """Who may sign off the DPIA's measures and residual risk (a governance officer or DPO of
+    its organisation)."""
+    require(unit.actor.within(record.organisation_id), "read")
+    return dpia.signers(unit.session, record.organisation_id)

@@ -25,9 +25,17 @@ def read_receipt(unit: Unit, receipt_id: str) -> ScoreReceipt:
         return receipts.read(unit.session, unit.actor, receipt_id, unit.now)
 
 
-def record_outcome(unit: Unit, receipt_id: str, outcome: str, overrode: bool,
+def record_outcome(unit: Unit, receipt_id: str, outcome: str, overrode: bool | None,
                    reason: str | None) -> ScoreReceipt:
     """What the caseworker finally decided, reported by the tool that asked for the score."""
     with unit:
         return receipts.record_outcome(unit.session, unit.actor, receipt_id, outcome, overrode,
-                                       reason, unit.now)
+                                       reason, unit.now, unit.policy)
+
+
+def correct_outcome(unit: Unit, receipt_id: str, outcome: str, overrode: bool | None,
+                    reason: str | None, correction_reason: str) -> ScoreReceipt:
+    """A wrong outcome report corrected by the same tool, with the reason; the history kept."""
+    with unit:
+        return receipts.correct_outcome(unit.session, unit.actor, receipt_id, outcome, overrode,
+                                        reason, correction_reason, unit.now, unit.policy)

@@ -144,6 +144,7 @@ def step(record_id: int, slug: str) -> Any:
         effects=RISK_EFFECTS, risk_level=risk_level,
         review=forms.date_parts(values.get("review_date", p.review_date)),
         title=f"Step {current.number}: {current.title}",
+        signers=records.dpia_signers(unit(), p) if slug == "signoff" else [],
     ), (status if errors else 200)
 
 
@@ -196,8 +197,8 @@ def _read_step(p: DPIA, slug: str) -> tuple[dict[str, Any], list[dict[str, str]]
     if problem:
         errors.append({"text": f"Review date: {problem}", "href": "#review_date-day"})
     data = {
-        "measures_approved_by": f.get("measures_approved_by", "").strip() or None,
-        "residual_risk_approved_by": f.get("residual_risk_approved_by", "").strip() or None,
+        "measures_approved_by_id": _int(f.get("measures_approved_by_id")),
+        "residual_risk_approved_by_id": _int(f.get("residual_risk_approved_by_id")),
         "prior_consultation": f.get("prior_consultation", "").strip() or None,
         "review_date": review.isoformat() if review else None,
     }

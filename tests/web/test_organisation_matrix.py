@@ -26,7 +26,7 @@ BODIES: dict[str, Any] = {
     "dpo-advice": {"advice": "Proceed."}, "advice": {"advice": "Proceed."},
     "advice-response": {"accepted": True, "reason": "Agreed."},
     "waivers": {"requirement": "bias_audit", "items": ["x"], "rationale": "Because."},
-    "drift-monitor": {"action": "alert"}, "outcome": {"outcome": "x", "overrode": False},
+    "drift-monitor": {"action": "alert"}, "outcome": {"outcome": "accepted"},
     "proposals": {"decision": "accept", "rationale": "Agreed."},
     "acknowledge": {"rationale": "Seen to."},
 }

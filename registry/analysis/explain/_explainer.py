@@ -51,7 +51,7 @@ import pandas as pd
 from ..pipelines import Rows, column_sources, compile_with_reason, sklearn_transform, split_pipeline
 from ._features import FeatureSpec
 from ._rows import SklearnRows, json_value, records
-from ._statements import LOG_ODDS_NOTICE, NOTICE, statement
+from ._statements import LOG_ODDS_NOTICE, NOTICE, probability_changes, statement
 from ._tree_cells import SplitCells
 
 # final-estimator class name -> how it is explained
@@ -257,7 +257,8 @@ class Explainer:
                 Explanation(
                     score=float(score[i]),
                     base_value=self.base_value,
-                    contributions=self._contributions(record, contributions[i]),
+                    contributions=self._contributions(
+                        record, contributions[i], float(score[i]), float(explained[i])),
                     scale=self.scale,
                     notice=notice,
                     explained_value=float(explained[i]),
@@ -265,16 +266,19 @@ class Explainer:
             )
         return out
 
-    def _contributions(self, record: Mapping[str, Any], values: np.ndarray) -> list[dict]:
+    def _contributions(self, record: Mapping[str, Any], values: np.ndarray, score: float,
+                       explained: float) -> list[dict]:
         items = []
-        for spec, contribution in zip(self.features, values.tolist(), strict=True):
+        exact = values.tolist()  # the statements' wording only: the values stay exact
+        changes = probability_changes(exact, self.scale, score, self.base_value, explained)
+        for spec, contribution, change in zip(self.features, exact, changes, strict=True):
             value = json_value(record.get(spec.name))
             items.append(
                 {
                     "feature": spec.name,
                     "value": value,
                     "contribution": contribution,
-                    "statement": statement(spec, value, contribution, self.scale),
+                    "statement": statement(spec, value, change),
                 }
             )
         items.sort(key=lambda item: -abs(item["contribution"]))

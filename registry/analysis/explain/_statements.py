@@ -5,13 +5,13 @@ Wording only; the contributions it describes come from :mod:`registry.analysis.e
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ...platform.words import sentence
 from ._features import FeatureSpec
-
-# below these a contribution "made little difference" (0.005 in probability is about
-# 0.02 in log-odds at a score of 0.5)
-_LITTLE = {"probability": 0.005, "log-odds": 0.02}
 
 NOTICE = (
     "This explanation describes how the model weighed these inputs to reach its score, "
@@ -20,19 +20,24 @@ NOTICE = (
     "The score is a decision aid; the decision rests with the person making it."
 )
 LOG_ODDS_NOTICE = (
-    " Contributions are on the log-odds scale: together with the base value they add up "
-    "to the log-odds of the score, log(score / (1 - score)), not to the score itself. "
-    "A positive contribution raises the score and a negative one lowers it; the same "
-    "amount moves the score less when it is near 0 or 1."
+    " For analysts: the contributions field is on the model's log-odds scale (with the base "
+    "value it adds up to log(score / (1 - score))); the statements give each input's share "
+    "of the change in the score itself, in points out of 100."
 )
+
+
+_FALSE = {"false", "no", "0", "n", "f"}
+_TRUE = {"true", "yes", "1", "y", "t"}
 
 
 def format_value(value: Any, type_: str | None = None) -> str:
     """An input value as a caseworker would write it (``type_`` from the schema)."""
     if value is None:
-        return "missing"
+        return "not recorded"
     if isinstance(value, bool) or (type_ == "boolean" and value in (0, 1)):
         return "yes" if value else "no"
+    if type_ == "boolean" and str(value).strip().casefold() in _FALSE | _TRUE:
+        return "no" if str(value).strip().casefold() in _FALSE else "yes"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
     if isinstance(value, int):
@@ -42,12 +47,35 @@ def format_value(value: Any, type_: str | None = None) -> str:
     return str(value)
 
 
-def statement(spec: FeatureSpec, value: Any, contribution: float, scale: str) -> str:
-    """E.g. "Number of previous referrals (3) raised the score by 0.12"."""
-    label = (spec.description or spec.name).strip().rstrip(".")
-    subject = f"{label} ({format_value(value, spec.type)})"
-    if abs(contribution) < _LITTLE[scale]:
-        return f"{subject} made little difference"
-    verb = "raised" if contribution > 0 else "lowered"
-    unit = " in log-odds" if scale == "log-odds" else ""
-    return f"{subject} {verb} the score by {abs(contribution):.2f}{unit}"
+def points(change: float) -> int:
+    """A change in the score (0 to 1) in points out of 100, rounded half away from zero."""
+    return int(Decimal(repr(change)).scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def probability_changes(contributions: Sequence[float], scale: str, score: float,
+                        base_value: float, explained_value: float) -> list[float]:
+    """Each contribution as a change in the score itself. On the log-odds scale the score's
+    change from the base (``score - expit(base_value)``) is shared out in proportion to the
+    contributions, so the statements add up to it; with no change to share, each is
+    weighted by the slope of the score (``score * (1 - score)``)."""
+    if scale != "log-odds":
+        return list(contributions)
+    moved = explained_value - base_value
+    if abs(moved) > 1e-12:
+        factor = (score - 1.0 / (1.0 + math.exp(-base_value))) / moved
+    else:
+        factor = score * (1.0 - score)
+    return [c * factor for c in contributions]
+
+
+def statement(spec: FeatureSpec, value: Any, change: float) -> str:
+    """E.g. "Council tax band B raised the score by 4 points" (``change``: in the score, 0 to 1;
+    a missing value is said once, "not recorded"; a false value is "no")."""
+    label = sentence(spec.name)
+    subject = f"{label} not recorded" if value is None else (
+        f"{label} {format_value(value, spec.type)}")
+    amount = points(change)
+    if amount == 0:
+        return f"{subject} made little difference to the score"
+    verb = "raised" if amount > 0 else "lowered"
+    return f"{subject} {verb} the score by {abs(amount)} point{'s' if abs(amount) != 1 else ''}"

@@ -1,6 +1,6 @@
 """notifications: events raised from the ledger, webhooks, deliveries (webhook POSTs, email)
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 import registry.records.types
 
-revision = "0012"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
