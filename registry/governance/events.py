@@ -97,9 +97,9 @@ def from_entry(session: Session, policy: Policy, entry: LedgerEntry) -> list[Eve
             made.append(_version_event(
                 session, entry, f"version.{decision}d", version,
                 f"{version.label} was {decision}d: it may be served until "
-                f"{change.get('valid_until')}",
+                f"{change.get('approved_until')}",
                 {"decision_id": change.get("decision_id"),
-                 "valid_until": change.get("valid_until")}))
+                 "approved_until": change.get("approved_until")}))
         elif decision == "suspend":
             made.append(_version_event(
                 session, entry, "version.suspended", version,
