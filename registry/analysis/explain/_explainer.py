@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +50,7 @@ import pandas as pd
 from ..pipelines import Rows, column_sources, compile_with_reason, sklearn_transform, split_pipeline
 from ._features import FeatureSpec
 from ._rows import SklearnRows, json_value, records
-from ._statements import LOG_ODDS_NOTICE, NOTICE, statement
+from ._statements import contribution_items, notice_for
 from ._tree_cells import SplitCells
 
 # final-estimator class name -> how it is explained
@@ -105,7 +104,7 @@ class Explainer:
     _transform: Any = field(repr=False)
     _shap: Any = field(repr=False)
     _estimator: Any = field(repr=False)
-    _aggregate: np.ndarray = field(repr=False)
+    _aggregate: SumBack = field(repr=False)
     _output: str = field(repr=False)  # how scores are computed: see _scores
     # interventional TreeSHAP only: rows moved within their split cells before shap sees them
     _cells: SplitCells | None = field(default=None, repr=False)
@@ -244,54 +243,68 @@ class Explainer:
         return values[:, :, 1] if values.ndim == 3 else values
 
     def score_and_explain(self, rows: Rows) -> list[Explanation]:
-        """One :class:`Explanation` per row (a DataFrame, one dict, or a list of dicts)."""
+        """One :class:`Explanation` per row (a DataFrame, one dict, or a list of dicts).
+
+        Every step works on all the rows at once and computes each row alone (no sum across
+        rows, no BLAS product whose rounding depends on the batch's size), so a row explained
+        in a batch is explained bit for bit as it is alone.
+        """
         if isinstance(rows, pd.Series):
             rows = rows.to_dict()
         x = self._transform(rows)
         score, explained = self._scores(x)
-        contributions = self._shap_values(x) @ self._aggregate
-        notice = NOTICE + (LOG_ODDS_NOTICE if self.scale == "log-odds" else "")
-        out = []
-        for i, record in enumerate(records(rows)):
-            out.append(
-                Explanation(
-                    score=float(score[i]),
-                    base_value=self.base_value,
-                    contributions=self._contributions(record, contributions[i]),
-                    scale=self.scale,
-                    notice=notice,
-                    explained_value=float(explained[i]),
-                )
+        contributions = self._aggregate(self._shap_values(x)).tolist()
+        notice = notice_for(self.scale)
+        base, scale, features = self.base_value, self.scale, self.features
+        return [
+            Explanation(
+                score=s,
+                base_value=base,
+                contributions=contribution_items(
+                    features, [json_value(record.get(f.name)) for f in features], values, scale
+                ),
+                scale=scale,
+                notice=notice,
+                explained_value=e,
             )
-        return out
+            for record, values, s, e in zip(
+                records(rows), contributions, score.tolist(), explained.tolist(), strict=True
+            )
+        ]
 
-    def _contributions(self, record: Mapping[str, Any], values: np.ndarray) -> list[dict]:
-        items = []
-        for spec, contribution in zip(self.features, values.tolist(), strict=True):
-            value = json_value(record.get(spec.name))
-            items.append(
-                {
-                    "feature": spec.name,
-                    "value": value,
-                    "contribution": contribution,
-                    "statement": statement(spec, value, contribution, self.scale),
-                }
-            )
-        items.sort(key=lambda item: -abs(item["contribution"]))
-        return items
+
+@dataclass
+class SumBack:
+    """Sums SHAP values on transformed columns into the original features they come from.
+
+    Each feature's columns are added in a fixed order by ``np.add.reduceat`` along the row, so
+    a row's sums do not depend on how many rows are summed with it (a matrix product's do).
+    """
+
+    order: np.ndarray  # transformed columns, grouped by feature
+    starts: np.ndarray  # where each used feature's group begins in ``order``
+    used: np.ndarray  # the features that have columns, in feature order
+    n_features: int
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros((values.shape[0], self.n_features))
+        if len(self.order):
+            out[:, self.used] = np.add.reduceat(values[:, self.order], self.starts, axis=1)
+        return out
 
 
 def _aggregation(
     columns: list[str], sources: np.ndarray, features: list[FeatureSpec]
-) -> np.ndarray:
-    """0/1 matrix summing transformed columns into the features they come from."""
+) -> SumBack:
+    """How transformed columns sum into the features they come from."""
     position = {spec.name: j for j, spec in enumerate(features)}
     unknown = [c for c in columns if c not in position]
     if unknown:
         raise ValueError(f"the model uses columns missing from the feature schema: {unknown}")
-    aggregate = np.zeros((len(sources), len(features)))
-    aggregate[np.arange(len(sources)), [position[columns[s]] for s in sources]] = 1.0
-    return aggregate
+    feature = np.array([position[columns[s]] for s in sources], dtype=np.intp)
+    order = np.argsort(feature, kind="stable")
+    used, starts = np.unique(feature[order], return_index=True)
+    return SumBack(order, starts, used, len(features))
 
 
 def _expit(x: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ Wording only; the contributions it describes come from :mod:`registry.analysis.e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ._features import FeatureSpec
@@ -42,6 +43,10 @@ def format_value(value: Any, type_: str | None = None) -> str:
     return str(value)
 
 
+def notice_for(scale: str) -> str:
+    return NOTICE + (LOG_ODDS_NOTICE if scale == "log-odds" else "")
+
+
 def statement(spec: FeatureSpec, value: Any, contribution: float, scale: str) -> str:
     """E.g. "Number of previous referrals (3) raised the score by 0.12"."""
     label = (spec.description or spec.name).strip().rstrip(".")
@@ -51,3 +56,17 @@ def statement(spec: FeatureSpec, value: Any, contribution: float, scale: str) ->
     verb = "raised" if contribution > 0 else "lowered"
     unit = " in log-odds" if scale == "log-odds" else ""
     return f"{subject} {verb} the score by {abs(contribution):.2f}{unit}"
+
+
+def contribution_items(features: Sequence[FeatureSpec], values: Sequence[Any],
+                       contributions: Sequence[float], scale: str) -> list[dict[str, Any]]:
+    """One row's contributions as a caseworker reads them, largest first: each feature (in
+    schema order) with its value, contribution and statement. The same function serves a score
+    and a receipt read back, so both say exactly the same."""
+    items = [
+        {"feature": spec.name, "value": value, "contribution": contribution,
+         "statement": statement(spec, value, contribution, scale)}
+        for spec, value, contribution in zip(features, values, contributions, strict=True)
+    ]
+    items.sort(key=lambda item: -abs(item["contribution"]))
+    return items
