@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from registry.analysis.explain import Explainer, FeatureSpec, self_check
-from registry.analysis.explain._statements import format_value, statement
+from registry.analysis.statements import format_value, statement
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "german_credit.csv"
 ROWS = 200

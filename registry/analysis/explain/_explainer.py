@@ -48,9 +48,8 @@ import numpy as np
 import pandas as pd
 
 from ..pipelines import Rows, column_sources, compile_with_reason, sklearn_transform, split_pipeline
-from ._features import FeatureSpec
+from ..statements import FeatureSpec, contribution_items, notice_for
 from ._rows import SklearnRows, json_value, records
-from ._statements import contribution_items, notice_for
 from ._tree_cells import SplitCells
 
 # final-estimator class name -> how it is explained
@@ -242,18 +241,25 @@ class Explainer:
         values = np.asarray(values)
         return values[:, :, 1] if values.ndim == 3 else values
 
-    def score_and_explain(self, rows: Rows) -> list[Explanation]:
-        """One :class:`Explanation` per row (a DataFrame, one dict, or a list of dicts).
+    def score_rows(self, rows: Rows) -> Scored:
+        """Scores, explained values and contributions (in feature order) of every row at once.
 
-        Every step works on all the rows at once and computes each row alone (no sum across
-        rows, no BLAS product whose rounding depends on the batch's size), so a row explained
-        in a batch is explained bit for bit as it is alone.
+        Every step works on all the rows together and computes each row alone (no sum across
+        rows, no BLAS product whose rounding depends on the batch's size), so a row scored in a
+        batch is scored and explained bit for bit as it is alone.
         """
         if isinstance(rows, pd.Series):
             rows = rows.to_dict()
         x = self._transform(rows)
         score, explained = self._scores(x)
-        contributions = self._aggregate(self._shap_values(x)).tolist()
+        return Scored(score.tolist(), explained.tolist(),
+                      self._aggregate(self._shap_values(x)).tolist())
+
+    def score_and_explain(self, rows: Rows) -> list[Explanation]:
+        """One :class:`Explanation` per row (a DataFrame, one dict, or a list of dicts)."""
+        if isinstance(rows, pd.Series):
+            rows = rows.to_dict()
+        scored = self.score_rows(rows)
         notice = notice_for(self.scale)
         base, scale, features = self.base_value, self.scale, self.features
         return [
@@ -268,9 +274,18 @@ class Explainer:
                 explained_value=e,
             )
             for record, values, s, e in zip(
-                records(rows), contributions, score.tolist(), explained.tolist(), strict=True
+                records(rows), scored.contributions, scored.score, scored.explained, strict=True
             )
         ]
+
+
+@dataclass
+class Scored:
+    """Rows scored and explained, as plain lists: one entry per row."""
+
+    score: list[float]
+    explained: list[float]  # what base value + contributions add up to (see Explanation)
+    contributions: list[list[float]]  # per row, in the order of the features
 
 
 @dataclass

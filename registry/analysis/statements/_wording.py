@@ -1,6 +1,6 @@
 """The plain-language side of an explanation: one statement per feature and the notices.
 
-Wording only; the contributions it describes come from :mod:`registry.analysis.explain._explainer`.
+Wording only; the contributions it describes come from :mod:`registry.analysis.explain`.
 """
 
 from __future__ import annotations
@@ -70,3 +70,12 @@ def contribution_items(features: Sequence[FeatureSpec], values: Sequence[Any],
     ]
     items.sort(key=lambda item: -abs(item["contribution"]))
     return items
+
+
+def explanation(features: Sequence[FeatureSpec], values: Sequence[Any],
+                contributions: Sequence[float], scale: str, base: float, score: float,
+                explained: float) -> dict[str, Any]:
+    """One row's explanation as a score answers it (the fields of ``Explanation.to_dict``)."""
+    return {"score": score, "base_value": base,
+            "contributions": contribution_items(features, values, contributions, scale),
+            "scale": scale, "notice": notice_for(scale), "explained_value": explained}
