@@ -49,6 +49,7 @@ import pandas as pd
 
 from ..pipelines import Rows, column_sources, compile_with_reason, sklearn_transform, split_pipeline
 from ..statements import FeatureSpec, contribution_items, notice_for
+from ._boosted_shap import BoostedShap
 from ._rows import SklearnRows, json_value, records
 from ._tree_cells import SplitCells
 
@@ -107,6 +108,8 @@ class Explainer:
     _output: str = field(repr=False)  # how scores are computed: see _scores
     # interventional TreeSHAP only: rows moved within their split cells before shap sees them
     _cells: SplitCells | None = field(default=None, repr=False)
+    # and computed by the vectorised kernel where it is proven equal to shap's (gradient boosting)
+    _boosted: BoostedShap | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -196,6 +199,7 @@ class Explainer:
             _aggregate=aggregate,
             _output=output,
             _cells=cells,
+            _boosted=_proven_kernel(estimator, explainer, cells(xb)) if cells else None,
         )
         # the fast score must reproduce predict_proba, or we use predict_proba
         with warnings.catch_warnings():
@@ -234,6 +238,19 @@ class Explainer:
         """SHAP values on the transformed columns, (n_rows, n_columns), positive class."""
         if self._cells is not None:
             x = self._cells(x)
+        if self._boosted is not None and self._cells is not None:
+            # rows with a missing split-on value are left to shap: the kernel's tables assume
+            # none; the choice is the row's own, so a batch still equals its rows alone
+            missing = np.isnan(x[:, self._cells.columns]).any(axis=1)
+            if not missing.any():
+                return self._boosted.shap_values(x)
+            values = np.zeros(x.shape)
+            values[~missing] = self._boosted.shap_values(x[~missing])
+            values[missing] = self._shap_rows(x[missing])
+            return values
+        return self._shap_rows(x)
+
+    def _shap_rows(self, x: np.ndarray) -> np.ndarray:
         if self.method == "linear":
             values = self._shap.shap_values(x)
         else:
@@ -320,6 +337,18 @@ def _aggregation(
     order = np.argsort(feature, kind="stable")
     used, starts = np.unique(feature[order], return_index=True)
     return SumBack(order, starts, used, len(features))
+
+
+def _proven_kernel(estimator: Any, explainer: Any, background: np.ndarray) -> BoostedShap | None:
+    """The vectorised kernel when it gives shap's values on the background (moved to its cells),
+    within the tolerance the upload check holds explanations to; else None (shap's is used)."""
+    kernel = BoostedShap.build(estimator, background)
+    if kernel is None:
+        return None
+    expected = np.asarray(explainer.shap_values(background, check_additivity=False))
+    expected = expected[:, :, 1] if expected.ndim == 3 else expected
+    return kernel if np.allclose(kernel.shap_values(background), expected, rtol=0, atol=1e-8) \
+        else None
 
 
 def _expit(x: np.ndarray) -> np.ndarray:

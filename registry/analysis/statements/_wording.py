@@ -6,6 +6,7 @@ Wording only; the contributions it describes come from :mod:`registry.analysis.e
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from ._features import FeatureSpec
@@ -47,10 +48,17 @@ def notice_for(scale: str) -> str:
     return NOTICE + (LOG_ODDS_NOTICE if scale == "log-odds" else "")
 
 
+@lru_cache(maxsize=16384)
+def _subject(name: str, description: str | None, type_: str, value: Any, _kind: type) -> str:
+    """"Label (value)": cached, as a batch repeats the same values (``_kind`` keeps 1, 1.0 and
+    True apart, which are equal as keys but not written alike)."""
+    label = (description or name).strip().rstrip(".")
+    return f"{label} ({format_value(value, type_)})"
+
+
 def statement(spec: FeatureSpec, value: Any, contribution: float, scale: str) -> str:
     """E.g. "Number of previous referrals (3) raised the score by 0.12"."""
-    label = (spec.description or spec.name).strip().rstrip(".")
-    subject = f"{label} ({format_value(value, spec.type)})"
+    subject = _subject(spec.name, spec.description, spec.type, value, type(value))
     if abs(contribution) < _LITTLE[scale]:
         return f"{subject} made little difference"
     verb = "raised" if contribution > 0 else "lowered"
