@@ -34,6 +34,7 @@ import numpy as np
 from scipy.special import expit
 
 _MAX_SPLITS = 10  # splits in one tree: a table of 2^splits x groups x columns per tree
+_MAX_ENTRIES = 8_000_000  # all the tables together (64 MB); beyond it shap's kernel is used
 _CHUNK = 32  # rows at a time: the working arrays stay in cache
 
 
@@ -133,7 +134,7 @@ class BoostedShap:
     @classmethod
     def build(cls, estimator: Any, background: np.ndarray) -> BoostedShap | None:
         """For a binary GradientBoostingClassifier and background rows (moved to their split
-        cells); None when a tree has too many splits for its table."""
+        cells); None when the trees are too large for the tables."""
         trees = _trees(estimator)
         if not trees or max(len(t.splits) for t in trees) > _MAX_SPLITS or \
                 np.isnan(background).any():
@@ -153,6 +154,10 @@ class BoostedShap:
                    *(np.empty(0, dtype=np.intp),) * 2, np.empty(0),
                    *(np.empty(0, dtype=np.intp),) * 7)
         z_pattern = self._patterns(self._goes_left(background))  # (background, trees)
+        entries = sum((1 << len(tree.splits)) * len(np.unique(z_pattern[:, t])) * len(tree.columns)
+                      for t, tree in enumerate(trees))
+        if entries > _MAX_ENTRIES:
+            return None
         # the constant before the trees (the prior's log-odds), as scikit-learn adds it
         self.init = float(estimator.decision_function(background[:1])[0]
                           - self._margin(z_pattern[:1])[0])
