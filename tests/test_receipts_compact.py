@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from registry.platform import sealing
 from registry.records import ScoreReceipt
@@ -50,8 +50,21 @@ def test_a_batch_equals_its_rows_alone_and_receipts_read_back_exactly(app, api: 
     chain = build_chain(api)
     url = f"/api/v1/models/{chain.model}/score"
     rows = [case(i) for i in range(N)]
-    status, batch = api.post(url, as_="app", json={**SCORE, "instances": rows})
+    inserts: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SCORE_RECEIPTS"):
+            inserts.append(statement)
+
+    engine = app.extensions["gatehouse"].engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        status, batch = api.post(url, as_="app", json={**SCORE, "instances": rows})
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
     assert status == 200, batch
+    # the batch's receipts in one statement, its rows in one VALUES list
+    assert len(inserts) == 1 and inserts[0].count("), (") == N - 1, inserts
     alone = []
     for row in rows:
         status, body = api.post(url, as_="app", json={**SCORE, "features": row})

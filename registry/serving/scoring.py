@@ -26,6 +26,10 @@ from ..records import ScoreReceipt
 from . import compact, features, loaded, verdicts
 
 _INSERT_RECEIPTS = ScoreReceipt.__table__.insert()
+# A batch's receipts as one multi-row INSERT statement: with RETURNING, SQLAlchemy renders the
+# rows into one "INSERT ... VALUES (...), (...)" (its insertmanyvalues) on SQLite and PostgreSQL
+# alike, rather than the statement once per row.
+_INSERT_BATCH = _INSERT_RECEIPTS.returning(ScoreReceipt.__table__.c.id)
 # The longest purpose a request may name (the receipts' column), and model name (the models').
 MAX_PURPOSE = 80
 MAX_NAME = 80
@@ -132,10 +136,11 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
                         "verify_code": receipt_chain.display_code(code)})
     # A Core insert built once, without the ORM's unit of work: receipts are not changed again
     # in this request.
+    insert = _INSERT_RECEIPTS if len(receipts) == 1 else _INSERT_BATCH
     if release_early:
-        commit_alone(session.get_bind(), _INSERT_RECEIPTS, receipts)  # no transaction is open
+        commit_alone(session.get_bind(), insert, receipts)  # no transaction is open
     else:
-        session.connection().execute(_INSERT_RECEIPTS, receipts)
+        session.connection().execute(insert, receipts)
         if commit:
             session.commit()
     return {
