@@ -100,7 +100,7 @@ class OutcomeReportOut(Schema):
 class ReceiptOut(Schema):
     id = fields.String()
     verify_code = fields.Function(
-        lambda r: display_code(r.code) if r.code else None, allow_none=True,
+        lambda r: display_code(r["code"]) if r["code"] else None, allow_none=True,
         metadata={"description": "for the decision letter: anyone can check it at "
                                  "/verify/<code> (none on receipts made before codes existed)"})
     model_version_id = fields.Integer()

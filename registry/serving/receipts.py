@@ -4,6 +4,7 @@ both are chained in the ledger."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,8 @@ from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
 from ..governance.permissions import require
 from ..governance.policy import Policy
 from ..governance.retention import still_kept
-from ..records import OutcomeReport, ScoreReceipt
+from ..records import ModelVersion, OutcomeReport, ScoreReceipt
+from . import compact
 
 
 def read(session: Session, actor: Actor, receipt_id: str, now: datetime) -> ScoreReceipt:
@@ -22,6 +24,20 @@ def read(session: Session, actor: Actor, receipt_id: str, now: datetime) -> Scor
     if receipt.inputs is not None:
         ledger.append(session, actor, "read_inputs", "receipt", receipt.id, {}, now)
     return receipt
+
+
+_FIELDS = ("id", "code", "model_version_id", "approval_id", "client_id", "purpose", "inputs_hash",
+           "inputs", "inputs_expire_at", "score", "band", "created_at", "outcome", "overrode",
+           "outcome_reason", "outcome_at", "outcome_reports")
+
+
+def view(session: Session, receipt: ScoreReceipt) -> dict[str, Any]:
+    """A receipt as people read it: its explanation as the score gave it, from the compact form
+    it is stored in (a receipt stored before that form, as it was stored)."""
+    version = session.get(ModelVersion, receipt.model_version_id)
+    schema = version.feature_schema if version is not None else []
+    return {**{f: getattr(receipt, f) for f in _FIELDS},
+            "explanation": compact.expand(receipt.explanation, schema or [], receipt.score)}
 
 
 def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> ScoreReceipt:

@@ -23,12 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from registry.analysis.explain import Explainer, FeatureSpec, self_check
-from registry.analysis.explain._statements import (
-    format_value,
-    points,
-    probability_changes,
-    statement,
-)
+from registry.analysis.statements import format_value, points, probability_changes, statement
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "german_credit.csv"
 ROWS = 200
@@ -140,7 +135,9 @@ def test_contributions_equal_shap_summed_over_one_hot_columns(fitted, credit) ->
     got = pd.DataFrame(
         [{c["feature"]: c["contribution"] for c in e.contributions} for e in explanations]
     )[list(frame.columns)]
-    np.testing.assert_allclose(got.to_numpy(), reference.to_numpy(), atol=1e-9)
+    # Gradient boosting is explained by the vectorised kernel, exact to ~1e-15 against the
+    # brute-force oracle (test_boosted_shap); shap's own kernel is off by up to ~2e-9.
+    np.testing.assert_allclose(got.to_numpy(), reference.to_numpy(), atol=1e-8)
 
 
 def test_one_entry_per_original_feature_largest_first(fitted, credit) -> None:
