@@ -2,9 +2,10 @@
 
 A warm request makes two round trips to the database: one SELECT reads the caller's token and
 the ledger head together (see :func:`..governance.people.ledger_head_read`), one INSERT writes
-its receipts, committed before the answer leaves: whether the model may be served and what the client may use are cached
-against the ledger head (see :mod:`.verdicts`), and the loaded model against its artefact's
-sha256 (see :mod:`.loaded`).
+its receipts, committed before the answer leaves. Whether the model may be served and what the
+client may use are cached against the ledger head (see :mod:`.verdicts`), and the loaded model
+against its artefact's sha256 (see :mod:`.loaded`), warmed before the first caller (see
+:mod:`.warm`).
 """
 
 from __future__ import annotations
