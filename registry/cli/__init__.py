@@ -11,6 +11,7 @@ from .operations import (
     demo_command,
     dependents_command,
     monitors_group,
+    serve_command,
     sweep_command,
     worker_command,
 )
@@ -18,7 +19,8 @@ from .people import clients_group, organisations_group, users_group
 
 # Every command of `gatehouse`, in one place.
 COMMANDS = (db_group, organisations_group, users_group, clients_group, ledger_group, keys_group,
-            sweep_command, dependents_command, demo_command, monitors_group, worker_command)
+            sweep_command, dependents_command, demo_command, monitors_group, worker_command,
+            serve_command)
 
 
 def init_app(app: Flask) -> None:
