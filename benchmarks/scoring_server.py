@@ -46,11 +46,12 @@ class Server:
         self.started = time.perf_counter()
         self.process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), *command],
                                         cwd=ROOT, env={**os.environ, **env})
-        self.ready_after = self._wait()
+        # The bare server is waited for as before, until it lives: its readiness probe would
+        # warm the worker that answers it.
+        self.ready_after = self._wait("/v2/health/ready" if configured else "/v2/health/live")
 
-    def _wait(self, path: str = "/v2/health/ready") -> float:
-        """Seconds from start until ``path`` answers 200 (the readiness probe waits for the
-        warm start; a bare server says ready as soon as its database answers)."""
+    def _wait(self, path: str) -> float:
+        """Seconds from start until ``path`` answers 200."""
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
