@@ -4,6 +4,13 @@ approval is loaded before anyone scores with it."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +19,7 @@ from flask import Flask
 from sqlalchemy import Engine, event, select
 
 from registry.platform.db import make_engine, make_sessionmaker
-from registry.records import ScoreReceipt
+from registry.records import Base, ScoreReceipt
 from registry.serving import loaded, warm
 
 from . import builders as b
@@ -151,3 +158,38 @@ def test_an_approval_is_loaded_before_its_first_score(app: Flask, api: Api) -> N
         assert loaded.loads == loads
     finally:
         warmer.stop()
+
+
+def test_gatehouse_serve_runs_gunicorn_with_the_shipped_configuration(tmp_path: Path) -> None:
+    """`gatehouse serve` starts gunicorn with gunicorn.conf.py: the master warms and forks, each
+    worker warms and watches, and the readiness probe answers."""
+    database = tmp_path / "g.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "x",
+           "GATEHOUSE_DATA_DIR": str(tmp_path / "data"), "GATEHOUSE_INSTANCE_PATH": str(tmp_path),
+           "GATEHOUSE_JOB_WORKERS": "0", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.argv[0] = 'gatehouse'; "
+         "from registry.app import main; main()", "serve", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, answer = time.monotonic() + 120, None
+        while answer is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection.request("GET", "/v2/health/ready")
+                response = connection.getresponse()
+                answer = (response.status, response.read())
+            except OSError:
+                time.sleep(0.2)
+        assert answer is not None and answer[0] == 200, answer
+        assert json.loads(answer[1]) == {"ready": True, "models_loaded": 0}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=60)[0].decode()
+    assert "Using worker: gthread" in output and "Traceback" not in output, output
