@@ -39,10 +39,13 @@ class Server:
                        "--log-level", "warning"]
             env = {**env, "GATEHOUSE_WORKERS": str(workers)}
         else:
-            command = ["-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--worker-class",
-                       "gthread", "--threads", str(threads), "--log-level", "warning",
-                       "--keep-alive", "30", "--timeout", "300", "--no-control-socket",
-                       "wsgi:app"]
+            # an empty configuration: gunicorn reads ./gunicorn.conf.py by itself otherwise
+            bare = Path(env["GATEHOUSE_DATA_DIR"]).parent / "bare.conf.py"
+            bare.write_text("")
+            command = ["-c", str(bare), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
+                       "--worker-class", "gthread", "--threads", str(threads),
+                       "--log-level", "warning", "--keep-alive", "30", "--timeout", "300",
+                       "--no-control-socket", "wsgi:app"]
         self.started = time.perf_counter()
         self.process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), *command],
                                         cwd=ROOT, env={**os.environ, **env})
