@@ -79,6 +79,8 @@ def live() -> Any:
 
 @blp.route("/health/ready")
 @blp.response(200)
+@blp.alt_response(503, description="the database cannot be reached, or the approved models are "
+                                   "still loading")
 def ready() -> Any:
     """Ready once the database answers and every servable approved version is loaded (see
     :mod:`..serving.warm`): a worker still loading its models answers 503."""
