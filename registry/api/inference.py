@@ -30,10 +30,10 @@ from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from ..governance.errors import Conflict, Invalid
+from ..governance.errors import Conflict, Invalid, Unavailable
 from ..governance.inputs import json_loads, small_int
 from ..platform.services import db, now, services
-from ..serving import verdicts
+from ..serving import loaded, verdicts, warm
 from ..serving.scoring import MAX_PURPOSE
 from ..usecases import scoring
 from .auth import unit
@@ -79,9 +79,16 @@ def live() -> Any:
 
 @blp.route("/health/ready")
 @blp.response(200)
+@blp.alt_response(503, description="the database cannot be reached, or the approved models are "
+                                   "still loading")
 def ready() -> Any:
+    """Ready once the database answers and every servable approved version is loaded (see
+    :mod:`..serving.warm`): a worker still loading its models answers 503."""
     db().execute(text("SELECT 1"))
-    return {"ready": True}
+    if not warm.ready(services()):
+        raise Unavailable("not ready: the approved models are still loading",
+                          {"ready": ["loading the approved models"]})
+    return {"ready": True, "models_loaded": loaded.count()}
 
 
 @blp.route("/models/<name>")

@@ -12,6 +12,7 @@ from .operations import (
     demo_command,
     dependents_command,
     monitors_group,
+    serve_command,
     sweep_command,
     watch_command,
     worker_command,
@@ -21,7 +22,7 @@ from .people import clients_group, organisations_group, users_group
 # Every command of `gatehouse`, in one place.
 COMMANDS = (db_group, organisations_group, users_group, clients_group, ledger_group, keys_group,
             sweep_command, watch_command, dependents_command, demo_command, monitors_group,
-            worker_command, notify_group)
+            worker_command, notify_group, serve_command)
 
 
 def init_app(app: Flask) -> None:

@@ -1,8 +1,9 @@
 """Running the register: `gatehouse db`, `sweep`, `watch`, `dependents`, `monitors`, `worker`,
-`demo`."""
+`demo`, `serve`."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -184,3 +185,16 @@ def demo_command() -> None:
     for line in summary:
         click.echo(line)
 
+
+
+@click.command("serve", context_settings={"ignore_unknown_options": True})
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve_command(gunicorn_args: tuple[str, ...]) -> None:
+    """Serve in production: gunicorn with the repository's gunicorn.conf.py (workers, threads,
+    keep-alive, timeouts, models warmed before the first caller); any gunicorn options given
+    override it. `gatehouse run` is for development."""
+    from ..platform.config import ROOT
+
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT),
+               "--config", str(ROOT / "gunicorn.conf.py"), *gunicorn_args]
+    os.execv(sys.executable, command)

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..records import ApiClient, Membership, Organisation, User
+from ..records import ApiClient, LedgerHead, Membership, Organisation, User
 from ..records.people import slug_of
 from . import ledger, purposes
 from .actors import Actor
@@ -63,8 +63,20 @@ _ACTIVE_USER = select(_USERS.id, _USERS.email).where(
     _USERS.token_hash == bindparam("h"), _USERS.active.is_(True))
 _MEMBERSHIPS = select(_MEMBERS.organisation_id, _MEMBERS.roles).where(
     _MEMBERS.user_id == bindparam("u")).order_by(_MEMBERS.id)
-_ACTIVE_CLIENT = select(_CLIENTS.id, _CLIENTS.name, _CLIENTS.organisation_id).where(
-    _CLIENTS.token_hash == bindparam("h"), _CLIENTS.active.is_(True))
+# A client's lookup brings the ledger's head along (a scalar subquery): a score request then
+# needs no round trip of its own for it (see `ledger_head_read`).
+_HEAD = LedgerHead.__table__.c
+_ACTIVE_CLIENT = select(
+    _CLIENTS.id, _CLIENTS.name, _CLIENTS.organisation_id,
+    select(_HEAD.entry_hash).where(_HEAD.id == 1).scalar_subquery().label("ledger_head"),
+).where(_CLIENTS.token_hash == bindparam("h"), _CLIENTS.active.is_(True))
+_LEDGER_HEAD_READ = "gatehouse_ledger_head_read"
+
+
+def ledger_head_read(session: Session) -> str | None:
+    """The ledger's head as the client's token lookup read it in this session, once (later
+    calls: None, so a second use reads it afresh)."""
+    return session.info.pop(_LEDGER_HEAD_READ, None)  # type: ignore[no-any-return]
 
 
 def authenticate(session: Session, token: str) -> Actor:
@@ -85,6 +97,7 @@ def authenticate(session: Session, token: str) -> Actor:
         else:
             row = session.execute(_ACTIVE_CLIENT, {"h": digest}).first()
             if row is not None:
+                session.info[_LEDGER_HEAD_READ] = row.ledger_head or ""
                 return Actor("client", row.id, row.name, organisation_id=row.organisation_id)
     raise Unauthenticated("the bearer token is not valid", {"Authorization": ["unknown token"]})
 

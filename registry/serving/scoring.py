@@ -1,9 +1,11 @@
 """Scoring cases: check the caller, the chain and the features; explain; write the receipt.
 
-A warm request reads two small rows (the caller's token and the ledger head) and writes one
-receipt row per case: whether the model may be served and what the client may use are cached
-against the ledger head (see :mod:`.verdicts`), and the loaded model against its artefact's
-sha256 (see :mod:`.loaded`).
+A warm request makes two round trips to the database: one SELECT reads the caller's token and
+the ledger head together (see :func:`..governance.people.ledger_head_read`), one INSERT writes
+its receipts, committed before the answer leaves. Whether the model may be served and what the
+client may use are cached against the ledger head (see :mod:`.verdicts`), and the loaded model
+against its artefact's sha256 (see :mod:`.loaded`), warmed before the first caller (see
+:mod:`.warm`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, NoReturn
 from sqlalchemy.orm import Session
 
 from ..analysis.statements import explanation
-from ..governance import ledger, receipt_chain, refusals
+from ..governance import ledger, people, receipt_chain, refusals
 from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid, NotFound
 from ..governance.permissions import require
@@ -98,7 +100,9 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
         raise Invalid(f"at most {policy.max_batch} cases per request",
                       {"instances": [f"{len(cases)} given; the policy allows {policy.max_batch}"]})
     release_early = commit and read_first(session)
-    at = verdicts.head(session)
+    # The head as the token's lookup read it, moments ago; a cache entry keyed by it is never
+    # older than it (so a change since is seen by the next request, as before).
+    at = people.ledger_head_read(session) or verdicts.head(session)
     check_client(session, actor, name, purpose, now, at)
     verdict = verdicts.verdict(session, name, number, policy, now, at)
     check_purpose(session, actor, name, purpose, verdict, now)
