@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..governance.actors import SYSTEM
+from ..records import ModelVersion
 from .context import new_session, services, signing
 
 
@@ -122,8 +123,10 @@ def monitors_run(wait: bool) -> None:
         session.commit()
         due = due_monitors(session, services().clock.now())
         for monitor in due:
+            version = session.get(ModelVersion, monitor.model_version_id)
             job = enqueue(app, session, SYSTEM, "drift_check",
-                          {"monitor_id": monitor.id, "source": "schedule"}, inline=inline)
+                          {"monitor_id": monitor.id, "source": "schedule"},
+                          version.organisation_id if version else None, inline=inline)
             if wait and not inline:
                 job = wait_for(app, job.id, timeout=900)
             click.echo(f"monitor {monitor.id}: job {job.id} {job.state}"

@@ -64,6 +64,12 @@ def enter(session: Session, actor: Actor) -> None:
     session.info[_KEY] = of(actor)
 
 
+def enter_organisation(session: Session, organisation_id: int) -> None:
+    """Scope every later query of the session to one organisation's records and ledger (a job
+    of that organisation, whoever queued it)."""
+    session.info[_KEY] = Scope((organisation_id,), (organisation_id,))
+
+
 def current(session: Session) -> Scope | None:
     return session.info.get(_KEY)  # type: ignore[no-any-return]
 
@@ -95,7 +101,7 @@ def _criteria(scope: Scope) -> list[Any]:
           for cls in (BiasAudit, DriftMonitor, ScoreReceipt)),
         with_loader_criteria(DriftCheck, DriftCheck.monitor_id.in_(monitors),
                              include_aliases=True),
-        with_loader_criteria(Job, Job.created_by_id.in_(members), include_aliases=True),
+        with_loader_criteria(Job, Job.organisation_id.in_(orgs), include_aliases=True),
         # an agreement is seen by the organisation that registered it and by both parties
         with_loader_criteria(a, or_(a.organisation_id.in_(orgs), a.provider_organisation_id.in_(
             orgs), a.recipient_organisation_id.in_(orgs)), include_aliases=True),
