@@ -84,6 +84,12 @@ def authenticate(session: Session, token: str) -> Actor:
                              frozenset().union(*(r for _, r in held)), held)
         else:
             row = session.execute(_ACTIVE_CLIENT, {"h": digest}).first()
+            if row is not None and row.organisation_id is None:  # made before organisations
+                raise Forbidden(
+                    f"API client {row.name!r} belongs to no organisation, so it may score no "
+                    "organisation's models: an administrator must create it again in one "
+                    "(gatehouse clients create NAME --organisation SLUG)",
+                    {"organisation": ["the client belongs to no organisation"]})
             if row is not None:
                 return Actor("client", row.id, row.name, organisation_id=row.organisation_id)
     raise Unauthenticated("the bearer token is not valid", {"Authorization": ["unknown token"]})

@@ -26,7 +26,7 @@ from ..records import (
 )
 from ..records.agreements import AGREEMENT_STAGES
 from ..records.datasets import PERSONAL_CLASSIFICATIONS
-from . import ledger
+from . import ledger, scope
 from .actors import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .permissions import RULES, require
@@ -42,17 +42,20 @@ KINDS: dict[str, type[Governed]] = {
 
 
 def get(session: Session, kind: str, key: Any) -> Governed:
-    """A record by id, or by name for models and (model name, number) for versions."""
+    """A record by id, or by name for models and (model name, number) for versions: the name
+    within the organisation the session names, or the only one of its organisations with a
+    model of that name (see `scope.one_named`)."""
     cls = KINDS[kind]
     if kind == "model":
-        record = session.scalars(select(PredictiveModel).where(PredictiveModel.name == key)).first()
+        record = scope.one_named(session, session.scalars(
+            select(PredictiveModel).where(PredictiveModel.name == key)).all(), f"model {key!r}")
     elif kind == "model_version":
         name, number = key
-        record = session.scalars(
+        record = scope.one_named(session, session.scalars(
             select(ModelVersion)
             .join(PredictiveModel)
             .where(PredictiveModel.name == name, ModelVersion.number == number)
-        ).first()
+        ).all(), f"model {name!r}")
     else:
         record = session.get(cls, key)
     if record is None:
@@ -202,9 +205,11 @@ def _require_editable(actor: Actor, record: Governed) -> None:
 
 
 def _unique(session: Session, record: Governed, column: Any, value: Any, field: str) -> None:
-    # every organisation's: names are unique across the deployment
-    clash = session.scalars(select(type(record)).where(column == value)
-                            .execution_options(gatehouse_unscoped=True)).first()
+    # each organisation's own: another organisation may use the same name
+    cls = type(record)
+    clash = session.scalars(select(cls).where(
+        column == value, cls.organisation_id == record.organisation_id)
+        .execution_options(gatehouse_unscoped=True)).first()
     if clash is not None and clash is not record:
         raise Conflict(f"{field} {value!r} is already used", {field: ["already used"]})
 
@@ -298,14 +303,17 @@ def _apply_dpia(session: Session, record: Governed, data: dict[str, Any]) -> Non
     if "risks" in data:
         record.risks = [DpiaRisk(position=i, **r) for i, r in enumerate(data["risks"])]
     if "dataset_ids" in data:
-        found = session.scalars(select(Dataset).where(Dataset.id.in_(data["dataset_ids"]))).all()
+        found = session.scalars(select(Dataset).where(  # only the DPIA's organisation's
+            Dataset.id.in_(data["dataset_ids"]),
+            Dataset.organisation_id == record.organisation_id)).all()
         missing = sorted(set(data["dataset_ids"]) - {d.id for d in found})
         if missing:
             problems["dataset_ids"] = [f"no dataset with id {m}" for m in missing]
         record.datasets = list(found)
     if "model_names" in data:
         found_models = session.scalars(
-            select(PredictiveModel).where(PredictiveModel.name.in_(data["model_names"]))
+            select(PredictiveModel).where(PredictiveModel.name.in_(data["model_names"]),
+                                          PredictiveModel.organisation_id == record.organisation_id)
         ).all()
         missing_names = sorted(set(data["model_names"]) - {m.name for m in found_models})
         if missing_names:
@@ -328,7 +336,8 @@ def _apply_version(session: Session, record: Governed, data: dict[str, Any]) -> 
     problems = _column_problems(data.get("feature_schema") or [], "feature_schema")
     for field in ("training_dataset_ids", "evaluation_dataset_ids"):
         ids = data.get(field) or []
-        found = set(session.scalars(select(Dataset.id).where(Dataset.id.in_(ids))).all())
+        found = set(session.scalars(select(Dataset.id).where(  # the version's organisation's
+            Dataset.id.in_(ids), Dataset.organisation_id == record.organisation_id)).all())
         missing = sorted(set(ids) - found)
         if missing:
             problems[field] = [f"no dataset with id {m}" for m in missing]

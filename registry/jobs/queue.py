@@ -59,7 +59,8 @@ def enqueue(app: Flask, session: Session, actor: Actor, kind: str, params: dict[
     """
     services: Services = app.extensions["gatehouse"]
     job = Job(id=str(uuid.uuid4()), kind=kind, state="queued", params=params,
-              created_by_id=actor.user_id, organisation_id=organisation_id, created_at=services.clock.now())
+              created_by_id=actor.user_id, organisation_id=organisation_id,
+              created_at=services.clock.now())
     session.add(job)
     session.commit()
     _hand_over(app, session, job, "inline" if inline else mode(app))
