@@ -89,7 +89,8 @@ def index() -> Any:
     counts: dict[str, int] = {}
     for _, s in listed:
         counts[s] = counts.get(s, 0) + 1
-    return render_template("transparency/index.html", rows=rows, orgs=orgs, slugs=slugs, statuses=STATUSES,
+    return render_template("transparency/index.html", rows=rows, orgs=orgs, slugs=slugs,
+                           statuses=STATUSES,
                            paused=paused, organisations=organisations,
                            organisation=org.slug if org is not None else "",
                            wanted=wanted if wanted in STATUSES else "", counts=counts,
