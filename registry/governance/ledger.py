@@ -38,6 +38,11 @@ def sha256(value: Any) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()
 
 
+def snapshot(record: Any) -> dict[str, Any]:
+    """A record's own columns, as evidence of what a decision was taken on."""
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
+
+
 def _entry_hash(e: LedgerEntry) -> str:
     return sha256(
         {

@@ -74,7 +74,7 @@ def create(
     org_id = extra.pop("organisation_id", None)
     if org_id is None:
         org_id = organisation_for(session, actor, data.pop("organisation_id", None),
-                                  RULES["register"])
+                                  RULES["register"], data.pop("organisation", None))
     actor = actor.within(org_id)
     require(actor, "register")
     user = session.get(User, actor.user_id)
@@ -105,10 +105,11 @@ def update(
     actor = actor.within(record.organisation_id)
     require(actor, "register")
     _require_editable(actor, record)
-    if data.get("organisation_id", record.organisation_id) != record.organisation_id:
-        raise Invalid("a record's organisation cannot change",
-                      {"organisation_id": ["fixed once registered"]})
-    data = {k: v for k, v in data.items() if k != "organisation_id"}
+    for field in ("organisation_id", "organisation"):
+        if field in data and data[field] not in (record.organisation_id, _slug(session, record)):
+            raise Invalid("a record's organisation cannot change",
+                          {field: ["fixed once registered"]})
+    data = {k: v for k, v in data.items() if k not in ("organisation_id", "organisation")}
     _APPLY[record.kind](session, record, data)
     if record.kind == "model_version":
         _link_version_datasets(session, record, data)  # type: ignore[arg-type]
@@ -116,6 +117,11 @@ def update(
     session.flush()
     ledger.append(session, actor, "update", record.kind, record.id, data, now)
     return record
+
+
+def _slug(session: Session, record: Governed) -> str | None:
+    org = session.get(Organisation, record.organisation_id)
+    return org.slug if org is not None else None
 
 
 def submit(session: Session, actor: Actor, record: Governed, now: datetime) -> Governed:
