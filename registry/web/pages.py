@@ -16,7 +16,16 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from ..governance import gates, lifecycle, monitoring, order, registration, risk, upstream
+from ..governance import (
+    gates,
+    lifecycle,
+    monitoring,
+    order,
+    parties,
+    registration,
+    risk,
+    upstream,
+)
 from ..governance.chain import fit_for_use, usable
 from ..governance.errors import GovernanceError
 from ..governance.inputs import small_int
@@ -210,6 +219,8 @@ def _agreement_page(a: Any) -> tuple[str, dict[str, Any]]:
         # the stages are ticked on the page by the agreement's owner while it may be changed
         "can_edit_stages": allowed(actor, "register") and a.state in registration.EDITABLE
         and actor.user_id in (a.owner_id, a.created_by_id),
+        # the sides the viewer decides for (each party stops or restarts its own)
+        "my_sides": parties.sides_of(actor, a),
     }
 
 
