@@ -176,7 +176,7 @@ def decision_options(record: Governed) -> list[str]:
 
 
 def decide_url(record: Governed) -> str:
-    return record_url(record) + "/decisions"
+    return record_url(record, "/decisions")
 
 
 def render_record(record: Governed, status: int = 200, **extra: Any) -> Any:

@@ -102,3 +102,24 @@ def test_each_party_suspends_its_own_side_from_the_agreement_page(app: Flask, ap
         assert stored is not None
         assert stored.recipient_suspended and not stored.provider_suspended
         assert stored.state == "approved"
+
+
+def test_a_person_of_two_councils_reaches_each_councils_model_of_one_name(
+        app: Flask, api: Api, page: Any) -> None:
+    """Dual is Eastbrook's officer and Northmere's auditor; both councils have an "hmo-finder".
+    The list links each (naming its organisation); the bare name asks which."""
+    add_eastbrook(app, api)
+    ok(api.post("/api/v1/models", json=b.model("hmo-finder", title="Northmere HMO finder")), 201)
+    ok(api.post("/api/v1/models", as_="eli", json=b.model("hmo-finder",
+                                                          title="Eastbrook HMO finder")), 201)
+    with LiveServer(app) as live:
+        sign_in(page, live.url, "dual@eastbrook.gov.uk", "dual-correct-horse")
+        for council in ("Northmere", "Eastbrook"):
+            page.goto(f"{live.url}/models")
+            page.locator("tr", has_text=f"{council} HMO finder").get_by_role(
+                "link", name="hmo-finder").click()
+            page.wait_for_url(re.compile(r".*/models/hmo-finder\?organisation=.+"))
+            assert f"{council} HMO finder" in page.locator("h1").inner_text()
+        response = page.goto(f"{live.url}/models/hmo-finder")
+        assert response is not None and response.status == 422
+        assert "?organisation=" in page.locator("main").inner_text()
