@@ -112,7 +112,9 @@ def test_the_json_export_is_shaped_on_the_standard(world: World) -> None:
     assert set(record) == {"id", "metadata", "tier_1", "tier_2"}
     assert set(record["tier_1"]) == {"name", "description", "how_it_is_used", "why_it_is_used",
                                      "website", "contact", "organisation", "phase"}
-    assert record["tier_1"]["website"].endswith("/transparency/live-model")
+    # names are each organisation's own: the page names the organisation too
+    assert record["tier_1"]["website"].endswith("/transparency/live-model?organisation="
+                                                + "northmere-borough-council")
     assert set(record["tier_2"]) == {
         "owner_and_responsibility", "description_and_rationale", "decision_making_process",
         "data", "risks_mitigations_and_impact_assessments", "approval"}
