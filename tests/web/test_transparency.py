@@ -147,3 +147,12 @@ def test_the_csv_export_has_the_standard_header_and_a_row_per_model(world: World
     assert row["decision_role"] == "advisory" and row["bias_audit"].endswith(
         "; groups not assessed, waived by an officer: foreign_worker × sex=no × female")
     assert row["legal_bases"] == "Public task"
+
+
+def test_a_tools_page_is_found_within_its_organisation(world: World) -> None:
+    """Names are each organisation's own: the page may name the organisation, and another
+    organisation (or none such) has no tool of that name."""
+    client = world.app.test_client()
+    page = client.get("/transparency/live-model?organisation=northmere-borough-council")
+    assert page.status_code == 200
+    assert client.get("/transparency/live-model?organisation=nowhere").status_code == 404
