@@ -449,11 +449,15 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 self.decide(key, person, action)
 
         @rule(key=st.sampled_from(KEYS), person=st.sampled_from(OUTSIDERS),
-              action=st.sampled_from([*SOURCES, "submit", "edit"]))
+              action=st.sampled_from([*SOURCES, "submit", "edit", "side"]))
         def another_council_tries(self, key: str, person: str, action: str) -> None:
-            """Eastbrook's people try anything on Northmere's records: each is not found."""
+            """Eastbrook's people try anything on Northmere's records, a party's suspension of
+            a side too: each is not found."""
             rec = self.recs[key]
-            if action == "submit":
+            if action == "side":
+                status, _ = api.post(f"{rec.url}/sides/provider", as_=person, json={
+                    "suspended": True, "rationale": f"{person} stops the provider's side"})
+            elif action == "submit":
                 status, _ = api.post(f"{rec.url}/submit", as_=person)
             elif action == "edit":
                 status, _ = api.patch(rec.url, as_=person, json={})  # valid for every kind

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from ..governance import registration
 from ..governance.errors import Forbidden, NotFound
 from ..governance.permissions import require
 from ..platform.services import db, services
@@ -34,9 +34,8 @@ def visible_model(name: str) -> PredictiveModel:
                             {"model": [f"{actor.name} is not allowed to use model {name!r}"]})
     else:
         require(actor, "read")
-    model = db().scalars(select(PredictiveModel).where(PredictiveModel.name == name)).first()
-    if model is None:
-        raise NotFound(f"no model named {name!r}", {"model": [name]})
+    model = registration.get(db(), "model", name)
+    assert isinstance(model, PredictiveModel)
     return model
 
 

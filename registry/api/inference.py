@@ -124,7 +124,8 @@ def model_ready(name: str, version: str | None = None) -> Any:
     """200 when the model (or version) may be served today; 409 with the reason when not."""
     model = visible_model(name)
     number = _number(version) if version is not None else None
-    verdict = verdicts.verdict(db(), model.name, number, services().policy, now())
+    verdict = verdicts.verdict(db(), model.organisation_id, model.name, number,
+                               services().policy, now())
     if not verdict.ok:
         raise Conflict(verdict.reason, {"ready": False, "reason": verdict.reason})
     return {"name": name, "version": str(verdict.number), "ready": True}

@@ -61,6 +61,9 @@ class GovernedOut(Schema):
 
 class AgreementOut(AgreementIn, GovernedOut):
     id = fields.Integer()
+    # each party's side stopped by that party (POST /api/v1/agreements/<id>/sides/<side>)
+    provider_suspended = fields.Boolean()
+    recipient_suspended = fields.Boolean()
 
 
 # --- datasets ---------------------------------------------------------------------------------
@@ -229,6 +232,8 @@ class UserIn(Schema):
     email = fields.Email(required=True)
     name = Text(load_default="")
     organisation_id = Id(allow_none=True, load_default=None)
+    organisation = Text(validate=validate.Length(min=1, max=80), load_only=True, metadata={
+        "description": "the organisation's slug (or give organisation_id)"})
     roles = fields.List(Text(validate=validate.OneOf(ROLES)), required=True, validate=NonEmpty)
 
 
@@ -248,6 +253,8 @@ class UserOut(Schema):
 class ClientIn(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=200))
     organisation_id = Id(allow_none=True, load_default=None)
+    organisation = Text(validate=validate.Length(min=1, max=80), load_only=True, metadata={
+        "description": "the organisation's slug (or give organisation_id)"})
     models = fields.List(Text(validate=NonEmpty), required=True, validate=NonEmpty)
     purposes = fields.List(Text(validate=NonEmpty), required=True, validate=NonEmpty)
 

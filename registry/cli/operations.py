@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..governance.actors import SYSTEM
+from ..records import ModelVersion
 from .context import new_session, services, signing
 
 
@@ -87,21 +88,29 @@ def watch_command() -> None:
 
 @click.command("dependents")
 @click.argument("reference")
+@click.option("--organisation", default=None,
+              help="The slug of the organisation whose reference it is (references are each "
+                   "organisation's own; needed where two use it).")
 @with_appcontext
-def dependents_command(reference: str) -> None:
+def dependents_command(reference: str, organisation: str | None) -> None:
     """Everything that rests on an agreement (by reference, e.g. DSA-12)."""
     from sqlalchemy import select
 
     from ..governance.upstream import dependents_of_agreement
-    from ..records import DataSharingAgreement
+    from ..records import DataSharingAgreement, Organisation
 
     with new_session() as session:
-        agreement = session.scalars(
-            select(DataSharingAgreement).where(DataSharingAgreement.reference == reference)
-        ).first()
-        if agreement is None:
-            click.echo(f"error: no agreement {reference!r}", err=True)
+        named = select(DataSharingAgreement).where(DataSharingAgreement.reference == reference)
+        if organisation:
+            named = named.join(Organisation, Organisation.id == DataSharingAgreement.organisation_id
+                               ).where(Organisation.slug == organisation)
+        found = session.scalars(named).all()
+        if len(found) != 1:
+            click.echo(f"error: no agreement {reference!r}" if not found else
+                       f"error: {reference!r} is a reference in several organisations: name one "
+                       "with --organisation SLUG", err=True)
             sys.exit(2)
+        agreement = found[0]
         deps = dependents_of_agreement(session, agreement)
         for d in deps["datasets"]:
             click.echo(f"dataset {d.name} ({d.state})")
@@ -141,8 +150,10 @@ def monitors_run(wait: bool) -> None:
         session.commit()
         due = due_monitors(session, services().clock.now())
         for monitor in due:
+            version = session.get(ModelVersion, monitor.model_version_id)
             job = enqueue(app, session, SYSTEM, "drift_check",
-                          {"monitor_id": monitor.id, "source": "schedule"}, inline=inline)
+                          {"monitor_id": monitor.id, "source": "schedule"},
+                          version.organisation_id if version else None, inline=inline)
             if wait and not inline:
                 job = wait_for(app, job.id, timeout=900)
             click.echo(f"monitor {monitor.id}: job {job.id} {job.state}"

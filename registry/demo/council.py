@@ -390,11 +390,13 @@ class Demo:
                               + ", ".join(gap.outstanding))
 
     def client(self, name: str, models: list[str], purposes: list[str]) -> Actor:
+        """A frontline tool of Northmere's (named: the deployment serves two councils)."""
+        org = people.ensure_organisation(self.session, OPERATOR, COUNCIL, self.now)
         client, token = people.create_client(
-            self.session, OPERATOR, {"name": name, "models": models, "purposes": purposes}, self.now
-        )
+            self.session, OPERATOR, {"name": name, "models": models, "purposes": purposes,
+                                     "organisation_id": org.id}, self.now)
         self.tokens[name] = token
-        return Actor("client", client.id, client.name)
+        return Actor("client", client.id, client.name, organisation_id=org.id)
 
 
 def registration_schema(metadata: dict[str, Any]) -> dict[str, Any]:

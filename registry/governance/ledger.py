@@ -41,6 +41,11 @@ def sha256(value: Any) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()
 
 
+def snapshot(record: Any) -> dict[str, Any]:
+    """A record's own columns, as evidence of what a decision was taken on."""
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
+
+
 HASH_VERSION = 2
 
 

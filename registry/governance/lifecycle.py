@@ -7,7 +7,6 @@ approved | suspended → changes_requested (to revise) | retired.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -72,16 +71,6 @@ def lease_end(record: Governed, policy: Policy, today: date, requested: date | N
         raise Invalid(f"approved_until may be no later than {latest}",
                       {"approved_until": [f"no later than {latest} under policy {policy.name}"]})
     return requested
-
-
-def _deciding_as(actor: Actor, record: Governed, decision: str) -> Actor:
-    """The actor with the roles it holds in the record's organisation; on an agreement, either
-    party's people may suspend it (either side may stop the data flowing)."""
-    if decision == "suspend" and isinstance(record, DataSharingAgreement) and actor.kind == "user":
-        parties = {record.organisation_id, record.provider_organisation_id,
-                   record.recipient_organisation_id} - {None}
-        return replace(actor, roles=frozenset().union(*(actor.roles_in(p) for p in parties)))
-    return actor.within(record.organisation_id)
 
 
 def can_approve(session: Session, actor: Actor, record: Governed, policy: Policy) -> bool:
@@ -182,7 +171,9 @@ def decide(
     conditions: str | None = None,
     approved_until: date | None = None,
 ) -> Decision:
-    actor = _deciding_as(actor, record, decision)
+    # the roles held in the record's organisation (a party to an agreement that did not
+    # register it suspends its own side: governance/parties.py)
+    actor = actor.within(record.organisation_id)
     if actor.kind != "system":
         require(actor, "decide")
     if not rationale.strip():
@@ -231,7 +222,7 @@ def decide(
         from_state=record.state, to_state=to_state, actor_id=actor.user_id, actor_role=role,
         rationale=rationale.strip(), conditions=conditions, approved_until=approved_until,
         policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
-        evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate.as_dict()}),
+        evidence_hash=ledger.sha256({"record": ledger.snapshot(record), "gate": gate.as_dict()}),
         created_at=now, organisation_id=record.organisation_id,
     )
     session.add(d)
@@ -285,7 +276,8 @@ def evidence_decision(session: Session, actor: Actor, record: Governed, policy: 
         from_state=record.state, to_state=record.state, actor_id=actor.user_id,
         actor_role="governance_officer", rationale=rationale.strip(), scope=scope,
         policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
-        evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate, "scope": scope}),
+        evidence_hash=ledger.sha256({"record": ledger.snapshot(record), "gate": gate,
+                                     "scope": scope}),
         created_at=now, organisation_id=record.organisation_id)
     session.add(d)
     session.flush()
@@ -312,8 +304,3 @@ def _acknowledge_breaches(session: Session, record: Governed) -> list[Any]:
     for monitor in breached:
         monitor.in_breach = False
     return breached
-
-
-def snapshot(record: Governed) -> dict[str, Any]:
-    """The record's own columns, as evidence of what the decision was taken on."""
-    return {c.key: getattr(record, c.key) for c in record.__table__.columns}  # type: ignore[attr-defined]

@@ -90,7 +90,7 @@ def digest(app: Flask, *, inline: bool = False) -> list[Delivery]:
 def _queue(app: Flask, session: Session, ids: list[int], inline: bool) -> list[Delivery]:
     queued = []
     for delivery_id in ids:
-        enqueue(app, session, SYSTEM, "deliver", {"delivery_id": delivery_id},
+        enqueue(app, session, SYSTEM, "deliver", {"delivery_id": delivery_id}, None,
                 inline=inline and mode(app) != "celery")
         found = session.get(Delivery, delivery_id)
         if found is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Governed
@@ -33,10 +33,11 @@ dpia_models = Table(
 
 class DPIA(Governed, Base):
     __tablename__ = "dpias"
+    __table_args__ = (UniqueConstraint("organisation_id", "reference"),)  # each organisation's
     kind = "dpia"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(60), unique=True)
+    reference: Mapped[str] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(300))
     # Steps 1-4: need and screening, the processing, consultation, necessity and proportionality.
     need: Mapped[str] = mapped_column(Text, default="")

@@ -30,10 +30,12 @@ version_datasets = Table(
 
 class PredictiveModel(Governed, Base):
     __tablename__ = "models"
+    # names are each organisation's own: two councils may both have an "hmo-finder"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
     kind = "model"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(300))
     purpose: Mapped[str] = mapped_column(String(80))
     purpose_description: Mapped[str] = mapped_column(Text, default="")

@@ -89,6 +89,10 @@ class Job(Base):
     result_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The organisation whose record the job works on: it runs scoped to it, and only that
+    # organisation's people see it.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

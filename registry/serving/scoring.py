@@ -104,7 +104,7 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     # older than it (so a change since is seen by the next request, as before).
     at = people.ledger_head_read(session) or verdicts.head(session)
     check_client(session, actor, name, purpose, now, at)
-    verdict = verdicts.verdict(session, name, number, policy, now, at)
+    verdict = verdicts.verdict(session, actor.organisation_id, name, number, policy, now, at)
     check_purpose(session, actor, name, purpose, verdict, now)
     verdicts.require_servable(session, verdict, len(cases))
     if release_early:

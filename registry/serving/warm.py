@@ -33,7 +33,7 @@ log = logging.getLogger("gatehouse.warm")
 # How often a worker's thread looks at the ledger's head (one single-row read).
 WATCH_SECONDS = 2.0
 _EXTRA = "warmer"
-_APPROVED = (select(PredictiveModel.name, ModelVersion.number)
+_APPROVED = (select(PredictiveModel.organisation_id, PredictiveModel.name, ModelVersion.number)
              .join(PredictiveModel, PredictiveModel.id == ModelVersion.model_id)
              .where(ModelVersion.state == "approved")
              .order_by(ModelVersion.id))
@@ -63,19 +63,21 @@ class Warmer:
                 if self.ready and at == self._head:
                     return 0
                 before = loaded.loads
-                for name, number in session.execute(_APPROVED).all():
+                for organisation_id, name, number in session.execute(_APPROVED).all():
                     for pinned in (None, number):  # as callers ask: the model, or the version
-                        self._load(session, name, pinned, at)
+                        self._load(session, organisation_id, name, pinned, at)
                 self._head, self.ready = at, True
                 return loaded.loads - before
             finally:
                 session.close()
 
-    def _load(self, session: Session, name: str, number: int | None, at: str) -> None:
+    def _load(self, session: Session, organisation_id: int | None, name: str, number: int | None,
+              at: str) -> None:
         services, now = self.services, self.services.clock.now()
         read_first(session)  # each read ends before a load, so no lock is held meanwhile
         try:
-            verdict = verdicts.verdict(session, name, number, services.policy, now, at)
+            verdict = verdicts.verdict(session, organisation_id, name, number, services.policy,
+                                       now, at)
         except GovernanceError:  # gone since the list was read: the next pass sees it
             return
         key = (verdict.version_id, verdict.artefact_sha256)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..governance import dpia, lifecycle, proposals, waivers
+from ..governance import dpia, lifecycle, parties, proposals, waivers
 from ..governance.evidence import Evidence
-from ..records import DPIA, Decision, Governed, ModelVersion
+from ..records import DPIA, DataSharingAgreement, Decision, Governed, ModelVersion
 from ..serving import warm
 from .unit import Unit
 
@@ -23,6 +23,15 @@ def decide(unit: Unit, record: Governed, decision: str, rationale: str,
                                  approved_until=approved_until)
     warm.kick(unit.app.extensions["gatehouse"])
     return taken
+
+
+def set_side(unit: Unit, agreement: DataSharingAgreement, side: str, suspended: bool,
+             rationale: str) -> Decision:
+    """A party suspends its side of an agreement (or lifts that), in its own organisation's
+    decisions and ledger."""
+    with unit:
+        return parties.set_side(unit.session, unit.actor, agreement, side, suspended, rationale,
+                                unit.policy, unit.now)
 
 
 def settle(unit: Unit, version: ModelVersion, proposed: Evidence, accept: bool,

@@ -57,6 +57,9 @@ class Owned(Schema):
 
     organisation_id = Id(metadata={"description": "the organisation the record belongs to "
                                    "(by default the only one where you register records)"})
+    organisation = Text(validate=validate.Length(min=1, max=80), metadata={
+        "description": "the slug of the organisation the record belongs to (e.g. northmere): "
+                       "needed when you register records in several"})
 
 
 # --- agreements ----------------------------------------------------------------------------------
@@ -251,6 +254,13 @@ class VersionIn(Schema):
 
 
 # --- decisions -----------------------------------------------------------------------------------
+
+
+class SideIn(Schema):
+    """A party suspends its side of an agreement, or lifts its suspension."""
+
+    suspended = fields.Boolean(required=True)
+    rationale = Text(required=True, validate=validate.Length(min=1))
 
 
 class DecisionIn(Schema):

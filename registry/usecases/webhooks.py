@@ -36,6 +36,7 @@ def ping(unit: Unit, webhook_id: int) -> Delivery:
     """A test POST, sent by the job queue; the delivery as it stands once handed over."""
     with unit:
         delivery = deliveries.ping(unit.session, find(unit, webhook_id), unit.now)
-    enqueue(unit.app, unit.session, unit.actor, "deliver", {"delivery_id": delivery.id})
+    enqueue(unit.app, unit.session, unit.actor, "deliver", {"delivery_id": delivery.id},
+            None)  # deliveries are the deployment's, as each names its own webhook
     unit.session.refresh(delivery)
     return delivery

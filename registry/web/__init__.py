@@ -52,9 +52,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.bytecode_cache = BYTECODE
     present.register(app)
 
-    # decisions, agreement_stages, downloads, evidence_decisions and watch_alerts add their
-    # routes to pages.bp, so they are imported before that is registered
+    # decisions, agreement_sides, agreement_stages, downloads, evidence_decisions and
+    # watch_alerts add their routes to pages.bp, so they are imported before that is registered
     from . import (  # noqa: F401
+        agreement_sides,
         agreement_stages,
         auth,
         decisions,

@@ -21,6 +21,7 @@ from ..governance import (
     lifecycle,
     monitoring,
     order,
+    parties,
     registration,
     risk,
     upstream,
@@ -179,7 +180,7 @@ def decision_options(record: Governed) -> list[str]:
 
 
 def decide_url(record: Governed) -> str:
-    return record_url(record) + "/decisions"
+    return record_url(record, "/decisions")
 
 
 def render_record(record: Governed, status: int = 200, **extra: Any) -> Any:
@@ -222,6 +223,8 @@ def _agreement_page(a: Any) -> tuple[str, dict[str, Any]]:
         # the stages are ticked on the page by the agreement's owner while it may be changed
         "can_edit_stages": allowed(actor, "register") and a.state in registration.EDITABLE
         and actor.user_id in (a.owner_id, a.created_by_id),
+        # the sides the viewer decides for (each party stops or restarts its own)
+        "my_sides": parties.sides_of(actor, a),
     }
 
 

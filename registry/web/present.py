@@ -7,9 +7,12 @@ from typing import Any
 
 from flask import Flask, g, url_for
 from markupsafe import Markup, escape
+from sqlalchemy import select
 
+from ..governance import scope
+from ..platform.services import db
 from ..platform.words import sentence
-from ..records import User
+from ..records import Organisation, User
 
 STATE_TAGS = {  # text, GOV.UK tag colour
     "draft": ("Draft", "govuk-tag--grey"),
@@ -203,19 +206,34 @@ def user_name(user_id: int | None) -> str:
     return cache[user_id]
 
 
-def record_url(record: Any) -> str:
+def record_url(record: Any, suffix: str = "") -> str:
+    """The record's page (with `suffix`, a route under it). A model is addressed by its name,
+    which is its organisation's own: for a reader of several organisations the URL names the
+    organisation too (`?organisation=SLUG`, see governance/scope.py)."""
     kind = record.kind
     if kind == "agreement":
-        return url_for("pages.agreement", record_id=record.id)
+        return url_for("pages.agreement", record_id=record.id) + suffix
     if kind == "dataset":
-        return url_for("pages.dataset", record_id=record.id)
+        return url_for("pages.dataset", record_id=record.id) + suffix
     if kind == "dpia":
-        return url_for("dpia.view", record_id=record.id)
+        return url_for("dpia.view", record_id=record.id) + suffix
     if kind == "model":
-        return url_for("pages.model", name=record.name)
+        return url_for("pages.model", name=record.name) + suffix + _named_in(record)
     if kind == "model_version":
-        return url_for("pages.version", name=record.model.name, number=record.number)
+        return (url_for("pages.version", name=record.model.name, number=record.number)
+                + suffix + _named_in(record))
     raise ValueError(f"no page for {kind}")
+
+
+def _named_in(record: Any) -> str:
+    session = db()
+    seen = scope.current(session)
+    if seen is not None and len(seen.records) < 2:
+        return ""
+    if seen is None and len(session.scalars(select(Organisation.id).limit(2)).all()) < 2:
+        return ""
+    org = session.get(Organisation, record.organisation_id)
+    return f"?organisation={org.slug}" if org is not None else ""
 
 
 def record_name(record: Any) -> str:

@@ -39,7 +39,7 @@ def _values(app: Flask, chain: Any, receipt: str) -> dict[str, Any]:
                 "audit_id": audit, "evidence_id": audit, "kind": "bias_audit",
                 "check_id": 1, "grouping": "sex", "metric": "selection_rate",
                 "job_id": session.scalars(select(Job.id)).first(), "receipt_id": receipt,
-                "user_id": 1, "slug": "need",
+                "user_id": 1, "slug": "need", "side": "recipient",
                 "alert_id": session.scalars(select(WatchAlert.id)).first(),
                 "monitor": session.scalars(select(DriftMonitor.id)).first(),
                 "receipts": session.scalars(select(ScoreReceipt.id)).all()}
