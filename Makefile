@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: setup assets serve demo test test-postgres bench lint fuzz
+.PHONY: setup assets serve demo test test-postgres bench bench-scoring lint fuzz
 
 setup: $(VENV)/.installed static/app.css
 
@@ -49,6 +49,12 @@ fuzz: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_cli.py
+
+# Scoring over HTTP with 2 workers and 8 clients, in one run: bare gunicorn, gunicorn.conf.py and
+# (if its environment exists, see benchmarks/scoring_alibi.py) MLServer + alibi TreeShap; on
+# SQLite, or PostgreSQL with GATEHOUSE_BENCH_DATABASE_URL (a throwaway database).
+bench-scoring: setup
+	$(BIN)/python benchmarks/bench_scoring.py
 
 lint: setup
 	$(BIN)/ruff check .

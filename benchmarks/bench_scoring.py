@@ -1,29 +1,36 @@
-"""Benchmark: scoring over HTTP — gunicorn, 2 workers, 8 concurrent keep-alive clients.
+"""Benchmark: scoring over HTTP — 2 workers, 8 concurrent keep-alive clients, in one run.
 
-    .venv/bin/python benchmarks/bench_scoring.py [--requests 500] [--clients 8] [--workers 2]
-        [--worker-class gthread] [--threads 1] [--rounds 3] [--database-url URL] [--profile]
+    make bench-scoring        # or: .venv/bin/python benchmarks/bench_scoring.py [--requests 500]
+        [--clients 8] [--workers 2] [--rounds 3] [--batch 100] [--database-url URL] [--profile]
 
 Builds the test suite's approved chain (a GradientBoostingClassifier(50 trees) pipeline on
 german_credit, bias-audited, drift-monitored, approved; an API client token) into a fresh
-database through the API, then starts ``gunicorn wsgi:app`` on it and sends one-row score
-requests with explanation and receipt (``POST /api/v1/models/<name>/score``), each for a
-different applicant (rows 0..N-1 of german_credit), from ``--clients`` threads each holding an
-``http.client`` keep-alive connection. Each round reports latency p50/p95/p99 (send to last
-byte read) and requests/s (requests / wall time); the model is loaded in both workers by a
-warm-up first. It also reports one client alone (latency without queueing), a batch of 100
-cases per request, and the same work in process: the sklearn pipeline's ``predict_proba`` plus
-``shap.TreeExplainer`` (interventional, probability, the same 100 background rows) on the
-transformed row summed back over one-hot columns — and Gatehouse's own Explainer.
+database through the API, then starts, each cold, three servers on it and keeps them up:
+
+- **bare** gunicorn (``-w 2 --worker-class gthread --threads 1 wsgi:app``), as the project
+  ran before it shipped a configuration: the baseline, measured in the same run;
+- **gunicorn.conf.py** (preload, warm start, connections spread across workers);
+- **MLServer + alibi TreeShap** on the same model, if its environment exists (see
+  ``benchmarks/scoring_alibi.py``; skipped, saying why, otherwise).
+
+It reports the slowest of each server's first 8 concurrent requests (every worker's first
+score), then rounds of one-row score requests with explanation and receipt
+(``POST /api/v1/models/<name>/score``, a different applicant each) from 8 threads each holding
+an ``http.client`` keep-alive connection, alternating between the servers so that a change in
+the machine's load falls on each: p50/p99 (send to last byte read) and requests/s, with their
+ratios to bare gunicorn and to alibi. Then, on the configured server: one client alone, the
+requests/s while a killed worker is replaced, a batch per request; the receipts stored against
+the cases scored; and the floor in process: the sklearn pipeline's ``predict_proba`` plus
+``shap.TreeExplainer`` (interventional, probability, the same 100 background rows) summed back
+over one-hot columns, against Gatehouse's own Explainer.
 
 SQLite (a temporary file) by default; ``--database-url`` (or ``GATEHOUSE_BENCH_DATABASE_URL``)
 names a throwaway PostgreSQL database instead — its tables are dropped and recreated.
-``--profile`` also runs 300 requests through the Flask app in this process under cProfile and
-prints where the time goes.
+``--profile`` also runs 300 requests through the Flask app in this process under cProfile.
 
-Each round also prints a "machine check": the CPU time of a fixed loop just before it, as the
-speed of a shared virtual machine drifts. Note Little's law: with ``--clients`` requests always
-outstanding, mean latency is clients / throughput, so at 8 clients latency mostly measures
-queueing for the 2 workers.
+Each round of the bare server prints a "machine check": the CPU time of a fixed loop, as the
+speed of a shared virtual machine drifts. Little's law: with 8 requests always outstanding,
+mean latency is 8 / throughput, so at 8 clients latency mostly measures queueing.
 """
 
 from __future__ import annotations
@@ -32,16 +39,12 @@ import argparse
 import cProfile
 import http.client
 import io
-import itertools
 import json
 import os
 import pstats
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from datetime import date
@@ -53,6 +56,17 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks import scoring_alibi  # noqa: E402
+from benchmarks.scoring_server import (  # noqa: E402
+    Load,
+    Server,
+    after_kill,
+    calibration_ms,
+    cpu_seconds,
+    line,
+    summary,
+)
 
 PURPOSE = "credit_risk_research"
 
@@ -120,133 +134,6 @@ def cases(n: int) -> list[dict[str, Any]]:
     from tests.chain import case
 
     return [case(i % 1000) for i in range(n)]
-
-
-# --- the server ----------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(env: dict[str, str], port: int, workers: int, worker_class: str,
-                   threads: int) -> subprocess.Popen[bytes]:
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers),
-               "-b", f"127.0.0.1:{port}", "--worker-class", worker_class,
-               "--log-level", "warning", "--keep-alive", "30", "--timeout", "300"]
-    if worker_class == "gthread":
-        command += ["--threads", str(threads)]
-    process = subprocess.Popen([*command, "wsgi:app"], cwd=ROOT, env={**os.environ, **env})
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/v2/health/live")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
-def cpu_seconds(master: int) -> float:
-    """User + system CPU seconds of the gunicorn master and its workers (from /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        if pid == master or int(fields[1]) == master:  # fields[1] is the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def calibration_ms() -> float:
-    """CPU time of a fixed pure-Python loop (best of 3): how fast the machine runs right now.
-
-    On a shared virtual machine the same code takes up to ~40% longer from one minute to the
-    next; rounds are comparable only when this figure is.
-    """
-    best = float("inf")
-    for _ in range(3):
-        start, total = time.process_time(), 0
-        for i in range(300_000):
-            total += i * i
-        best = min(best, time.process_time() - start)
-    return best * 1000
-
-
-def receipts_stored(database_url: str) -> int:
-    from sqlalchemy import create_engine, func, select
-
-    from registry.records import ScoreReceipt
-
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        count = connection.scalar(select(func.count()).select_from(ScoreReceipt))
-    engine.dispose()
-    return int(count or 0)
-
-
-# --- the load ------------------------------------------------------------------------------
-
-class Load:
-    """Send pre-encoded score requests from ``clients`` threads with keep-alive connections."""
-
-    def __init__(self, port: int, path: str, token: str) -> None:
-        self.port, self.path = port, path
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def one(self, connection: http.client.HTTPConnection, body: bytes) -> float:
-        start = time.perf_counter()
-        connection.request("POST", self.path, body=body, headers=self.headers)
-        response = connection.getresponse()
-        data = response.read()
-        elapsed = time.perf_counter() - start
-        if response.status != 200:
-            raise RuntimeError(f"{response.status}: {data[:300]!r}")
-        return elapsed
-
-    def run(self, bodies: list[bytes], clients: int) -> tuple[np.ndarray, float]:
-        """(latencies in ms, wall seconds) for sending every body once."""
-        counter = itertools.count()
-        latencies: list[list[float]] = [[] for _ in range(clients)]
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(clients + 1)
-
-        def client(k: int) -> None:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            connection.connect()
-            barrier.wait()
-            try:
-                while (i := next(counter)) < len(bodies):
-                    latencies[k].append(self.one(connection, bodies[i]))
-            except BaseException as exc:  # reported after the run
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-        for t in threads:
-            t.start()
-        barrier.wait()
-        start = time.perf_counter()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - start
-        if errors:
-            raise errors[0]
-        return np.array([x for per in latencies for x in per]) * 1000.0, wall
-
-
-def percentiles(ms: np.ndarray) -> str:
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    return f"p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  p99 {p99:6.2f} ms"
 
 
 # --- in process ----------------------------------------------------------------------------
@@ -335,16 +222,36 @@ def profile(env: dict[str, str], model: str, token: str, n: int = 300) -> None:
 
 # --- main ----------------------------------------------------------------------------------
 
+def receipts_stored(database_url: str) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from registry.records import ScoreReceipt
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(ScoreReceipt))
+    engine.dispose()
+    return int(count or 0)
+
+
+def first_requests(load: Load, bodies: list[bytes], clients: int) -> tuple[float, float]:
+    """The first request after a start, alone, in ms; and the slowest of the next ``clients``
+    concurrent ones (every worker's first score, where connections spread)."""
+    first = load.first(bodies[0]) * 1000
+    ms, _ = load.run(bodies[1:clients + 1], clients)
+    return first, float(ms.max())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=1, help="per gthread worker")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--database-url", default=os.environ.get("GATEHOUSE_BENCH_DATABASE_URL"))
+    parser.add_argument("--alibi-python", default=os.environ.get("GATEHOUSE_BENCH_ALIBI_PYTHON",
+                                                                 "/tmp/alibi-venv/bin/python"))
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
@@ -354,66 +261,104 @@ def main() -> None:
     started = time.perf_counter()
     model, token = build(env)
     print(f"chain built in {time.perf_counter() - started:.1f} s on "
-          f"{database_url.split(':', 1)[0]}; load average {os.getloadavg()[0]:.2f}, "
-          f"{os.cpu_count()} CPUs")
+          f"{database_url.split(':', 1)[0]}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+    rows = cases(args.requests)
+    bodies = [json.dumps({"purpose": PURPOSE, "features": r}).encode() for r in rows]
+    path, auth = f"/api/v1/models/{model}/score", {"Authorization": f"Bearer {token}"}
+    sent = 0
 
-    port = free_port()
-    server = start_gunicorn(env, port, args.workers, args.worker_class, args.threads)
+    # Each server starts cold, in turn: its first requests, then it stays up for the rounds.
+    bare = Server(env, args.workers, configured=False)
+    bare_load = Load(bare.port, path, auth)
+    servers: dict[str, tuple[Server | None, Load]] = {}
     try:
-        load = Load(port, f"/api/v1/models/{model}/score", token)
-        rows = cases(args.requests)
-        bodies = [json.dumps({"purpose": PURPOSE, "features": r}).encode() for r in rows]
-        load.run(bodies[:64], args.clients)  # warm-up: every worker loads the model
-        load.run(bodies[:64], args.clients)
-        print(f"gunicorn -w {args.workers} --worker-class {args.worker_class}"
-              + (f" --threads {args.threads}" if args.worker_class == "gthread" else "")
-              + f"; one-row score + explanation + receipt; {args.requests} different rows")
-        results = []
+        cold_first = first_requests(bare_load, bodies, args.clients)
+        servers["bare"] = (bare, bare_load)
+        shipped = Server(env, args.workers, configured=True)
+        shipped_load = Load(shipped.port, path, auth)
+        warm_first = first_requests(shipped_load, bodies, args.clients)
+        servers["shipped"] = (shipped, shipped_load)
+        sent += 2 * (args.clients + 1)
+        payloads = {"bare": bodies, "shipped": bodies}
+        alibi = scoring_alibi.start(args.alibi_python, work, rows)
+        if alibi is not None:
+            servers["alibi"], payloads["alibi"] = (None, alibi.load), alibi.bodies
+        for name, (_, load) in servers.items():  # every worker of each warm before the rounds
+            load.run(payloads[name][:64], args.clients)
+        sent += 2 * 64
+
+        print(f"\none-row score + explanation + receipt, {args.requests} different rows, "
+              f"{args.clients} keep-alive clients, {args.workers} workers; rounds alternate "
+              "between the servers")
+        figures: dict[str, list[dict[str, float]]] = {k: [] for k in servers}
         for r in range(args.rounds):
             machine = calibration_ms()
-            server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
-            ms, wall = load.run(bodies, args.clients)
-            server_cpu = (cpu_seconds(server.pid) - server_cpu) / len(ms) * 1000
-            client_cpu = (time.process_time() - client_cpu) / len(ms) * 1000
-            results.append((ms, wall))
-            print(f"  {args.clients} clients, round {r + 1}: {percentiles(ms)}   "
-                  f"{len(ms) / wall:6.1f} requests/s   CPU a request: server {server_cpu:.2f} "
-                  f"ms, clients {client_cpu:.2f} ms (room for "
-                  f"{(os.cpu_count() or 1) * 1000 / (server_cpu + client_cpu):.0f} requests/s "
-                  f"on {os.cpu_count()} idle CPUs); machine check {machine:.1f} ms")
-        server_cpu = cpu_seconds(server.pid)
-        ms, wall = load.run(bodies, 1)
-        server_cpu = (cpu_seconds(server.pid) - server_cpu) / len(ms) * 1000
-        single_p50 = float(np.median(ms))
-        print(f"  1 client:                {percentiles(ms)}   {len(ms) / wall:6.1f} requests/s"
-              f"   CPU a request: server {server_cpu:.2f} ms")
+            for name, (server, load) in servers.items():
+                cpu = cpu_seconds(server.process.pid) if server else 0.0
+                ms, wall = load.run(payloads[name], args.clients)
+                figures[name].append(summary(ms, wall))
+                cpu_ms = (cpu_seconds(server.process.pid) - cpu) / len(ms) * 1000 if server else 0
+                print(line(f"round {r + 1} {name}", figures[name][-1])
+                      + (f"   server CPU {cpu_ms:.2f} ms/req" if server else "")
+                      + (f"   machine check {machine:.1f} ms" if name == "bare" else ""))
+                sent += len(ms) if name != "alibi" else 0
+        best = {k: min(v, key=lambda f: f["p50"]) | {"rps": max(f["rps"] for f in v)}
+                for k, v in figures.items()}
+        print("best of the rounds (p50, p99 of the round with the lowest p50; the highest req/s):")
+        print(line("bare gunicorn (as before)", best["bare"]))
+        print(line("gunicorn.conf.py", best["shipped"], best["bare"]) + "  (vs bare)")
+        if "alibi" in best:
+            print(line("MLServer + alibi TreeShap", best["alibi"]))
+            print(line("gunicorn.conf.py", best["shipped"], best["alibi"]) + "  (vs alibi)")
+        else:
+            print(f"  MLServer + alibi TreeShap: skipped ({scoring_alibi.unavailable})")
+
+        single, wall = shipped_load.run(bodies[:200], 1)
+        sent += 200
+        steady = float(np.median(single))
+        print(f"\nfirst requests after a start: the first alone; the slowest of the next "
+              f"{args.clients} at once")
+        print(f"  bare gunicorn:    {cold_first[0]:8.1f} ms; {cold_first[1]:8.1f} ms "
+              "(a worker loads the model on its first score)")
+        print(f"  gunicorn.conf.py: {warm_first[0]:8.1f} ms; {warm_first[1]:8.1f} ms (ready "
+              f"{shipped.ready_after:.1f} s after start): x{warm_first[0] / cold_first[0]:.3f} "
+              f"and x{warm_first[1] / cold_first[1]:.3f} of bare")
+        print(f"  one client's steady p50 on gunicorn.conf.py {steady:.2f} ms: the first alone "
+              f"is x{warm_first[0] / steady:.2f} of it")
+        rps = after_kill(shipped, shipped_load, bodies, args.clients)
+        sent += len(bodies)
+        print(f"  a worker killed (SIGKILL) under load: {rps:.1f} req/s over the next "
+              f"{len(bodies)} requests, x{rps / best['shipped']['rps']:.2f} of the best round")
 
         batch_body = json.dumps({"purpose": PURPOSE, "instances": cases(args.batch)}).encode()
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        batch_ms = np.array([load.one(connection, batch_body) for _ in range(12)][2:]) * 1000
+        connection = http.client.HTTPConnection("127.0.0.1", shipped.port, timeout=120)
+        batch_ms = np.array([shipped_load.one(connection, batch_body)
+                             for _ in range(12)][2:]) * 1000
         connection.close()
+        sent += 12 * args.batch
         print(f"  batch of {args.batch} in one request (1 client, median of 10): "
               f"{np.median(batch_ms):.1f} ms, {np.median(batch_ms) / args.batch:.2f} ms a case")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    sent = 2 * 64 + (args.rounds + 1) * args.requests + 12 * args.batch
+        for server, _ in servers.values():
+            if server is not None:
+                server.stop()
+        if "bare" not in servers:
+            bare.stop()
+        scoring_alibi.stop()
     stored = receipts_stored(database_url)
     print(f"  receipts stored: {stored} for {sent} cases scored"
           + ("" if stored == sent else "  <-- MISMATCH"))
 
     local = in_process(rows[:200], args.batch)
-    print("in process, one row (median of 200):")
+    print("in process, one row (median of 200), the floor:")
     print(f"  sklearn predict_proba + shap TreeExplainer + sum back: {local['baseline']:.2f} ms")
-    print(f"  Gatehouse Explainer.score_and_explain (fast path):     {local['explainer']:.2f} ms")
+    print(f"  Gatehouse Explainer.score_and_explain (fast path):     {local['explainer']:.2f} ms"
+          f"  x{local['explainer'] / local['baseline']:.2f}")
     print(f"  batch of {args.batch}: baseline {local['baseline_batch']:.1f} ms, "
           f"Explainer {local['explainer_batch']:.1f} ms")
-    best = max(results, key=lambda x: len(x[0]) / x[1])
-    print("ratios (HTTP one client p50 / in process):"
-          f" vs baseline x{single_p50 / local['baseline']:.2f},"
-          f" vs Explainer x{single_p50 / local['explainer']:.2f};"
-          f" best round {len(best[0]) / best[1]:.1f} requests/s with {args.clients} clients"
-          f" (p50 {np.median(best[0]):.2f} ms)")
+    print(f"  HTTP one client p50 / Explainer in process: x{steady / local['explainer']:.2f}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.profile:
         profile(env, model, token)
     if not args.database_url:

@@ -109,13 +109,15 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None,
 
 def ledger_sessions(engine: Engine, keys: KeyStore, policy: Policy) -> sessionmaker[Session]:
     """Sessions on `engine` whose ledger appends are signed with `keys`, checkpointed at the
-    policy's cadence."""
+    policy's cadence, and raise events once committed (`jobs.notify`)."""
     from .governance.checkpoints import LEDGER_SIGNING, Signing
+    from .jobs import notify
     from .platform.db import make_sessionmaker
 
     sessions = make_sessionmaker(engine)
     sessions.configure(info={LEDGER_SIGNING: Signing(keys, policy.checkpoint_every_entries,
                                                      policy.checkpoint_every_minutes)})
+    notify.install(sessions, policy)  # what a commit appends to the ledger is told after it
     return sessions
 
 

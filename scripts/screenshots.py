@@ -101,8 +101,8 @@ def demo_app(folder: Path):  # type: ignore[no-untyped-def]
         # a DPIA part-way through its seven steps
         draft = registration.create(session, sam, "dpia", s.DpiaIn().load(b.dpia(
             "DPIA-2026-07", title="Early help referral triage: case notes",
-            consultation="", necessity="", measures_approved_by=None,
-            residual_risk_approved_by=None, review_date=None,
+            consultation="", necessity="", measures_approved_by_id=None,
+            residual_risk_approved_by_id=None, review_date=None,
             risks=[{"description": "Families in some wards are scored higher because of where "
                                    "they live", "likelihood": 2, "severity": 3,
                     "measure": "Ward is excluded; bias audit by ward each quarter",
@@ -137,8 +137,8 @@ def council_app(folder: Path):  # type: ignore[no-untyped-def]
             User.email == "sam.patel@northmere.gov.uk")).one())
         draft = registration.create(session, sam, "dpia", s.DpiaIn().load(b.dpia(
             "DPIA-HL-05", title=f"{draft_for.title}: applicants' financial records",
-            consultation="", necessity="", measures_approved_by=None,
-            residual_risk_approved_by=None, review_date=None, model_names=[draft_for.name],
+            consultation="", necessity="", measures_approved_by_id=None,
+            residual_risk_approved_by_id=None, review_date=None, model_names=[draft_for.name],
             risks=[{"description": "Applicants who are self-employed are scored lower because "
                                    "their income varies", "likelihood": 2, "severity": 3,
                     "measure": "Income volatility is not a feature; bias audit by employment "

@@ -14,6 +14,7 @@ import pandas as pd
 from .conftest import FIXTURES, START, Api
 
 TODAY = START.date()
+OLIVIA_ID = 3  # the governance officer's user id: conftest.PEOPLE's order, ids restarted
 CREDIT = FIXTURES / "german_credit.csv"
 NUMERIC = [
     "duration",
@@ -137,8 +138,8 @@ def dpia(
                 "residual_severity": 2,
             }
         ],
-        "measures_approved_by": "J. Ellis (SIRO)",
-        "residual_risk_approved_by": "J. Ellis (SIRO)",
+        "measures_approved_by_id": OLIVIA_ID,
+        "residual_risk_approved_by_id": OLIVIA_ID,
         "review_date": str(TODAY + timedelta(days=200)),
         "dataset_ids": dataset_ids or [],
         "model_names": model_names or [],
@@ -212,7 +213,7 @@ def approve(api: Api, url: str, *who: str, **over: Any) -> None:
         assert status == 201, body
 
 
-def valid_until(days: int) -> date:
+def approved_until(days: int) -> date:
     return TODAY + timedelta(days=days)
 
 

@@ -96,8 +96,8 @@ def test_register_audit_approve_and_score(app: Flask, api: Api, live: str) -> No
         batch = tool.score("credit-risk", PURPOSE, instances=[case(i) for i in range(4)])
         assert len({r["receipt_id"] for r in batch["results"]}) == 4
         receipt = result["results"][0]["receipt_id"]
-        outcome = tool.record_outcome(receipt, "approved", overrode=False)
-        assert outcome["outcome"] == "approved"
+        outcome = tool.record_outcome(receipt, "accepted")
+        assert outcome["outcome"] == "accepted" and outcome["overrode"] is False
         with pytest.raises(GatehouseError) as refused:
             tool.score("credit-risk", "service_planning", case(0))
         assert refused.value.status == 403 and "purpose" in refused.value.details

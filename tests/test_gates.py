@@ -161,7 +161,7 @@ DPIA_UNMET = [
     ("step_risks", {"risks": [{**RISK, "severity": None}]}, "lack likelihood or severity"),
     ("step_measures", {"risks": [{**RISK, "measure": ""}]}, "lack a measure"),
     ("step_measures", {"risks": [{**RISK, "residual_severity": None}]}, "lack a measure"),
-    ("step_signoff", {"residual_risk_approved_by": None}, "sign-off"),
+    ("step_signoff", {"residual_risk_approved_by_id": None}, "sign-off"),
     ("review_date", {"review_date": None}, "missing"),
     ("review_date", {"review_date": b.date_str(400)}, "is not between today and"),
     ("review_date", {"review_date": b.date_str(-1)}, "is not between today and"),
@@ -813,8 +813,8 @@ def test_childrens_services_policy_is_stricter(api: Api, policy_name: str) -> No
                         json={"decision": "approve", "rationale": "ok"}), 201)
     assert first["to_state"] == "submitted" and first["policy_name"] == "childrens_services"
     status, err = api.post(f"{url}/decisions", as_="dee", json={
-        "decision": "approve", "rationale": "ok", "valid_until": b.date_str(181)})
-    assert status == 422 and "valid_until" in err["error"]["details"]  # leases of 180 days
+        "decision": "approve", "rationale": "ok", "approved_until": b.date_str(181)})
+    assert status == 422 and "approved_until" in err["error"]["details"]  # leases of 180 days
     second = ok(api.post(f"{url}/decisions", as_="dee",
                          json={"decision": "approve", "rationale": "ok"}), 201)
     assert second["to_state"] == "approved"

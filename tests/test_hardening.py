@@ -227,8 +227,8 @@ def test_numbers_the_database_cannot_hold_are_refused_naming_the_field(api: Api)
 def test_a_date_beyond_any_calendar_is_refused_as_a_problem_of_the_field(year: str) -> None:
     from registry.web.forms import date_field
 
-    form = {"valid_until-day": "1", "valid_until-month": "1", "valid_until-year": year}
-    assert date_field(form, "valid_until") == (
+    form = {"approved_until-day": "1", "approved_until-month": "1", "approved_until-year": year}
+    assert date_field(form, "approved_until") == (
         None, "The date must be a real date, for example 27 3 2027")
 
 

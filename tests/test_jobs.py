@@ -105,7 +105,7 @@ def test_an_unreachable_broker_fails_the_job_at_once(app: Flask) -> None:
     app.config.update(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
     services = app.extensions["gatehouse"]
     with services.sessions() as session, pytest.raises(Unavailable) as refused:
-        jobs.enqueue(app, session, SYSTEM, "drift_check", {"monitor_id": 1})
+        jobs.enqueue(app, session, SYSTEM, "drift_check", {"monitor_id": 1}, None)
     assert "job queue cannot be reached" in refused.value.message
     job = jobs.wait(app, refused.value.details["job_id"], timeout=1)
     assert job.state == "failed" and "cannot be reached" in (job.error or "")

@@ -126,6 +126,9 @@ def test_tail_cut_without_updating_the_head_is_named(app: Flask, api: Api) -> No
     result = _verify(api)
     assert not result["ok"] and result["first_bad_seq"] == last - 1
     assert result["problem"].startswith("tail_truncated")
+    out = _cli(app, "ledger", "verify")  # the command names it too, and fails
+    assert out.exit_code == 1 and f"ledger broken at entry {last - 1}" in out.output
+    assert "tail_truncated:" in out.output
 
 
 def test_tail_cut_with_the_head_updated_is_named(app: Flask, api: Api) -> None:
@@ -162,6 +165,8 @@ def test_a_wiped_ledger_is_named(app: Flask, api: Api) -> None:
     _sql(app, "UPDATE ledger_head SET seq = 0, entry_hash = :g", g=ledger.GENESIS)
     result = _verify(api)
     assert not result["ok"] and result["problem"].startswith("ledger_wiped"), result
+    out = _cli(app, "ledger", "verify", "--full")
+    assert out.exit_code == 1 and "ledger_wiped:" in out.output
     _sql(app, "DELETE FROM ledger_head")
     assert _verify(api)["problem"].startswith("ledger_wiped")
 
@@ -343,3 +348,68 @@ def test_a_lost_default_key_file_becomes_a_rotation(tmp_path: Path, clock: Froze
     kept = store.public_keys()
     assert first != second and set(kept) == {first, second}
     assert kept[first].retired_at is not None and kept[second].retired_at is None
+
+
+def test_the_entry_hash_covers_the_organisation_and_old_entries_still_verify(
+        app: Flask, api: Api) -> None:
+    """Hash version 2 covers organisation_id: an entry moved to another organisation is named.
+    Entries hashed the old way (version 1) still verify, but not after a version-2 entry: an
+    edit cannot pass itself off as an old entry whose hash does not cover its organisation."""
+    _fill(api)
+    seq, org = _one(app, "SELECT seq, organisation_id FROM ledger_entries "
+                         "WHERE organisation_id IS NOT NULL ORDER BY seq LIMIT 1")
+    _sql(app, "UPDATE ledger_entries SET organisation_id = NULL WHERE seq = :s", s=seq)
+    result = _verify(api, full=True)
+    assert result["first_bad_seq"] == seq and result["problem"].startswith("entry_edited")
+    _sql(app, "UPDATE ledger_entries SET organisation_id = :o WHERE seq = :s", o=org, s=seq)
+    assert _verify(api, full=True)["ok"]
+
+    services = app.extensions["gatehouse"]
+    with Session(services.engine) as s:
+        entries = s.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).all()
+        v1 = {e.seq: ledger._entry_hash(e, 1) for e in entries[:3]}
+        s.rollback()
+    # A register written before version 2: its first entries hashed the old way (the chain,
+    # head and checkpoints re-made over them, as they were then), the rest the new way.
+    with Session(services.engine) as s:
+        prev = ledger.GENESIS
+        for e in s.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)):
+            e.prev_hash = prev
+            e.entry_hash = prev = ledger._entry_hash(e, 1 if e.seq in v1 else 2)
+        s.commit()
+    with Session(services.engine) as s:
+        assert ledger.walk(s).ok
+        # version 1 after version 2: refused, though the hash is right for version 1
+        e = s.get(LedgerEntry, 5)
+        e.entry_hash = ledger._entry_hash(e, 1)
+        assert ledger.hash_version(e, v2_seen=True) is None
+        assert ledger.hash_version(e, v2_seen=False) == 1
+        s.flush()
+        prev = e.entry_hash
+        for later in s.scalars(select(LedgerEntry).where(LedgerEntry.seq > 5)
+                               .order_by(LedgerEntry.seq)):
+            later.prev_hash = prev
+            later.entry_hash = prev = ledger._entry_hash(later)
+        s.flush()
+        walked = ledger.walk(s)
+        assert not walked.ok and walked.first_bad_seq == 5 and walked.kind == "entry_edited"
+        s.rollback()
+
+
+def test_a_checkpoint_forged_below_the_mark_is_named_by_the_incremental_run(
+        app: Flask, api: Api) -> None:
+    """The incremental run skips re-checking the signatures of checkpoints unchanged since the
+    last good run (a digest in the mark, outside the database), not those of one changed."""
+    _fill(api)
+    _cli(app, "ledger", "checkpoint")
+    _more(api, 2)
+    assert _verify(api)["ok"]
+    _more(api, 2)
+    again = _verify(api)
+    assert again["ok"] and again["walked_from"] > 1
+    forger = Ed25519PrivateKey.generate()
+    _sql(app, "UPDATE ledger_checkpoints SET signature = :sig WHERE number = 1",
+         sig=forger.sign(b"gatehouse-ledger-checkpoint/1").hex())
+    result = _verify(api)
+    assert not result["ok"] and _codes(result) >= {"checkpoint_forged"}, result
+    assert "#1" in " ".join(f["message"] for f in result["findings"])

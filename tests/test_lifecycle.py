@@ -191,25 +191,25 @@ def test_a_decision_needs_a_known_decision_and_a_rationale(api: Api) -> None:
     assert d["conditions"] == "Review the retention clause at renewal"
 
 
-def test_valid_until_no_later_than_the_policy_allows(api: Api) -> None:
+def test_approved_until_no_later_than_the_policy_allows(api: Api) -> None:
     url = agreement_url(api)  # ends in 700 days; the policy's leases run 365
     ok(api.post(f"{url}/submit"))
-    status, err = decide(api, url, "approve", valid_until=b.date_str(366))
+    status, err = decide(api, url, "approve", approved_until=b.date_str(366))
     assert status == 422
-    assert err["error"]["details"]["valid_until"] == [
+    assert err["error"]["details"]["approved_until"] == [
         "no later than 2027-11-02 under policy test"]
-    status, err = decide(api, url, "approve", valid_until=b.date_str(-1))
+    status, err = decide(api, url, "approve", approved_until=b.date_str(-1))
     assert status == 422 and "in the past" in err["error"]["message"]
     assert state(api, url) == "submitted"
-    d = ok(decide(api, url, "approve", valid_until=b.date_str(90)), 201)
-    assert d["valid_until"] == b.date_str(90)
+    d = ok(decide(api, url, "approve", approved_until=b.date_str(90)), 201)
+    assert d["approved_until"] == b.date_str(90)
     assert ok(api.get(url))["approved_until"] == b.date_str(90)
-    status, err = decide(api, url, "suspend", valid_until=b.date_str(10))
-    assert status == 422 and "valid_until" in err["error"]["details"]
+    status, err = decide(api, url, "suspend", approved_until=b.date_str(10))
+    assert status == 422 and "approved_until" in err["error"]["details"]
     # an agreement's approval ends no later than the agreement
     short = agreement_url(api, "DSA-short", end_date=b.date_str(100), review_date=b.date_str(50))
     ok(api.post(f"{short}/submit"))
-    status, err = decide(api, short, "approve", valid_until=b.date_str(101))
+    status, err = decide(api, short, "approve", approved_until=b.date_str(101))
     assert status == 422 and "no later than 2027-02-10" in err["error"]["message"]
     ok(decide(api, short, "approve"), 201)
     assert ok(api.get(short))["approved_until"] == b.date_str(100)
@@ -365,6 +365,13 @@ def test_anything_upstream_suspended_or_retired_stops_serving_at_once(api: Api) 
     ok(decide(api, f"/api/v1/datasets/{chain.dataset}", "suspend", as_="gus"), 201)
     status, err = decide(api, f"/api/v1/datasets/{chain.dataset}", "reinstate")
     assert status == 409 and [r["id"] for r in err["error"]["details"]["unmet"]] == ["agreement"]
+    # summarised in a few lines with links: what to approve upstream first, then its own rows
+    summary = err["error"]["details"]["summary"]
+    assert summary == [
+        {"text": 'Replace agreement "DSA-credit-risk" first: it is retired',
+         "href": f"/agreements/{chain.agreement}"},
+        {"text": 'Agreement "DSA-credit-risk" is retired: replace agreement "DSA-credit-risk" '
+                 "first", "href": f"/datasets/{chain.dataset}#req-agreement"}]
 
 
 # --- the sweep --------------------------------------------------------------------------------
@@ -377,16 +384,17 @@ def test_sweep_records_lapses_as_system_decisions_and_lists_what_expires_soon(
     clock.advance(days=80)
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert (f'expires soon: approval of agreement "DSA-credit-risk" ends on {b.date_str(100)}'
+    assert (f'Expires soon: the approval of agreement "DSA-credit-risk" ends on {b.date_str(100)}'
             in result.output)
-    assert (f'expires soon: agreement end of agreement "DSA-credit-risk" ends on '
+    assert (f'Expires soon: the agreement end of agreement "DSA-credit-risk" ends on '
             f"{b.date_str(100)}" in result.output)
-    assert "\n0 lapsed, 2 expiring within 30 days; inputs erased from 0 receipt(s)" in result.output
+    assert ("\nLapsed: no records; expiring within 30 days: 2 records; drift monitors overdue: "
+            "no monitors; score inputs erased: no receipts;" in result.output)
     clock.advance(days=21)
     assert score(api)[0] == 409  # already unservable before the sweep runs
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert (f'lapsed: approval of agreement "DSA-credit-risk" passed on {b.date_str(100)}; '
+    assert (f'Lapsed: the approval of agreement "DSA-credit-risk" passed on {b.date_str(100)}; '
             f'agreement end of agreement "DSA-credit-risk" passed on {b.date_str(100)}'
             in result.output)
     agreement = f"/api/v1/agreements/{chain.agreement}"
@@ -402,18 +410,18 @@ def test_sweep_records_lapses_as_system_decisions_and_lists_what_expires_soon(
     assert ok(api.get("/api/v1/ledger/verify", as_="audrey"))["ok"]
     # a second sweep finds nothing new
     result = runner.invoke(args=["sweep"])
-    assert "lapsed:" not in result.output
+    assert "Lapsed: the" not in result.output
     # the DPIA's review, then every lease
     clock.advance(days=100)  # day 201
     result = runner.invoke(args=["sweep"])
-    assert (f'lapsed: DPIA review of DPIA "DPIA-credit-risk" passed on {b.date_str(200)}'
+    assert (f'Lapsed: the DPIA review of DPIA "DPIA-credit-risk" passed on {b.date_str(200)}'
             in result.output)
     assert state(api, f"/api/v1/dpias/{chain.dpia}") == "suspended"
     clock.advance(days=165)  # day 366: the one-year approvals have lapsed
     result = runner.invoke(args=["sweep"])
     for label in ('dataset "credit-risk-data"', 'model "credit-risk"',
                   'model "credit-risk" v1'):
-        assert f"lapsed: approval of {label} passed on {b.date_str(365)}" in result.output
+        assert f"Lapsed: the approval of {label} passed on {b.date_str(365)}" in result.output
     assert state(api, chain.version_url) == "suspended"
     version_decision = ok(api.get(f"{chain.version_url}/decisions"))[-1]
     assert version_decision["decision"] == "suspend" and version_decision["actor_role"] == "system"
@@ -422,13 +430,13 @@ def test_sweep_records_lapses_as_system_decisions_and_lists_what_expires_soon(
 def test_sweep_suspends_a_lapsed_approval_which_can_be_renewed(app, api: Api, clock) -> None:
     url = agreement_url(api)
     ok(api.post(f"{url}/submit"))
-    ok(decide(api, url, "approve", valid_until=b.date_str(10)), 201)
+    ok(decide(api, url, "approve", approved_until=b.date_str(10)), 201)
     clock.advance(days=11)
     result = app.test_cli_runner().invoke(args=["sweep"])
-    assert f'lapsed: approval of agreement "DSA-1" passed on {b.date_str(10)}' in result.output
+    assert f'Lapsed: the approval of agreement "DSA-1" passed on {b.date_str(10)}' in result.output
     assert state(api, url) == "suspended"
     renewed = ok(decide(api, url, "reinstate", rationale="Renewed for a year"), 201)
-    assert renewed["valid_until"] == b.date_str(11 + 365)
+    assert renewed["approved_until"] == b.date_str(11 + 365)
     assert state(api, url) == "approved"
 
 

@@ -6,9 +6,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from registry.platform.migrations import downgrade, upgrade
 from registry.records import Base
@@ -114,7 +116,8 @@ def test_upgrade_head_matches_the_models_and_downgrade_works(tmp_path: Path) -> 
 def test_a_single_organisation_database_moves_into_its_organisation(tmp_path: Path) -> None:
     """0008: each user's organisation and roles become a membership; decisions, ledger entries
     and clients take their organisation (the only one, where nothing else says); agreements are
-    received by the organisation that registered them. Downgrading gives the roles back."""
+    received by the organisation that registered them. 0016: jobs take it too, and names are
+    unique per organisation (a second may reuse one). Downgrading gives the roles back."""
     url = _fresh(tmp_path, "orgstest")
     upgrade(url, "0007")
     engine = create_engine(url)
@@ -140,6 +143,9 @@ def test_a_single_organisation_database_moves_into_its_organisation(tmp_path: Pa
             "INSERT INTO api_clients (id, name, models, purposes, active, created_at)"
             " VALUES (1, 'app', '[]', '[]', :yes, :now)"), {"yes": True, "now": now})
         conn.execute(text(
+            "INSERT INTO jobs (id, kind, state, params, created_by_id, created_at)"
+            " VALUES ('j1', 'drift_check', 'succeeded', '{}', 1, :now)"), {"now": now})
+        conn.execute(text(
             "INSERT INTO decisions (id, subject_kind, subject_id, decision, from_state,"
             " to_state, rationale, closed, policy_name, policy_version, policy_hash,"
             " evidence_hash, created_at) VALUES (1, 'agreement', 1, 'approve', 'submitted',"
@@ -159,11 +165,31 @@ def test_a_single_organisation_database_moves_into_its_organisation(tmp_path: Pa
         assert "data_scientist" in str(members[0].roles) and "admin" in str(members[1].roles)
         assert conn.execute(text("SELECT slug FROM organisations")).scalar_one() == (
             "northmere-borough-council")
-        for table in ("decisions", "api_clients", "ledger_entries"):
+        for table in ("decisions", "api_clients", "ledger_entries", "jobs"):
             found = {r[0] for r in conn.execute(text(f"SELECT organisation_id FROM {table}"))}
             assert found == {1}, table
         assert conn.execute(text(
             "SELECT recipient_organisation_id FROM agreements")).scalar_one() == 1
+        assert conn.execute(text(
+            "SELECT provider_suspended, recipient_suspended FROM agreements")).one() == (
+            False, False)
+    with engine.begin() as conn:  # another council's "DSA-1" is its own
+        conn.execute(text("INSERT INTO organisations (id, slug, name, kind, created_at) "
+                          "VALUES (2, 'eastbrook', 'Eastbrook', 'council', :now)"),
+                     {"now": now})
+        conn.execute(text(
+            "INSERT INTO agreements (id, reference, title, provider, recipient, controllers,"
+            " legal_basis, special_category, statutory_gateway, purposes, stages,"
+            " data_categories, retention, signatories, state, organisation_id, owner_id,"
+            " created_by_id, created_at, updated_at, provider_suspended, recipient_suspended)"
+            " VALUES (2, 'DSA-1', 't', 'p', 'r', '[]', 'public_task', :no, '', '[]', '{}', '[]',"
+            " '', '[]', 'draft', 2, 1, 1, :now, :now, :no, :no)"), {"no": False, "now": now})
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # but not twice in one
+        conn.execute(text(
+            "UPDATE agreements SET organisation_id = 1 WHERE id = 2"))
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM agreements WHERE id = 2"))
+        conn.execute(text("DELETE FROM organisations WHERE id = 2"))
     downgrade(url, "0007")
     with engine.connect() as conn:
         back = conn.execute(text("SELECT id, organisation_id, roles FROM users ORDER BY id")).all()

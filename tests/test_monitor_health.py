@@ -158,7 +158,7 @@ def test_overdue_by_receipts_stops_serving_by_the_next_sweep(app: Any, api: Api,
 
     runner = app.test_cli_runner()
     result = runner.invoke(args=["sweep"])
-    assert result.exit_code == 0 and "overdue: " in result.output, result.output
+    assert result.exit_code == 0 and "\nOverdue: model " in "\n" + result.output, result.output
     status, body = score(api, chain)
     assert status == 409 and "overdue" in body["error"]["message"]
     entries = ok(api.get("/api/v1/ledger?subject_kind=model_version&per_page=200",

@@ -19,6 +19,7 @@ from registry.governance import monitoring
 from registry.governance.errors import Conflict
 from registry.governance.monitoring import due_monitors, receipts_batch
 from registry.governance.retention import erase_expired_inputs
+from registry.platform import sealing
 from registry.records import DriftCheck
 
 from . import builders as b
@@ -221,8 +222,9 @@ def test_charts_and_failed_jobs_leave_nothing_behind(app, api: Api, monkeypatch)
     assert job["state"] == "failed"
     assert job["error"] == "RuntimeError: the ledger is unavailable"
     after = table_counts(app)
+    # (and the events that failure raises: the monitor failing, and the version it stops)
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
-        "jobs": 1, "drift_checks": 1, "ledger_entries": 1}
+        "jobs": 1, "drift_checks": 1, "ledger_entries": 1, "events": 2, "version_lapses": 1}
     failed = ok(api.get(f"{chain.version_url}/drift-checks"))[-1]
     assert failed["status"] == "failed" and failed["drifted"] is False
     assert failed["error"] == "RuntimeError: the ledger is unavailable"
@@ -329,11 +331,13 @@ def test_shifted_batch_suspends_scoring_until_reinstated(app, api: Api, clock) -
     # the check's results stay.
     stored = Path(app.config["DATA_DIR"]) / "reports"
     [file] = list(stored.rglob("*.html.gz"))
-    assert gzip.decompress(file.read_bytes()) == response.data
+    assert file.read_bytes().startswith(sealing.MAGIC)  # it repeats people's values: sealed
+    relative = str(file.relative_to(app.config["DATA_DIR"]))
+    assert gzip.decompress(app.extensions["gatehouse"].store.read(relative)) == response.data
     assert file.stat().st_size < len(response.data) / 2
     clock.advance(days=app.extensions["gatehouse"].policy.drift_report_retention_days + 1)
     result = app.test_cli_runner().invoke(args=["sweep"])
-    assert "1 drift report(s) deleted" in result.output, result.output
+    assert "drift reports deleted: 1 report;" in result.output, result.output
     assert not file.exists()
     status, body = api.get(report)
     assert status == 404 and "retention" in body["error"]["message"]

@@ -153,19 +153,6 @@ def test_clients_and_users_belong_to_one_organisation(app: Flask, api: Api, east
     assert api.post("/api/v1/organisations", as_="eve", json={"name": "Westcombe"})[0] == 403
 
 
-def test_either_party_suspends_a_shared_agreement(api: Api, east: int) -> None:
-    shared = ok(api.post("/api/v1/agreements", json=shared_agreement(east)), 201)
-    url = f"/api/v1/agreements/{shared['id']}"
-    ok(api.post(f"{url}/submit"))
-    b.approve(api, url)
-    assert api.post(f"{url}/decisions", as_="erin", json={
-        "decision": "approve", "rationale": "Not ours to approve."})[0] in (403, 409)
-    suspended = ok(api.post(f"{url}/decisions", as_="erin", json={
-        "decision": "suspend", "rationale": "Our side has stopped receiving the data."}), 201)
-    assert suspended["to_state"] == "suspended"
-    assert ok(api.get(url, as_="olivia"))["state"] == "suspended"
-
-
 def test_the_register_lists_every_organisation_and_filters_by_one(app: Flask, api: Api,
                                                                  east: int) -> None:
     client = app.test_client()

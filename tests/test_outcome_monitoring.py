@@ -57,7 +57,7 @@ def serve_and_report(api: Api, model: str, rows: list[int], outcomes: int,
 
 
 def test_outcomes_window_by_window_with_the_audits_metrics(app, api: Api, clock) -> None:
-    chain = build_chain(api)
+    chain = build_chain(api, outcome_vocabulary=list(WORDS.values()))
     served = []
     served.append(serve_and_report(api, chain.model, list(range(0, 40)), outcomes=40))
     clock.advance(days=10)
@@ -125,7 +125,7 @@ def with_age() -> bytes:
 
 
 def test_protected_attributes_kept_in_inputs_are_audited_by_window(app, api: Api) -> None:
-    chain = build_chain(api)
+    chain = build_chain(api, outcome_vocabulary=list(WORDS.values()))
     metadata = {"training_dataset_ids": [chain.dataset],
                 "evaluation_dataset_ids": [chain.evaluation],
                 "label_column": "credit", "positive_label": "good", "threshold": 0.5,

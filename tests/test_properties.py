@@ -39,6 +39,7 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, select
 
 from registry.governance import evidence, registration, risk
+from registry.governance.sweep import counted
 from registry.records import (
     Base,
     Decision,
@@ -228,7 +229,7 @@ class World:
                           state=fact["state"], approved_until=fact["approved_until"],
                           end_date=fact["end_date"] if kind == "agreement" else None,
                           review_date=fact["review_date"] if kind == "dpia" else None)
-                rec.round = [(self.names[d.actor_id], d.actor_role, d.valid_until)
+                rec.round = [(self.names[d.actor_id], d.actor_role, d.approved_until)
                              for d in session.scalars(select(Decision).where(
                                  Decision.subject_kind == kind, Decision.subject_id == record_id,
                                  Decision.decision == "approve", Decision.closed.is_(False))
@@ -448,11 +449,15 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 self.decide(key, person, action)
 
         @rule(key=st.sampled_from(KEYS), person=st.sampled_from(OUTSIDERS),
-              action=st.sampled_from([*SOURCES, "submit", "edit"]))
+              action=st.sampled_from([*SOURCES, "submit", "edit", "side"]))
         def another_council_tries(self, key: str, person: str, action: str) -> None:
-            """Eastbrook's people try anything on Northmere's records: each is not found."""
+            """Eastbrook's people try anything on Northmere's records, a party's suspension of
+            a side too: each is not found."""
             rec = self.recs[key]
-            if action == "submit":
+            if action == "side":
+                status, _ = api.post(f"{rec.url}/sides/provider", as_=person, json={
+                    "suspended": True, "rationale": f"{person} stops the provider's side"})
+            elif action == "submit":
                 status, _ = api.post(f"{rec.url}/submit", as_=person)
             elif action == "edit":
                 status, _ = api.patch(rec.url, as_=person, json={})  # valid for every kind
@@ -629,7 +634,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 else:
                     continue
                 lapsed += 1
-            assert f"{lapsed} lapsed," in result.output, result.output
+            assert f"\nLapsed: {counted(lapsed, 'record')};" in "\n" + result.output, result.output
             self.stats["sweep"] += 1
 
         # -- what must hold after every step -----------------------------------------------

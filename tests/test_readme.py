@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select
 
-from registry.demo import hmo
+from registry.demo import hmo, neighbour
 from registry.demo.council import Demo
+from registry.records import ApiClient
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -31,7 +33,10 @@ def test_the_readme_scoring_example_works_against_the_demo(app: Flask) -> None:
         demo = Demo(session, services)
         demo.staff()
         hmo.load(demo)  # the demo's HMO finder, its chain approved, served to the inspections app
+        neighbour.load(demo)  # Eastbrook, receiving one agreement from Northmere
         session.commit()
+        # the demo's tools are Northmere's, however many councils the deployment serves
+        assert set(session.scalars(select(ApiClient.organisation_id))) == {1}
     token = demo.tokens["housing-inspections-app"]
     path, body = first_scoring_example()
     client = app.test_client()
@@ -41,3 +46,9 @@ def test_the_readme_scoring_example_works_against_the_demo(app: Flask) -> None:
     schema = client.get("/api/v1/models/hmo-finder/schema",
                         headers={"Authorization": f"Bearer {token}"}).get_json()
     assert {f["name"] for f in schema["features"]} == set(body["features"])
+    # Eastbrook's officer sees the shared agreement and nothing else of Northmere's
+    erin = {"Authorization": f"Bearer {demo.tokens['erin.walsh']}"}
+    listed = client.get("/api/v1/agreements", headers=erin).get_json()
+    assert [a["reference"] for a in listed["items"]] == ["DSA-EB-01"]
+    assert listed["items"][0]["provider_organisation_id"] == 1
+    assert client.get("/api/v1/models/hmo-finder", headers=erin).status_code == 404

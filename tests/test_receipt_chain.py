@@ -100,7 +100,7 @@ def test_outcomes_and_reads_of_stored_inputs_are_chained(app: Flask, api: Api) -
     receipt = result["receipt_id"]
     ok(api.get(f"/api/v1/receipts/{receipt}", as_="dee"))
     ok(api.post(f"/api/v1/receipts/{receipt}/outcome", as_="app",
-                json={"outcome": "referred", "overrode": True, "reason": "Ms X moved house"}))
+                json={"outcome": "overridden", "reason": "Ms X moved house"}))
     with app.extensions["gatehouse"].sessions() as session:
         entries = session.scalars(select(LedgerEntry).where(
             LedgerEntry.subject_kind == "receipt").order_by(LedgerEntry.seq)).all()
@@ -133,3 +133,40 @@ def test_a_receipt_code_verifies_on_a_public_page_and_a_forged_one_does_not(
 def test_codes_are_read_as_people_type_them(typed: str) -> None:
     assert receipt_chain.normalise_code(typed) == "ABCDEFGHJKMN"
     assert receipt_chain.normalise_code("ABCDEFGHJKMU") is None
+
+
+def test_a_receipt_read_back_carries_its_code_for_the_decision_letter(
+        app: Flask, api: Api) -> None:
+    chain = build_chain(api)
+    [result] = _scored(api, chain.model, rows=1)
+    read = ok(api.get(f"/api/v1/receipts/{result['receipt_id']}", as_="app"))
+    assert read["verify_code"] == result["verify_code"]
+    assert app.test_client().get(f"/verify/{read['verify_code']}").status_code == 200
+
+
+def test_receipt_batches_are_verified_from_the_last_good_checkpoint_unless_full(
+        app: Flask, api: Api) -> None:
+    chain = build_chain(api)
+    first = _scored(api, chain.model, rows=2)
+    assert _cli(app, "ledger", "checkpoint").exit_code == 0
+    assert _verify(api) == set()  # full, and leaves the mark at this checkpoint
+    _scored(api, chain.model, rows=2)
+    assert _cli(app, "ledger", "checkpoint").exit_code == 0
+    engine = app.extensions["gatehouse"].engine
+    with engine.begin() as conn:  # a receipt of batch 1, below the mark, edited
+        conn.execute(text("UPDATE score_receipts SET score = 0.5 WHERE id = :id"),
+                     {"id": first[0]["receipt_id"]})
+    with app.extensions["gatehouse"].sessions() as session:
+        assert receipt_chain.problems(session, from_seq=1)
+        below = session.scalar(select(LedgerEntry.seq).where(
+            LedgerEntry.action == "chain_receipts", LedgerEntry.subject_id == "1"))
+        assert receipt_chain.problems(session, from_seq=below + 1) == []  # batch 1 not re-read
+    status, result = api.get("/api/v1/ledger/verify", as_="audrey")
+    assert result["ok"] and result["walked_from"] > below  # incremental: batch 2 only
+    assert _verify(api) == {"receipts_altered"}  # --full recomputes every batch
+    _scored(api, chain.model, rows=2)
+    assert _cli(app, "ledger", "checkpoint").exit_code == 0
+    with engine.begin() as conn:  # a receipt of a batch above the mark, edited
+        conn.execute(text("UPDATE score_receipts SET score = 0.5 WHERE batch = 3"))
+    status, result = api.get("/api/v1/ledger/verify", as_="audrey")
+    assert "receipts_altered" in {f["code"] for f in result["findings"]}

@@ -44,7 +44,8 @@ def test_score_equals_pipeline_and_shap(app, api: Api) -> None:
     assert sizes == sorted(sizes, reverse=True)
     assert "not causes" in explanation["notice"]
     assert (
-        body["approval_id"] and body["valid_until"] and result["band"] in ("low", "medium", "high")
+        body["approval_id"] and body["approved_until"]
+        and result["band"] in ("low", "medium", "high")
     )
     # exact interventional SHAP against the chain's background (100 held-out rows, seed 0),
     # computed independently of shap, summed over each feature's one-hot columns
@@ -170,15 +171,21 @@ def test_batch_receipts_and_outcome(app, api: Api, clock) -> None:
     status, err = api.post(
         f"/api/v1/receipts/{receipt}/outcome",
         as_="app",
-        json={"outcome": "referred to panel", "overrode": True},
+        json={"outcome": "referred to panel", "overrode": True, "reason": "x"},
+    )
+    assert status == 422 and "accepted, overridden, no_action" in err["error"]["details"][
+        "outcome"][0]
+    status, err = api.post(
+        f"/api/v1/receipts/{receipt}/outcome",
+        as_="app",
+        json={"outcome": "Overridden"},
     )
     assert status == 422 and "reason" in err["error"]["details"]
     status, got = api.post(
         f"/api/v1/receipts/{receipt}/outcome",
         as_="app",
         json={
-            "outcome": "referred to panel",
-            "overrode": True,
+            "outcome": "overridden",
             "reason": "Recent change of job not in the data",
         },
     )
@@ -192,7 +199,7 @@ def test_batch_receipts_and_outcome(app, api: Api, clock) -> None:
     clock.advance(days=app.extensions["gatehouse"].policy.retain_inputs_days + 1)
     status, got = api.get(f"/api/v1/receipts/{receipt}", as_="dee")
     assert status == 200 and got["inputs"] is None and len(got["inputs_hash"]) == 64
-    assert got["outcome"] == "referred to panel"
+    assert got["outcome"] == "overridden"
     with app.extensions["gatehouse"].engine.connect() as connection:
         kept = connection.execute(text("SELECT inputs FROM score_receipts WHERE id = :id"),
                                   {"id": receipt}).scalar_one()
@@ -218,3 +225,36 @@ def test_tampered_artefact_is_refused_at_load(app, api: Api) -> None:
     assert any(e["action"] == "artefact_refused" for e in ledger["items"])
     assert receipts(app) == 0
     loaded.clear()
+
+
+def test_an_outcome_is_corrected_with_a_reason_and_its_history_kept(api: Api) -> None:
+    chain = build_chain(api)
+    status, body = api.post(f"/api/v1/models/{chain.model}/score", as_="app",
+                            json={"purpose": "credit_risk_research",
+                                  "features": case(0)})
+    assert status == 200, body
+    receipt = body["results"][0]["receipt_id"]
+    url = f"/api/v1/receipts/{receipt}/outcome"
+    # nothing to correct yet
+    status, err = api.post(f"{url}/corrections", as_="app",
+                           json={"outcome": "accepted", "correction_reason": "typo"})
+    assert status == 409 and "report it first" in err["error"]["message"]
+    assert api.post(url, as_="app", json={"outcome": "accepted"})[0] == 200
+    status, err = api.post(url, as_="app", json={"outcome": "no_action"})
+    assert status == 409 and "corrections" in err["error"]["message"]
+    status, err = api.post(f"{url}/corrections", as_="app", json={"outcome": "no_action"})
+    assert status == 422 and "correction_reason" in err["error"]["details"]
+    status, err = api.post(f"{url}/corrections", as_="app",
+                           json={"outcome": "filed", "correction_reason": "wrong button"})
+    assert status == 422 and "one of: accepted" in err["error"]["details"]["outcome"][0]
+    # only the tool that asked for the score corrects it
+    assert api.post(f"{url}/corrections", as_="sam", json={
+        "outcome": "no_action", "correction_reason": "x"})[0] in (403, 404)
+    status, got = api.post(f"{url}/corrections", as_="app", json={
+        "outcome": "overridden", "reason": "The family had moved",
+        "correction_reason": "The caseworker pressed the wrong button"})
+    assert status == 200 and got["outcome"] == "overridden" and got["overrode"] is True
+    assert [(h["outcome"], h["correction_reason"]) for h in got["outcome_history"]] == [
+        ("accepted", None), ("overridden", "The caseworker pressed the wrong button")]
+    schema = api.get(f"/api/v1/models/{chain.model}/schema", as_="app")[1]
+    assert schema["outcomes"] == ["accepted", "overridden", "no_action"]

@@ -23,6 +23,8 @@ from . import (
     monitoring,
     people,
     scoring,
+    watch,
+    webhooks,
 )
 from .auth import authenticate, bounded_json
 
@@ -108,7 +110,9 @@ def init_app(app: Flask) -> None:
         scoring.blp,
         monitoring.blp,
         evidence.blp,
+        watch.blp,
         inference.blp,
+        webhooks.blp,
     ):
         api.register_blueprint(blueprint)
     app.before_request(authenticate)

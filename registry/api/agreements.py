@@ -10,8 +10,8 @@ from marshmallow import Schema, fields
 from ..governance import upstream
 from ..governance.chain import servability, usable
 from ..records import DataSharingAgreement
-from ..usecases import records
-from ..usecases.inputs import AgreementIn
+from ..usecases import decisions, records
+from ..usecases.inputs import AgreementIn, SideIn
 from . import schemas as s
 from .auth import unit
 from .governed import by_id
@@ -58,5 +58,16 @@ def blueprint() -> Blueprint:
             ],
             "clients": [{"id": c.id, "name": c.name, "models": c.models} for c in deps["clients"]],
         }
+
+    @blp.route("/<int:record_id>/sides/<side>", methods=["POST"])
+    @blp.arguments(SideIn)
+    @blp.response(201, s.DecisionOut)
+    def side(data: dict[str, Any], record_id: int, side: str) -> Any:
+        """A party (provider or recipient) suspends its side of the agreement, or lifts its
+        suspension: nothing rests on the agreement while either side is suspended."""
+        u = unit()
+        agreement = records.find(u, "agreement", record_id)
+        assert isinstance(agreement, DataSharingAgreement)
+        return decisions.set_side(u, agreement, side, data["suspended"], data["rationale"])
 
     return blp

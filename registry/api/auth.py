@@ -39,7 +39,7 @@ def authenticate() -> None:
         raise Unauthenticated(
             "this endpoint needs a bearer token", {"Authorization": ["expected 'Bearer <token>'"]}
         )
-    g.actor = people.authenticate(db(), token.strip())
+    g.actor = people.authenticate(db(), token.strip(), request.args.get("organisation"))
 
 
 def bounded_json() -> None:

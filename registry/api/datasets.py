@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint
 
 from ..governance import registration
 from ..records import Dataset
-from ..usecases import evidence
+from ..usecases import evidence, watch
 from ..usecases.inputs import DatasetIn
 from . import schemas as s
 from .auth import unit
@@ -30,5 +31,15 @@ def blueprint() -> Blueprint:
         assert isinstance(dataset, Dataset)
         filename, data = uploaded_file("file")
         return evidence.upload_data(u, dataset, filename, data)
+
+    @blp.route("/<int:record_id>/data", methods=["GET"])
+    @blp.response(200, description="the data as uploaded (CSV or Parquet); each download is on "
+                  "the ledger (download_data), for auditors to list")
+    def download(record_id: int) -> Any:
+        filename, data = watch.download_data(unit(), record_id)
+        kind = "application/vnd.apache.parquet" if filename.endswith(".parquet") else "text/csv"
+        return Response(data, mimetype=kind, headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store"})
 
     return blp

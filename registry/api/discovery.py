@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from ..governance import registration
 from ..governance.errors import Forbidden, NotFound
 from ..governance.permissions import require
-from ..platform.services import db
+from ..platform.services import db, services
 from ..records import ModelVersion, PredictiveModel
 from ..serving import verdicts
 from .auth import current_actor
@@ -34,9 +34,8 @@ def visible_model(name: str) -> PredictiveModel:
                             {"model": [f"{actor.name} is not allowed to use model {name!r}"]})
     else:
         require(actor, "read")
-    model = db().scalars(select(PredictiveModel).where(PredictiveModel.name == name)).first()
-    if model is None:
-        raise NotFound(f"no model named {name!r}", {"model": [name]})
+    model = registration.get(db(), "model", name)
+    assert isinstance(model, PredictiveModel)
     return model
 
 
@@ -72,10 +71,12 @@ def features(version: ModelVersion | None) -> list[dict[str, Any]]:
 @blp.route("/<name>/schema")
 @blp.response(200)
 def schema(name: str) -> Any:
-    """The inputs of the version that would be served (else the latest): a client allowed the
-    model, or a person who may read it."""
+    """The inputs of the version that would be served (else the latest), and the outcomes a
+    caseworker may report on its scores: a client allowed the model, or a person who may read
+    it."""
     model = visible_model(name)
     version = served_version(model, None)
     return {"model": model.name, "version": version.number if version else None,
             "purpose": model.purpose, "summary": version.summary if version else None,
-            "features": features(version)}
+            "features": features(version),
+            "outcomes": list(model.outcome_vocabulary or services().policy.outcomes)}

@@ -30,10 +30,10 @@ from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from ..governance.errors import Conflict, Invalid
+from ..governance.errors import Conflict, Invalid, Unavailable
 from ..governance.inputs import json_loads, small_int
 from ..platform.services import db, now, services
-from ..serving import verdicts
+from ..serving import loaded, verdicts, warm
 from ..serving.scoring import MAX_PURPOSE
 from ..usecases import scoring
 from .auth import unit
@@ -79,9 +79,16 @@ def live() -> Any:
 
 @blp.route("/health/ready")
 @blp.response(200)
+@blp.alt_response(503, description="the database cannot be reached, or the approved models are "
+                                   "still loading")
 def ready() -> Any:
+    """Ready once the database answers and every servable approved version is loaded (see
+    :mod:`..serving.warm`): a worker still loading its models answers 503."""
     db().execute(text("SELECT 1"))
-    return {"ready": True}
+    if not warm.ready(services()):
+        raise Unavailable("not ready: the approved models are still loading",
+                          {"ready": ["loading the approved models"]})
+    return {"ready": True, "models_loaded": loaded.count()}
 
 
 @blp.route("/models/<name>")
@@ -117,7 +124,8 @@ def model_ready(name: str, version: str | None = None) -> Any:
     """200 when the model (or version) may be served today; 409 with the reason when not."""
     model = visible_model(name)
     number = _number(version) if version is not None else None
-    verdict = verdicts.verdict(db(), model.name, number, services().policy, now())
+    verdict = verdicts.verdict(db(), model.organisation_id, model.name, number,
+                               services().policy, now())
     if not verdict.ok:
         raise Conflict(verdict.reason, {"ready": False, "reason": verdict.reason})
     return {"name": name, "version": str(verdict.number), "ready": True}
@@ -318,7 +326,8 @@ def _answer(name: str, body: dict[str, Any], features: list[str], result: dict[s
         "model_version": str(result["version"]),
         "id": body.get("id") or results[0]["receipt_id"],
         "parameters": {"approval_id": result["approval_id"],
-                       "valid_until": str(result["valid_until"]), "purpose": result["purpose"],
+                       "approved_until": str(result["approved_until"]),
+                       "purpose": result["purpose"],
                        "notice": results[0]["explanation"]["notice"]},
         "outputs": outputs,
     }

@@ -38,6 +38,8 @@ LedgerPage = Schema.from_dict(
 class LedgerFilters(s.Page):
     subject_kind = fields.String()
     subject_id = fields.String()
+    action = fields.String(metadata={"description": "e.g. read_inputs or download_data: who "
+                                     "read people's data"})
 
 
 @blp.route("")
@@ -47,7 +49,7 @@ class Entries(MethodView):
     def get(self, filters: dict[str, Any]) -> Any:
         require(current_actor(), "read_ledger")
         query = select(LedgerEntry)
-        for key in ("subject_kind", "subject_id"):
+        for key in ("subject_kind", "subject_id", "action"):
             if key in filters:
                 query = query.where(getattr(LedgerEntry, key) == filters[key])
         total = db().scalar(select(func.count()).select_from(query.subquery()))

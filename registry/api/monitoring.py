@@ -17,7 +17,7 @@ from ..platform.services import db, now, services
 from ..records import BiasAudit, DriftCheck, DriftMonitor, Job, ModelVersion
 from ..usecases import evidence as evidence_cases
 from ..usecases import records
-from ..usecases.inputs import Count, Id
+from ..usecases.inputs import Count, Id, Label
 from .auth import current_actor, unit
 from .schemas import VersionOut
 from .uploads import sent_raw, uploaded_file
@@ -32,7 +32,7 @@ class AuditIn(Schema):
     dataset_id = Id(required=True, metadata={
         "description": "one of the version's evaluation datasets"})
     label_column = fields.String(load_default=None, allow_none=True)
-    positive_label = fields.String(load_default=None, allow_none=True)
+    positive_label = Label(load_default=None, allow_none=True)
     threshold = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
     sensitive_features = fields.List(fields.String(), load_default=None, allow_none=True, metadata={
         "description": "attributes to audit: always every attribute the evaluation dataset "
@@ -46,7 +46,8 @@ class AuditOut(Schema):
     model_version_id = fields.Integer()
     dataset_id = fields.Integer()
     label_column = fields.String()
-    positive_label = fields.String()
+    positive_label = fields.Raw(attribute="positive_label_typed", metadata={
+        "description": "typed as the label column is: an integer label gives an integer"})
     threshold = fields.Float()
     sensitive_features = fields.List(fields.String())
     extra_groupings = fields.List(fields.String())

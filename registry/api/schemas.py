@@ -61,6 +61,9 @@ class GovernedOut(Schema):
 
 class AgreementOut(AgreementIn, GovernedOut):
     id = fields.Integer()
+    # each party's side stopped by that party (POST /api/v1/agreements/<id>/sides/<side>)
+    provider_suspended = fields.Boolean()
+    recipient_suspended = fields.Boolean()
 
 
 # --- datasets ---------------------------------------------------------------------------------
@@ -116,6 +119,8 @@ class VersionMetadataIn(Schema):
 
 class VersionOut(VersionIn, GovernedOut):
     id = fields.Integer()
+    positive_label = fields.Raw(attribute="positive_label_typed", allow_none=True, metadata={
+        "description": "typed as the label column is: an integer label gives an integer"})
     model = Text(attribute="model.name")
     number = fields.Integer()
     artefact_sha256 = Text(allow_none=True)
@@ -145,7 +150,7 @@ class DecisionOut(Schema):
     scope = fields.Dict(allow_none=True, metadata={
         "description": "what a decision on evidence concerns: the requirement, evidence and "
                        "items waived or acknowledged, or the proposal settled"})
-    valid_until = fields.Date(allow_none=True)
+    approved_until = fields.Date(allow_none=True)
     policy_name = Text()
     policy_version = Text()
     policy_hash = Text()
@@ -227,6 +232,8 @@ class UserIn(Schema):
     email = fields.Email(required=True)
     name = Text(load_default="")
     organisation_id = Id(allow_none=True, load_default=None)
+    organisation = Text(validate=validate.Length(min=1, max=80), load_only=True, metadata={
+        "description": "the organisation's slug (or give organisation_id)"})
     roles = fields.List(Text(validate=validate.OneOf(ROLES)), required=True, validate=NonEmpty)
 
 
@@ -246,6 +253,8 @@ class UserOut(Schema):
 class ClientIn(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=200))
     organisation_id = Id(allow_none=True, load_default=None)
+    organisation = Text(validate=validate.Length(min=1, max=80), load_only=True, metadata={
+        "description": "the organisation's slug (or give organisation_id)"})
     models = fields.List(Text(validate=NonEmpty), required=True, validate=NonEmpty)
     purposes = fields.List(Text(validate=NonEmpty), required=True, validate=NonEmpty)
 

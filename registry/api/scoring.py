@@ -15,6 +15,7 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from ..governance.errors import Invalid, TooManyRequests
+from ..governance.receipt_chain import display_code
 from ..platform import ratelimit
 from ..serving.scoring import MAX_PURPOSE, Refused
 from ..usecases import scoring
@@ -65,20 +66,43 @@ class ScoreOut(Schema):
     model = fields.String()
     version = fields.Integer()
     approval_id = fields.Integer()
-    valid_until = fields.Date(allow_none=True)
+    approved_until = fields.Date(allow_none=True)
     purpose = fields.String()
     results = fields.List(fields.Nested(ScoreResult))
 
 
 class OutcomeIn(Schema):
-    outcome = fields.String(required=True, validate=validate.Length(min=1),
-                            metadata={"description": "what the caseworker finally decided"})
-    overrode = fields.Boolean(required=True)
-    reason = fields.String(allow_none=True, load_default=None)
+    outcome = fields.String(required=True, validate=validate.Length(min=1), metadata={
+        "description": "what the caseworker finally decided: one of the model's outcomes "
+        "(GET /api/v1/models/<name>/schema lists them; by default accepted, overridden, "
+        "no_action)"})
+    overrode = fields.Boolean(allow_none=True, load_default=None, metadata={
+        "description": "whether the caseworker went against the score; by default, whether "
+        "the outcome is 'overridden'"})
+    reason = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "the caseworker's reasons, in their words (required for an override)"})
+
+
+class CorrectionIn(OutcomeIn):
+    correction_reason = fields.String(required=True, validate=validate.Length(min=1), metadata={
+        "description": "why the outcome reported before was wrong"})
+
+
+class OutcomeReportOut(Schema):
+    outcome = fields.String()
+    overrode = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    correction_reason = fields.String(allow_none=True, metadata={
+        "description": "none for the first report; why it was corrected for each later one"})
+    created_at = fields.DateTime()
 
 
 class ReceiptOut(Schema):
     id = fields.String()
+    verify_code = fields.Function(
+        lambda r: display_code(r["code"]) if r["code"] else None, allow_none=True,
+        metadata={"description": "for the decision letter: anyone can check it at "
+                                 "/verify/<code> (none on receipts made before codes existed)"})
     model_version_id = fields.Integer()
     approval_id = fields.Integer()
     client_id = fields.Integer(allow_none=True)
@@ -94,6 +118,8 @@ class ReceiptOut(Schema):
     overrode = fields.Boolean(allow_none=True)
     outcome_reason = fields.String(allow_none=True)
     outcome_at = fields.DateTime(allow_none=True)
+    outcome_history = fields.List(fields.Nested(OutcomeReportOut), attribute="outcome_reports",
+                                  metadata={"description": "every report, oldest first"})
 
 
 _SCORE_IN = ScoreIn()
@@ -147,7 +173,7 @@ def _score_arguments() -> dict[str, Any]:
 def json_response(body: dict[str, Any], status: int = 200) -> Response:
     """Already JSON-ready data as a response, without a marshmallow dump (the hot path).
 
-    ``ScoreOut`` still documents it; the one non-JSON value, ``valid_until``, is a date.
+    ``ScoreOut`` still documents it; the one non-JSON value, ``approved_until``, is a date.
     """
     return current_app.response_class(
         json.dumps(body, default=_isoformat, separators=(",", ":"), allow_nan=False),
@@ -173,3 +199,12 @@ class Receipt(MethodView):
 def outcome(data: dict[str, Any], receipt_id: str) -> Any:
     return scoring.record_outcome(unit(), receipt_id, data["outcome"], data["overrode"],
                                   data["reason"])
+
+
+@blp.route("/receipts/<receipt_id>/outcome/corrections", methods=["POST"])
+@blp.arguments(CorrectionIn)
+@blp.response(200, ReceiptOut)
+def correct_outcome(data: dict[str, Any], receipt_id: str) -> Any:
+    """Correct a wrong outcome report, saying why; every report stays in the history."""
+    return scoring.correct_outcome(unit(), receipt_id, data["outcome"], data["overrode"],
+                                   data["reason"], data["correction_reason"])

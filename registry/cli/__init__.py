@@ -6,19 +6,23 @@ from __future__ import annotations
 from flask import Flask
 
 from .ledger import keys_group, ledger_group
+from .notify import notify_group
 from .operations import (
     db_group,
     demo_command,
     dependents_command,
     monitors_group,
+    serve_command,
     sweep_command,
+    watch_command,
     worker_command,
 )
 from .people import clients_group, organisations_group, users_group
 
 # Every command of `gatehouse`, in one place.
 COMMANDS = (db_group, organisations_group, users_group, clients_group, ledger_group, keys_group,
-            sweep_command, dependents_command, demo_command, monitors_group, worker_command)
+            sweep_command, watch_command, dependents_command, demo_command, monitors_group,
+            worker_command, notify_group, serve_command)
 
 
 def init_app(app: Flask) -> None:

@@ -108,8 +108,49 @@ def keys_rotate() -> None:
 @with_appcontext
 def keys_rotate_master() -> None:
     """A new master key re-wraps the data keys; nothing stored is re-encrypted."""
+    from ..governance import at_rest
+    from ..governance.actors import OPERATOR
+
     keyring = services().store.keyring
     assert keyring is not None
-    old, new, count = keyring.rotate_master()
+    with new_session() as session:
+        old, new, count = at_rest.rotate_master_key(session, keyring, OPERATOR,
+                                                    services().clock.now())
+        session.commit()
     click.echo(f"master key {new} is current ({old} retired); {count} data keys re-wrapped")
 
+
+@keys_group.command("rotate-data")
+@with_appcontext
+def keys_rotate_data() -> None:
+    """A new data key seals what is written from now on; the old ones are kept to open what
+    they sealed (nothing is re-encrypted). Running processes pick it up at their next write."""
+    from ..governance import at_rest
+    from ..governance.actors import OPERATOR
+
+    keyring = services().store.keyring
+    assert keyring is not None
+    with new_session() as session:
+        old, new, held = at_rest.rotate_data_key(session, keyring, OPERATOR,
+                                                 services().clock.now())
+        session.commit()
+    click.echo(f"data key {new} seals new writes" + (f"; {old} kept for reading" if old else "")
+               + f" ({held} data keys held)")
+
+
+@keys_group.command("encrypt-existing")
+@with_appcontext
+def keys_encrypt_existing() -> None:
+    """Seal what was stored before encryption at rest was on: personal datasets' files, drift
+    references, batches and reports, receipts' inputs and explanations. Safe to run again, and
+    to re-run after an interruption."""
+    from ..governance import at_rest
+    from ..governance.actors import OPERATOR
+
+    with new_session() as session:
+        found = at_rest.encrypt_existing(session, services().store, OPERATOR,
+                                         services().clock.now())
+    for kind in at_rest.KINDS:
+        click.echo(f"{kind}: {found.now.get(kind, 0)} sealed now, "
+                   f"{found.already.get(kind, 0)} already sealed")
+    click.echo(f"{found.total} sealed in all")

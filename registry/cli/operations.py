@@ -1,7 +1,9 @@
-"""Running the register: `gatehouse db`, `sweep`, `dependents`, `monitors`, `worker`, `demo`."""
+"""Running the register: `gatehouse db`, `sweep`, `watch`, `dependents`, `monitors`, `worker`,
+`demo`, `serve`."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -9,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..governance.actors import SYSTEM
+from ..records import ModelVersion
 from .context import new_session, services, signing
 
 
@@ -38,51 +41,76 @@ def db_upgrade() -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Daily housekeeping: record lapses and list what expires soon; record drift monitors
-    overdue (so serving sees them); erase score inputs and drift reports past the policy's
-    retention; queue again jobs whose worker stopped."""
+    overdue (so serving sees them); judge the watch rules (as `gatehouse watch`); erase score
+    inputs and drift reports past the policy's retention; queue again jobs whose worker
+    stopped; raise the day's events (what expires within the window, versions a date stopped)
+    and send them."""
     from ..governance.monitor_health import record_overdue
     from ..governance.retention import erase_expired_inputs, prune_drift_reports
-    from ..governance.sweep import sweep
+    from ..governance.sweep import sweep, sweep_messages
+    from ..governance.watch import run as watch
+    from ..jobs.notify import send
     from ..jobs.queue import requeue_stale
 
     now, policy = services().clock.now(), services().policy
     with new_session() as session:
         report = sweep(session, policy, now)
         overdue = record_overdue(session, policy, now)
+        watched = watch(session, policy, now)
         erased = erase_expired_inputs(session, now)
         pruned = prune_drift_reports(session, services().store, policy, now)
         session.commit()
         interrupted = requeue_stale(current_app._get_current_object(), session)  # type: ignore[attr-defined]
-    for line in report.lapsed:
-        click.echo(f"lapsed: {line}")
-    for line in report.expiring:
-        click.echo(f"expires soon: {line}")
-    for line in overdue:
-        click.echo(f"overdue: {line}")
-    for job in interrupted:
-        click.echo(f"interrupted job {job.id} ({job.kind}): {job.state}")
-    click.echo(f"{len(report.lapsed)} lapsed, {len(report.expiring)} expiring within 30 days; "
-               f"inputs erased from {erased} receipt(s), {pruned} drift report(s) deleted, "
-               f"{len(interrupted)} interrupted job(s)")
+    sent = send(current_app._get_current_object(), calendar=True, inline=True)  # type: ignore[attr-defined]
+    stopped = [f"job {job.id} ({job.kind.replace('_', ' ')}) stopped with its worker and is "
+               f"{job.state} again" for job in interrupted]
+    for line in sweep_messages(report, overdue, watched, erased, pruned, stopped, len(sent)):
+        click.echo(line)
+
+
+@click.command("watch")
+@with_appcontext
+def watch_command() -> None:
+    """Judge the policy's watch rules on how every version in use is used (its receipts and
+    outcomes): each rule that fires is a watch alert on the ledger, and suspends the version
+    where the rule says so. Also run by `gatehouse sweep`."""
+    from ..governance.actors import SYSTEM as gatehouse
+    from ..usecases.unit import of_app
+    from ..usecases.watch import run_watch
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with new_session() as session:
+        lines = run_watch(of_app(app, gatehouse, session))
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} watch alert(s) raised")
 
 
 @click.command("dependents")
 @click.argument("reference")
+@click.option("--organisation", default=None,
+              help="The slug of the organisation whose reference it is (references are each "
+                   "organisation's own; needed where two use it).")
 @with_appcontext
-def dependents_command(reference: str) -> None:
+def dependents_command(reference: str, organisation: str | None) -> None:
     """Everything that rests on an agreement (by reference, e.g. DSA-12)."""
     from sqlalchemy import select
 
     from ..governance.upstream import dependents_of_agreement
-    from ..records import DataSharingAgreement
+    from ..records import DataSharingAgreement, Organisation
 
     with new_session() as session:
-        agreement = session.scalars(
-            select(DataSharingAgreement).where(DataSharingAgreement.reference == reference)
-        ).first()
-        if agreement is None:
-            click.echo(f"error: no agreement {reference!r}", err=True)
+        named = select(DataSharingAgreement).where(DataSharingAgreement.reference == reference)
+        if organisation:
+            named = named.join(Organisation, Organisation.id == DataSharingAgreement.organisation_id
+                               ).where(Organisation.slug == organisation)
+        found = session.scalars(named).all()
+        if len(found) != 1:
+            click.echo(f"error: no agreement {reference!r}" if not found else
+                       f"error: {reference!r} is a reference in several organisations: name one "
+                       "with --organisation SLUG", err=True)
             sys.exit(2)
+        agreement = found[0]
         deps = dependents_of_agreement(session, agreement)
         for d in deps["datasets"]:
             click.echo(f"dataset {d.name} ({d.state})")
@@ -122,8 +150,10 @@ def monitors_run(wait: bool) -> None:
         session.commit()
         due = due_monitors(session, services().clock.now())
         for monitor in due:
+            version = session.get(ModelVersion, monitor.model_version_id)
             job = enqueue(app, session, SYSTEM, "drift_check",
-                          {"monitor_id": monitor.id, "source": "schedule"}, inline=inline)
+                          {"monitor_id": monitor.id, "source": "schedule"},
+                          version.organisation_id if version else None, inline=inline)
             if wait and not inline:
                 job = wait_for(app, job.id, timeout=900)
             click.echo(f"monitor {monitor.id}: job {job.id} {job.state}"
@@ -166,3 +196,16 @@ def demo_command() -> None:
     for line in summary:
         click.echo(line)
 
+
+
+@click.command("serve", context_settings={"ignore_unknown_options": True})
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve_command(gunicorn_args: tuple[str, ...]) -> None:
+    """Serve in production: gunicorn with the repository's gunicorn.conf.py (workers, threads,
+    keep-alive, timeouts, models warmed before the first caller); any gunicorn options given
+    override it. `gatehouse run` is for development."""
+    from ..platform.config import ROOT
+
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT),
+               "--config", str(ROOT / "gunicorn.conf.py"), *gunicorn_args]
+    os.execv(sys.executable, command)

@@ -253,8 +253,8 @@ class Demo:
                 "necessity": "The data are limited to what the model needs; an advisory score "
                 "helps staff prioritise and never decides on its own.",
                 "risks": risks,
-                "measures_approved_by": "J. Ellis (SIRO)",
-                "residual_risk_approved_by": "J. Ellis (SIRO)",
+                "measures_approved_by_id": self.people["olivia.okafor"].user_id,
+                "residual_risk_approved_by_id": self.people["olivia.okafor"].user_id,
                 "review_date": self.day(300),
                 "dataset_ids": [i for d in datasets
                                 for i in (d.id, *([self.held_out[d.id][0].id]
@@ -390,11 +390,13 @@ class Demo:
                               + ", ".join(gap.outstanding))
 
     def client(self, name: str, models: list[str], purposes: list[str]) -> Actor:
+        """A frontline tool of Northmere's (named: the deployment serves two councils)."""
+        org = people.ensure_organisation(self.session, OPERATOR, COUNCIL, self.now)
         client, token = people.create_client(
-            self.session, OPERATOR, {"name": name, "models": models, "purposes": purposes}, self.now
-        )
+            self.session, OPERATOR, {"name": name, "models": models, "purposes": purposes,
+                                     "organisation_id": org.id}, self.now)
         self.tokens[name] = token
-        return Actor("client", client.id, client.name)
+        return Actor("client", client.id, client.name, organisation_id=org.id)
 
 
 def registration_schema(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -226,6 +226,8 @@ def load(d: Demo) -> None:
             "title": "Unlicensed HMO finder",
             "purpose": "hmo_licensing_enforcement",
             "purpose_class": "individual_case_work",
+            # what the inspectors' tool reports on each score
+            "outcome_vocabulary": ["inspection booked", "no action"],
             "purpose_description": "Ranks properties for inspection as possible unlicensed houses "
             "in multiple occupation.",
             "business_owner": "Head of Private Housing",
@@ -298,5 +300,6 @@ def _serve_inspections(d: Demo, client: Actor, frame: pd.DataFrame, n: int) -> N
                 overrode,
                 "Inspector knows the landlord licensed it last month" if overrode else None,
                 d.now,
+                d.services.policy,
             )
     d.lines.append(f"  {model}: {n} scores served to {client.name}, outcomes on a third")

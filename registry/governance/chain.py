@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..records import DPIA, DataSharingAgreement, Decision, Governed, ModelVersion
-from . import gates
+from . import gates, parties
 from .gates import STATE_WORDS, GateResult, Usability
 from .policy import Policy
 
@@ -57,6 +57,9 @@ def _usable(session: Session, record: Governed, policy: Policy, today: date,
             return Usability(False, f"{label} is not in force until {record.start_date}")
         if record.end_date and record.end_date < today:
             return Usability(False, f"{label} expired on {record.end_date + timedelta(days=1)}")
+        stopped = parties.refusal(record)  # either party may stop its side of the flow
+        if stopped:
+            return Usability(False, stopped)
     if isinstance(record, DPIA) and record.review_date and record.review_date < today:
         return Usability(False, f"{label} was due for review on {record.review_date}")
     if (isinstance(record, ModelVersion) and record.stage == "pilot"

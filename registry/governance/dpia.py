@@ -3,16 +3,54 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records import DPIA
+from ..records import DPIA, Membership, User
 from . import ledger
 from .actors import Actor
 from .errors import Conflict, Invalid
 from .permissions import require
 
 OPEN = ("draft", "changes_requested", "submitted")
+# who may sign off a DPIA's measures and residual risk (ICO step 7), in its organisation
+SIGNERS = ("governance_officer", "dpo")
+SIGNOFFS = {"measures_approved_by_id": "the measures", "residual_risk_approved_by_id":
+            "the residual risk"}
+
+
+def signer_problem(user: User | None, organisation_id: int | None) -> str | None:
+    """Why `user` may not sign off a DPIA of the organisation (None: they may)."""
+    if user is None:
+        return "no such user"
+    if not user.active:
+        return f"{user.name or user.email} is no longer active"
+    roles = {r for m in user.memberships if m.organisation_id == organisation_id for r in m.roles}
+    if not roles & set(SIGNERS):
+        return (f"{user.name or user.email} is not a governance officer or DPO of the DPIA's "
+                "organisation")
+    return None
+
+
+def signers(session: Session, organisation_id: int | None) -> list[User]:
+    """The active users who may sign off a DPIA of the organisation, by name."""
+    users = session.scalars(select(User).join(Membership).where(
+        Membership.organisation_id == organisation_id, User.active.is_(True))
+        .order_by(User.name, User.id)).unique().all()
+    return [u for u in users if signer_problem(u, organisation_id) is None]
+
+
+def check_signoffs(session: Session, dpia: DPIA, data: dict[str, Any]) -> dict[str, list[str]]:
+    """Field-by-field problems with the sign-offs in `data` (user ids)."""
+    problems = {}
+    for field in SIGNOFFS:
+        if data.get(field) is not None:
+            why = signer_problem(session.get(User, data[field]), dpia.organisation_id)
+            if why:
+                problems[field] = [f"user {data[field]}: {why}"]
+    return problems
 
 
 def record_advice(session: Session, actor: Actor, dpia: DPIA, advice: str, now: datetime) -> DPIA:

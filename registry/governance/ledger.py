@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from ..records import (
@@ -21,12 +21,15 @@ from ..records import (
     ModelVersion,
     PredictiveModel,
     RefusalTally,
+    ScoreReceipt,
     User,
 )
 from . import checkpoints, receipt_chain
 from .actors import Actor
 
 GENESIS = "0" * 64
+# Set in a session's info by every append: what it commits holds new entries (see jobs.notify).
+APPENDED = "gatehouse_ledger_appended"
 
 
 def canonical(value: Any) -> bytes:
@@ -38,18 +41,41 @@ def sha256(value: Any) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()
 
 
-def _entry_hash(e: LedgerEntry) -> str:
-    return sha256(
-        {
-            "seq": e.seq,
-            "at": e.at.isoformat(),
-            "actor": e.actor,
-            "action": e.action,
-            "subject": [e.subject_kind, e.subject_id],
-            "change_hash": e.change_hash,
-            "prev_hash": e.prev_hash,
-        }
-    )
+def snapshot(record: Any) -> dict[str, Any]:
+    """A record's own columns, as evidence of what a decision was taken on."""
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
+
+
+HASH_VERSION = 2
+
+
+def _entry_hash(e: LedgerEntry | Row[Any], version: int = HASH_VERSION) -> str:
+    """Version 2 (every entry written now) also covers the organisation the entry belongs to,
+    so moving an entry to another organisation's view breaks it; version 1 is how entries
+    written before were hashed, and still verify (see `walk`)."""
+    fields: dict[str, Any] = {
+        "seq": e.seq,
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "action": e.action,
+        "subject": [e.subject_kind, e.subject_id],
+        "change_hash": e.change_hash,
+        "prev_hash": e.prev_hash,
+    }
+    if version >= 2:
+        fields.update(hash_version=version, organisation_id=e.organisation_id)
+    return sha256(fields)
+
+
+def hash_version(e: LedgerEntry | Row[Any], v2_seen: bool) -> int | None:
+    """The version the entry's stored hash is of (None: neither, it was edited). Once an entry
+    of version 2 has been seen, no later entry may be of version 1: an edit passed off as an
+    old entry (whose hash does not cover its organisation) is an edit."""
+    if e.entry_hash == _entry_hash(e, 2):
+        return 2
+    if not v2_seen and e.entry_hash == _entry_hash(e, 1):
+        return 1
+    return None
 
 
 def append(
@@ -145,6 +171,7 @@ def _link(session: Session, head: LedgerHead, actor: str, action: str, subject_k
     )
     entry.entry_hash = _entry_hash(entry)
     session.add(entry)
+    session.info[APPENDED] = True
     head.seq, head.entry_hash = entry.seq, entry.entry_hash
     return entry
 
@@ -160,6 +187,10 @@ def _organisation_of(session: Session, kind: str, subject_id: object) -> int | N
     """The organisation a subject belongs to (a user: the first they joined)."""
     if kind == "organisation":
         return int(str(subject_id))
+    if kind == "receipt":  # its version's: the auditors there see who read its inputs
+        return session.scalar(select(ModelVersion.organisation_id).join(
+            ScoreReceipt, ScoreReceipt.model_version_id == ModelVersion.id).where(
+            ScoreReceipt.id == str(subject_id)).execution_options(**_EVERYWHERE))
     cls = _OWNED.get(kind)
     if cls is None:
         return None
@@ -189,12 +220,16 @@ class Verification:
         }
 
 
-def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS) -> Verification:
-    """Walk the chain in order from `start_seq` (whose predecessor's hash is `prev_hash`); name
-    the first entry that was edited, deleted or moved. `entries` counts from the start."""
+def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS,
+         v2_seen: bool = False) -> Verification:
+    """Walk the chain in order from `start_seq` (whose predecessor's hash is `prev_hash`, and
+    `v2_seen` whether it or any entry before it is of hash version 2); name the first entry
+    that was edited, deleted or moved. `entries` counts from the start."""
     expected_prev, expected_seq, count = prev_hash, start_seq, start_seq - 1
-    query = select(LedgerEntry).where(LedgerEntry.seq >= start_seq).order_by(LedgerEntry.seq)
-    for e in session.scalars(query).yield_per(1000):
+    # rows, not entities: the walk reads each entry once, and the ORM would double its time
+    query = (select(*LedgerEntry.__table__.columns).where(LedgerEntry.seq >= start_seq)
+             .order_by(LedgerEntry.seq))
+    for e in session.execute(query).yield_per(1000):
         count += 1
         if e.seq != expected_seq:
             return Verification(False, count, expected_seq,
@@ -207,17 +242,19 @@ def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS) -> Veri
             return Verification(False, count, e.seq,
                                 f"entry {e.seq} does not follow entry {e.seq - 1}",
                                 "chain_broken", expected_prev)
-        if e.entry_hash != _entry_hash(e):
+        version = hash_version(e, v2_seen)
+        if version is None:
             return Verification(False, count, e.seq, f"entry {e.seq} was edited", "entry_edited",
                                 expected_prev)
+        v2_seen = v2_seen or version == 2
         expected_prev, expected_seq = e.entry_hash, expected_seq + 1
     return Verification(True, count, last_hash=expected_prev)
 
 
-def entry_intact(e: LedgerEntry) -> bool:
-    """The entry's stored hashes are those of its content (not whether it follows its
-    predecessor)."""
-    return e.change_hash == sha256(e.change) and e.entry_hash == _entry_hash(e)
+def entry_intact(e: LedgerEntry) -> int | None:
+    """The hash version of the entry if its stored hashes are those of its content (not
+    whether it follows its predecessor), else None."""
+    return hash_version(e, False) if e.change_hash == sha256(e.change) else None
 
 
 def verify(session: Session) -> Verification:

@@ -7,7 +7,6 @@ approved | suspended → changes_requested (to revise) | retired.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from .actors import Actor
 from .chain import evaluate
 from .errors import Conflict, Forbidden, Invalid
 from .gates import approvals_missing, approver_roles, current_approvals
+from .order import refusal_summary, waiting_on
 from .permissions import allowed, require
 from .policy import Policy
 
@@ -66,21 +66,11 @@ def lease_end(record: Governed, policy: Policy, today: date, requested: date | N
     if requested is None:
         return latest
     if requested < today:
-        raise Invalid("valid_until is in the past", {"valid_until": [f"on or after {today}"]})
+        raise Invalid("approved_until is in the past", {"approved_until": [f"on or after {today}"]})
     if requested > latest:
-        raise Invalid(f"valid_until may be no later than {latest}",
-                      {"valid_until": [f"no later than {latest} under policy {policy.name}"]})
+        raise Invalid(f"approved_until may be no later than {latest}",
+                      {"approved_until": [f"no later than {latest} under policy {policy.name}"]})
     return requested
-
-
-def _deciding_as(actor: Actor, record: Governed, decision: str) -> Actor:
-    """The actor with the roles it holds in the record's organisation; on an agreement, either
-    party's people may suspend it (either side may stop the data flowing)."""
-    if decision == "suspend" and isinstance(record, DataSharingAgreement) and actor.kind == "user":
-        parties = {record.organisation_id, record.provider_organisation_id,
-                   record.recipient_organisation_id} - {None}
-        return replace(actor, roles=frozenset().union(*(actor.roles_in(p) for p in parties)))
-    return actor.within(record.organisation_id)
 
 
 def can_approve(session: Session, actor: Actor, record: Governed, policy: Policy) -> bool:
@@ -179,9 +169,11 @@ def decide(
     decision: str,
     rationale: str,
     conditions: str | None = None,
-    valid_until: date | None = None,
+    approved_until: date | None = None,
 ) -> Decision:
-    actor = _deciding_as(actor, record, decision)
+    # the roles held in the record's organisation (a party to an agreement that did not
+    # register it suspends its own side: governance/parties.py)
+    actor = actor.within(record.organisation_id)
     if actor.kind != "system":
         require(actor, "decide")
     if not rationale.strip():
@@ -210,25 +202,27 @@ def decide(
     if puts_in_force:
         blocking = [r for r in gate.unmet if r.id != "approvals"]
         if blocking:
+            gate.waiting_on = waiting_on(session, record, policy, today)
             raise Conflict(
                 f"{record.label} cannot be {'approved' if decision == 'approve' else 'reinstated'}"
                 f": {len(blocking)} requirement(s) unmet",
-                {"unmet": [r.as_dict() for r in blocking]},
+                {"summary": refusal_summary(gate, record),
+                 "unmet": [r.as_dict() for r in blocking]},
             )
-        valid_until = lease_end(record, policy, today, valid_until)
+        approved_until = lease_end(record, policy, today, approved_until)
         role = _choose_role(session, actor, record, policy)
-    elif valid_until is not None:
-        raise Invalid("valid_until applies only to approve and reinstate",
-                      {"valid_until": [f"not used by {decision}"]})
+    elif approved_until is not None:
+        raise Invalid("approved_until applies only to approve and reinstate",
+                      {"approved_until": [f"not used by {decision}"]})
     elif role is None:
         role = next((r for r in ("governance_officer", "dpo") if r in actor.roles), None)
 
     d = Decision(
         subject_kind=record.kind, subject_id=record.id, decision=decision,
         from_state=record.state, to_state=to_state, actor_id=actor.user_id, actor_role=role,
-        rationale=rationale.strip(), conditions=conditions, valid_until=valid_until,
+        rationale=rationale.strip(), conditions=conditions, approved_until=approved_until,
         policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
-        evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate.as_dict()}),
+        evidence_hash=ledger.sha256({"record": ledger.snapshot(record), "gate": gate.as_dict()}),
         created_at=now, organisation_id=record.organisation_id,
     )
     session.add(d)
@@ -239,7 +233,7 @@ def decide(
         d.to_state = "approved" if complete else record.state
         if complete:
             record.approval_id = d.id
-            record.approved_until = min(x.valid_until for x in round_ if x.valid_until)
+            record.approved_until = min(x.approved_until for x in round_ if x.approved_until)
         else:  # acknowledged only by the whole round
             for monitor in breaches:
                 monitor.in_breach = True
@@ -249,7 +243,7 @@ def decide(
     record.updated_at = now
     ledger.append(session, actor, f"decision:{decision}", record.kind, record.id, {
         "decision_id": d.id, "from_state": d.from_state, "to_state": d.to_state,
-        "rationale": d.rationale, "valid_until": valid_until, "role": role,
+        "rationale": d.rationale, "approved_until": approved_until, "role": role,
         "policy": policy.summary(), "evidence_hash": d.evidence_hash,
     }, now)
     return d
@@ -282,7 +276,8 @@ def evidence_decision(session: Session, actor: Actor, record: Governed, policy: 
         from_state=record.state, to_state=record.state, actor_id=actor.user_id,
         actor_role="governance_officer", rationale=rationale.strip(), scope=scope,
         policy_name=policy.name, policy_version=policy.version, policy_hash=policy.content_hash,
-        evidence_hash=ledger.sha256({"record": snapshot(record), "gate": gate, "scope": scope}),
+        evidence_hash=ledger.sha256({"record": ledger.snapshot(record), "gate": gate,
+                                     "scope": scope}),
         created_at=now, organisation_id=record.organisation_id)
     session.add(d)
     session.flush()
@@ -309,8 +304,3 @@ def _acknowledge_breaches(session: Session, record: Governed) -> list[Any]:
     for monitor in breached:
         monitor.in_breach = False
     return breached
-
-
-def snapshot(record: Governed) -> dict[str, Any]:
-    """The record's own columns, as evidence of what the decision was taken on."""
-    return {c.key: getattr(record, c.key) for c in record.__table__.columns}  # type: ignore[attr-defined]

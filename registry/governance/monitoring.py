@@ -225,9 +225,10 @@ def record_drift_check(session: Session, actor: Actor, plan: DriftPlan, result: 
     session.add(check)
     session.flush()
     try:
-        if result.html:  # ~4 MB of mostly evidently's inlined scripts: gzip keeps a quarter
+        if result.html:  # ~4 MB of mostly evidently's inlined scripts: gzip keeps a quarter;
+            # sealed, as it repeats values of the people scored
             check.report_path = store.write(f"reports/{monitor.id}/{check.id}.html.gz",
-                                            gzip.compress(result.html.encode(), 6))
+                                            gzip.compress(result.html.encode(), 6), seal=True)
         ledger.append(session, actor, "drift_check", "model_version", version.id, {
             "check_id": check.id, "monitor_id": monitor.id, "rows": check.rows,
             "share_drifted": check.share_drifted, "drifted": check.drifted,

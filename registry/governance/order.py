@@ -76,3 +76,39 @@ def _any_one(session: Session, dpias: list[DPIA], policy: Policy, today: date) -
     if any(usable(session, p, policy, today).ok for p in dpias):
         return []
     return list(dpias)
+
+
+# A refusal's summary: at most this many lines, the rest left to the checklist.
+SUMMARY_LINES = 5
+_PAGES = {"agreement": "/agreements/{id}", "dataset": "/datasets/{id}", "dpia": "/dpias/{id}",
+          "model": "/models/{name}", "model_version": "/models/{name}/versions/{number}"}
+
+
+def page_of(kind: str, key: dict[str, Any]) -> str:
+    """The web page of a record, from its key (see `_key`)."""
+    return _PAGES[kind].format(**key)
+
+
+def refusal_summary(gate_result: gates.GateResult, record: Governed
+                    ) -> list[dict[str, str]]:
+    """An approval refusal in a few lines with links, as an officer reads it: first what must
+    be approved upstream (each record's page), then the record's own unmet requirements (its
+    checklist), then how many more the checklist holds."""
+    lines = [{"text": _line(w["action"]),
+              "href": page_of(w["kind"], {k: w[k] for k in ("id", "name", "number") if k in w})}
+             for w in gate_result.waiting_on]
+    own = page_of(record.kind, _key(record))
+    lines += [{"text": _line(f"{r.detail}: {r.remedy}" if r.remedy else r.detail),
+               "href": f"{own}#req-{r.id}"}
+              for r in gate_result.unmet if r.id != "approvals"]
+    if len(lines) > SUMMARY_LINES:
+        more = len(lines) - (SUMMARY_LINES - 1)
+        lines = [*lines[:SUMMARY_LINES - 1],
+                 {"text": f"and {more} more: see the checklist", "href": f"{own}#checklist"}]
+    return lines
+
+
+def _line(text: str, most: int = 240) -> str:
+    text = " ".join(text.split())
+    text = text if len(text) <= most else text[:most - 1].rstrip() + "…"
+    return text[:1].upper() + text[1:]

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..records import ApiClient, Membership, Organisation, User
+from ..records import ApiClient, LedgerHead, Membership, Organisation, User
 from ..records.people import slug_of
 from . import ledger, purposes
 from .actors import Actor
@@ -63,8 +63,20 @@ _ACTIVE_USER = select(_USERS.id, _USERS.email).where(
     _USERS.token_hash == bindparam("h"), _USERS.active.is_(True))
 _MEMBERSHIPS = select(_MEMBERS.organisation_id, _MEMBERS.roles).where(
     _MEMBERS.user_id == bindparam("u")).order_by(_MEMBERS.id)
-_ACTIVE_CLIENT = select(_CLIENTS.id, _CLIENTS.name, _CLIENTS.organisation_id).where(
-    _CLIENTS.token_hash == bindparam("h"), _CLIENTS.active.is_(True))
+# A client's lookup brings the ledger's head along (a scalar subquery): a score request then
+# needs no round trip of its own for it (see `ledger_head_read`).
+_HEAD = LedgerHead.__table__.c
+_ACTIVE_CLIENT = select(
+    _CLIENTS.id, _CLIENTS.name, _CLIENTS.organisation_id,
+    select(_HEAD.entry_hash).where(_HEAD.id == 1).scalar_subquery().label("ledger_head"),
+).where(_CLIENTS.token_hash == bindparam("h"), _CLIENTS.active.is_(True))
+_LEDGER_HEAD_READ = "gatehouse_ledger_head_read"
+
+
+def ledger_head_read(session: Session) -> str | None:
+    """The ledger's head as the client's token lookup read it in this session, once (later
+    calls: None, so a second use reads it afresh)."""
+    return session.info.pop(_LEDGER_HEAD_READ, None)  # type: ignore[no-any-return]
 
 
 def authenticate(session: Session, token: str) -> Actor:
@@ -84,7 +96,14 @@ def authenticate(session: Session, token: str) -> Actor:
                              frozenset().union(*(r for _, r in held)), held)
         else:
             row = session.execute(_ACTIVE_CLIENT, {"h": digest}).first()
+            if row is not None and row.organisation_id is None:  # made before organisations
+                raise Forbidden(
+                    f"API client {row.name!r} belongs to no organisation, so it may score no "
+                    "organisation's models: an administrator must create it again in one "
+                    "(gatehouse clients create NAME --organisation SLUG)",
+                    {"organisation": ["the client belongs to no organisation"]})
             if row is not None:
+                session.info[_LEDGER_HEAD_READ] = row.ledger_head or ""
                 return Actor("client", row.id, row.name, organisation_id=row.organisation_id)
     raise Unauthenticated("the bearer token is not valid", {"Authorization": ["unknown token"]})
 
@@ -142,10 +161,21 @@ def create_organisation(
 
 
 def organisation_for(session: Session, actor: Actor, org_id: int | None,
-                     roles: frozenset[str]) -> int | None:
-    """The organisation an action of the actor's is for: the one named, where the actor holds
-    one of `roles`; else the only such organisation. A deployment-wide actor may act in any,
-    and names none where there is only one (or none yet)."""
+                     roles: frozenset[str], slug: str | None = None) -> int | None:
+    """The organisation an action of the actor's is for: the one named (by id, or by its slug
+    in `organisation`), where the actor holds one of `roles`; else the only such organisation.
+    A deployment-wide actor may act in any, and names none where there is only one (or none
+    yet)."""
+    if slug is not None:
+        org = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+        if org is None or not actor.roles_in(org.id) & roles:
+            raise Invalid(f"{actor.name} holds no role in an organisation {slug[:80]!r} that "
+                          "allows this", {"organisation": [
+                              f"not one of your organisations for this: {slug[:80]!r}"]})
+        if org_id not in (None, org.id):
+            raise Invalid("organisation and organisation_id name different organisations",
+                          {"organisation": [f"{slug!r} is not organisation {org_id}"]})
+        return org.id
     if org_id is not None:
         if session.get(Organisation, org_id) is None or not actor.roles_in(org_id) & roles:
             raise Invalid("unknown organisation",
@@ -159,7 +189,8 @@ def organisation_for(session: Session, actor: Actor, org_id: int | None,
         mine = actor.organisations(roles)
         if len(mine) == 1:
             return next(iter(mine))
-    raise Invalid("name the organisation", {"organisation_id": ["needed: there are several"]})
+    raise Invalid("name the organisation: you act for several", {
+        "organisation": ["needed: the slug of one of your organisations (or organisation_id)"]})
 
 
 def create_user(
@@ -172,7 +203,8 @@ def create_user(
     """A new user with roles in one organisation, and their bearer token (returned once, kept
     only as a hash). An administrator of that organisation (or of the deployment) creates it."""
     require(actor, "administer")
-    org_id = organisation_for(session, actor, data.get("organisation_id"), frozenset({"admin"}))
+    org_id = organisation_for(session, actor, data.get("organisation_id"), frozenset({"admin"}),
+                              data.get("organisation"))
     email = data["email"].strip().lower()
     if session.scalars(select(User).where(User.email == email)
                        .execution_options(gatehouse_unscoped=True)).first():
@@ -229,7 +261,8 @@ def create_client(
     model/purpose pair it would be allowed is that organisation's and can be served (see
     :func:`.purposes.client_problems`)."""
     require(actor, "administer")
-    org_id = organisation_for(session, actor, data.get("organisation_id"), frozenset({"admin"}))
+    org_id = organisation_for(session, actor, data.get("organisation_id"), frozenset({"admin"}),
+                              data.get("organisation"))
     if session.scalars(select(ApiClient).where(ApiClient.name == data["name"])
                        .execution_options(gatehouse_unscoped=True)).first():
         raise Conflict("an API client with this name exists", {"name": ["already used"]})

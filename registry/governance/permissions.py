@@ -20,6 +20,10 @@ RULES: dict[str, frozenset[str]] = {
     "read_receipt": frozenset({"client", "governance_officer", "dpo", "auditor"}),
     "record_outcome": frozenset({"client"}),
     "sweep": frozenset({"system", "governance_officer", "admin"}),
+    # webhooks of an organisation (a frontline tool: for its own models)
+    "webhooks": frozenset({"governance_officer", "admin", "client"}),
+    # people's data leaves the register: those who work with it, each download on the ledger
+    "download_data": frozenset({"data_scientist", "governance_officer"}),
 }
 
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .watch_policy import TOP_KEYS as WATCH_KEYS
+from .watch_policy import WatchRules, parse_watch
+
 FAIRNESS_BASES = (
     "selection_rate",
     "true_positive_rate",
@@ -28,10 +31,12 @@ DRIFT_METHODS = ("psi", "wasserstein", "jensenshannon", "ks", "chisquare", "kl_d
 # Cases one score request may carry at most: a batch holds a worker, and on SQLite the write
 # lock while its receipts are stored, for its whole length.
 MAX_BATCH = 1000
+# A caseworker's outcome when neither the policy nor the model names others.
+DEFAULT_OUTCOMES = ("accepted", "overridden", "no_action")
 # Every key a policy file may hold, by table; anything else is a typo that would be ignored.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "policy": frozenset({"name", "version", "description"}),
-    "vocabulary": frozenset({"purposes", "legal_bases", "art9_conditions"}),
+    "vocabulary": frozenset({"purposes", "legal_bases", "art9_conditions", "outcomes"}),
     "agreements": frozenset({"max_length_days"}),
     "approvals": frozenset({"validity_days", "record_approver_roles", "pilot_max_days"}),
     "dpia": frozenset({"review_within_days"}),
@@ -73,6 +78,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     ),
     "risk": frozenset({"large_population", "tiers", "points"}),
     "ledger": frozenset({"checkpoint_every_entries", "checkpoint_every_minutes"}),
+    "watch": WATCH_KEYS,  # each rule's own keys are checked in .watch_policy
 }
 
 
@@ -108,6 +114,8 @@ class Policy:
     purposes: tuple[str, ...]
     legal_bases: tuple[str, ...]
     art9_conditions: tuple[str, ...]
+    # what a caseworker may report having done with a score, unless the model declares its own
+    outcomes: tuple[str, ...]
     agreement_max_days: int
     approval_validity_days: int
     record_approver_roles: tuple[str, ...]
@@ -143,6 +151,8 @@ class Policy:
     # A signed checkpoint at least every so many ledger entries or minutes.
     checkpoint_every_entries: int = 100
     checkpoint_every_minutes: int = 60
+    # Rules that watch how served models are used, and the inbox's window (.watch_policy).
+    watch: WatchRules = WatchRules()
 
     def tier_rule(self, tier: int) -> Tier:
         return next(t for t in self.tiers if t.tier == tier)
@@ -347,6 +357,8 @@ def load_policy(path: Path) -> Policy:
         purposes=r.words("vocabulary.purposes"),
         legal_bases=r.words("vocabulary.legal_bases", LEGAL_BASES),
         art9_conditions=r.words("vocabulary.art9_conditions"),
+        outcomes=(r.words("vocabulary.outcomes") if "outcomes" in data.get("vocabulary", {})
+                  else DEFAULT_OUTCOMES),
         agreement_max_days=r.positive("agreements.max_length_days"),
         approval_validity_days=r.positive("approvals.validity_days"),
         record_approver_roles=r.words("approvals.record_approver_roles", approvers),
@@ -381,6 +393,7 @@ def load_policy(path: Path) -> Policy:
         pilot_max_days=r.positive("approvals.pilot_max_days"),
         checkpoint_every_entries=r.positive("ledger.checkpoint_every_entries"),
         checkpoint_every_minutes=r.positive("ledger.checkpoint_every_minutes"),
+        watch=parse_watch(data.get("watch"), r.fail),
     )
 
 

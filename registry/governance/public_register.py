@@ -371,10 +371,11 @@ def _health_words(health: monitor_health.Health) -> str:
                else "officers are putting it right."))
 
 
-def register(session: Session, policy: Policy, now: datetime, website: Callable[[str], str],
-             contact: str = "", organisation_id: int | None = None) -> list[dict[str, Any]]:
+def register(session: Session, policy: Policy, now: datetime,
+             website: Callable[[PredictiveModel], str], contact: str = "",
+             organisation_id: int | None = None) -> list[dict[str, Any]]:
     """Every public model's ATRS record (of every organisation, or the one given); ``website``
-    gives a model's public page by its name."""
+    gives a model's public page."""
     with unscoped(session):
-        return [atrs_record(session, m, status, policy, now, website(m.name), contact)
+        return [atrs_record(session, m, status, policy, now, website(m), contact)
                 for m, status in public_models(session, organisation_id)]

@@ -126,9 +126,11 @@ def client_problems(session: Session, models: Iterable[str], purposes: Iterable[
     problems: dict[str, list[str]] = {}
     wanted = list(dict.fromkeys(purposes))
     for name in dict.fromkeys(models):
-        model = session.scalars(select(PredictiveModel).where(PredictiveModel.name == name)
-                                ).first()
-        if model is None or organisation_id not in (None, model.organisation_id):
+        named = select(PredictiveModel).where(PredictiveModel.name == name)
+        if organisation_id is not None:  # names are each organisation's own
+            named = named.where(PredictiveModel.organisation_id == organisation_id)
+        model = session.scalars(named).first()
+        if model is None:
             problems.setdefault("models", []).append(f"no model named {name!r}")
             continue
         if model.purpose_class != "individual_case_work":

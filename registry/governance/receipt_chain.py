@@ -90,13 +90,23 @@ def batch_pending(session: Session, now: datetime) -> tuple[int, dict[str, Any]]
     return number, {"root": root, "size": len(rows), "tree": "RFC 6962 SHA-256"}
 
 
-def problems(session: Session) -> list[tuple[str, int | None, str]]:
+def problems(session: Session, from_seq: int = 1) -> list[tuple[str, int | None, str]]:
     """Each batch whose receipts no longer give the root its ledger entry records, or whose
-    entry is missing: (code, ledger seq, message)."""
+    entry is missing: (code, ledger seq, message). Only the batches recorded from entry
+    `from_seq` on, and any made since, are recomputed: those below were verified already (the
+    incremental verification; `from_seq=1` checks every one)."""
+    # The last batch recorded below: found by walking back from `from_seq` (batches come before
+    # checkpoints, so not far), unless there are none, when it would read the whole ledger.
+    below = None if from_seq == 1 or session.scalar(
+        select(func.max(ReceiptBatch.number))) is None else session.scalar(
+        select(LedgerEntry.subject_id).where(LedgerEntry.seq < from_seq,
+                                             LedgerEntry.action == ACTION)
+        .order_by(LedgerEntry.seq.desc()).limit(1))
     entries = {e.subject_id: e for e in session.scalars(
-        select(LedgerEntry).where(LedgerEntry.action == ACTION))}
+        select(LedgerEntry).where(LedgerEntry.seq >= from_seq, LedgerEntry.action == ACTION))}
     found = []
-    for batch in session.scalars(select(ReceiptBatch).order_by(ReceiptBatch.number)):
+    batches = select(ReceiptBatch).where(ReceiptBatch.number > int(below or 0))
+    for batch in session.scalars(batches.order_by(ReceiptBatch.number)):
         entry = entries.pop(str(batch.number), None)
         if entry is None or entry.change.get("root") != batch.root:
             found.append(("receipt_batch_unrecorded", None,

@@ -25,9 +25,10 @@ from ..records import (
     version_datasets,
 )
 from ..records.agreements import AGREEMENT_STAGES
-from ..records.datasets import PERSONAL_CLASSIFICATIONS
-from . import ledger
+from . import ledger, scope
 from .actors import Actor
+from .at_rest import sealed_at_rest
+from .dpia import check_signoffs
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .permissions import RULES, require
 
@@ -42,17 +43,20 @@ KINDS: dict[str, type[Governed]] = {
 
 
 def get(session: Session, kind: str, key: Any) -> Governed:
-    """A record by id, or by name for models and (model name, number) for versions."""
+    """A record by id, or by name for models and (model name, number) for versions: the name
+    within the organisation the session names, or the only one of its organisations with a
+    model of that name (see `scope.one_named`)."""
     cls = KINDS[kind]
     if kind == "model":
-        record = session.scalars(select(PredictiveModel).where(PredictiveModel.name == key)).first()
+        record = scope.one_named(session, session.scalars(
+            select(PredictiveModel).where(PredictiveModel.name == key)).all(), f"model {key!r}")
     elif kind == "model_version":
         name, number = key
-        record = session.scalars(
+        record = scope.one_named(session, session.scalars(
             select(ModelVersion)
             .join(PredictiveModel)
             .where(PredictiveModel.name == name, ModelVersion.number == number)
-        ).first()
+        ).all(), f"model {name!r}")
     else:
         record = session.get(cls, key)
     if record is None:
@@ -71,7 +75,7 @@ def create(
     org_id = extra.pop("organisation_id", None)
     if org_id is None:
         org_id = organisation_for(session, actor, data.pop("organisation_id", None),
-                                  RULES["register"])
+                                  RULES["register"], data.pop("organisation", None))
     actor = actor.within(org_id)
     require(actor, "register")
     user = session.get(User, actor.user_id)
@@ -102,10 +106,11 @@ def update(
     actor = actor.within(record.organisation_id)
     require(actor, "register")
     _require_editable(actor, record)
-    if data.get("organisation_id", record.organisation_id) != record.organisation_id:
-        raise Invalid("a record's organisation cannot change",
-                      {"organisation_id": ["fixed once registered"]})
-    data = {k: v for k, v in data.items() if k != "organisation_id"}
+    for field in ("organisation_id", "organisation"):
+        if field in data and data[field] not in (record.organisation_id, _slug(session, record)):
+            raise Invalid("a record's organisation cannot change",
+                          {field: ["fixed once registered"]})
+    data = {k: v for k, v in data.items() if k not in ("organisation_id", "organisation")}
     _APPLY[record.kind](session, record, data)
     if record.kind == "model_version":
         _link_version_datasets(session, record, data)  # type: ignore[arg-type]
@@ -113,6 +118,11 @@ def update(
     session.flush()
     ledger.append(session, actor, "update", record.kind, record.id, data, now)
     return record
+
+
+def _slug(session: Session, record: Governed) -> str | None:
+    org = session.get(Organisation, record.organisation_id)
+    return org.slug if org is not None else None
 
 
 def submit(session: Session, actor: Actor, record: Governed, now: datetime) -> Governed:
@@ -179,11 +189,6 @@ def upload_data(
     return dataset
 
 
-def sealed_at_rest(classification: str) -> bool:
-    """Data that still relates to identifiable people is stored encrypted."""
-    return classification in PERSONAL_CLASSIFICATIONS
-
-
 def next_version_number(session: Session, model: PredictiveModel) -> int:
     current = session.scalar(
         select(func.max(ModelVersion.number)).where(ModelVersion.model_id == model.id)
@@ -202,9 +207,11 @@ def _require_editable(actor: Actor, record: Governed) -> None:
 
 
 def _unique(session: Session, record: Governed, column: Any, value: Any, field: str) -> None:
-    # every organisation's: names are unique across the deployment
-    clash = session.scalars(select(type(record)).where(column == value)
-                            .execution_options(gatehouse_unscoped=True)).first()
+    # each organisation's own: another organisation may use the same name
+    cls = type(record)
+    clash = session.scalars(select(cls).where(
+        column == value, cls.organisation_id == record.organisation_id)
+        .execution_options(gatehouse_unscoped=True)).first()
     if clash is not None and clash is not record:
         raise Conflict(f"{field} {value!r} is already used", {field: ["already used"]})
 
@@ -298,19 +305,23 @@ def _apply_dpia(session: Session, record: Governed, data: dict[str, Any]) -> Non
     if "risks" in data:
         record.risks = [DpiaRisk(position=i, **r) for i, r in enumerate(data["risks"])]
     if "dataset_ids" in data:
-        found = session.scalars(select(Dataset).where(Dataset.id.in_(data["dataset_ids"]))).all()
+        found = session.scalars(select(Dataset).where(  # only the DPIA's organisation's
+            Dataset.id.in_(data["dataset_ids"]),
+            Dataset.organisation_id == record.organisation_id)).all()
         missing = sorted(set(data["dataset_ids"]) - {d.id for d in found})
         if missing:
             problems["dataset_ids"] = [f"no dataset with id {m}" for m in missing]
         record.datasets = list(found)
     if "model_names" in data:
         found_models = session.scalars(
-            select(PredictiveModel).where(PredictiveModel.name.in_(data["model_names"]))
+            select(PredictiveModel).where(PredictiveModel.name.in_(data["model_names"]),
+                                          PredictiveModel.organisation_id == record.organisation_id)
         ).all()
         missing_names = sorted(set(data["model_names"]) - {m.name for m in found_models})
         if missing_names:
             problems["model_names"] = [f"no model named {m!r}" for m in missing_names]
         record.models = list(found_models)
+    problems.update(check_signoffs(session, record, data))
     if problems:
         raise Invalid("the DPIA has invalid fields", problems)
     _assign(record, data, skip=("risks", "dataset_ids", "model_names"))
@@ -321,6 +332,12 @@ def _apply_model(session: Session, record: Governed, data: dict[str, Any]) -> No
         if record.id is not None and data["name"] != record.name:  # type: ignore[attr-defined]
             raise Invalid("a model's name cannot change", {"name": ["fixed once registered"]})
         _unique(session, record, PredictiveModel.name, data["name"], "name")
+    words = [w.strip() for w in data.get("outcome_vocabulary") or []]
+    if len({w.casefold() for w in words}) != len(words) or not all(words):
+        raise Invalid("the outcome vocabulary repeats or has an empty word",
+                      {"outcome_vocabulary": ["distinct, non-empty words"]})
+    if "outcome_vocabulary" in data:
+        data = {**data, "outcome_vocabulary": words or None}
     _assign(record, data)
 
 
@@ -328,7 +345,8 @@ def _apply_version(session: Session, record: Governed, data: dict[str, Any]) -> 
     problems = _column_problems(data.get("feature_schema") or [], "feature_schema")
     for field in ("training_dataset_ids", "evaluation_dataset_ids"):
         ids = data.get(field) or []
-        found = set(session.scalars(select(Dataset.id).where(Dataset.id.in_(ids))).all())
+        found = set(session.scalars(select(Dataset.id).where(  # the version's organisation's
+            Dataset.id.in_(ids), Dataset.organisation_id == record.organisation_id)).all())
         missing = sorted(set(ids) - found)
         if missing:
             problems[field] = [f"no dataset with id {m}" for m in missing]

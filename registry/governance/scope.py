@@ -10,10 +10,10 @@ system, the sweep) and deployment-wide readers are not scoped, nor is the public
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
@@ -31,14 +31,20 @@ from ..records import (
     LedgerEntry,
     Membership,
     ModelVersion,
+    Organisation,
     PredictiveModel,
     ScoreReceipt,
     User,
+    WatchAlert,
 )
+from ..records.notifications import Delivery, Event, Webhook
 from .actors import Actor
+from .errors import Invalid
 from .permissions import RULES
 
 _KEY = "gatehouse_scope"
+_NAMED_IN = "gatehouse_named_in"
+T = TypeVar("T")
 # Each statement's execution option that asks for no scope (uniqueness checks must see every
 # record, or a clash surfaces as the database's integrity error).
 UNSCOPED = {"gatehouse_unscoped": True}
@@ -64,6 +70,39 @@ def enter(session: Session, actor: Actor) -> None:
     session.info[_KEY] = of(actor)
 
 
+def enter_organisation(session: Session, organisation_id: int) -> None:
+    """Scope every later query of the session to one organisation's records and ledger (a job
+    of that organisation, whoever queued it)."""
+    session.info[_KEY] = Scope((organisation_id,), (organisation_id,))
+
+
+def name_in(session: Session, actor: Actor, slug: str) -> None:
+    """Resolve names in URLs within the organisation `slug` names (`?organisation=SLUG`): how a
+    person of several organisations, each with a model of the same name, says which one."""
+    org = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+    scope = of(actor)
+    if org is None or (scope is not None and org.id not in scope.records):
+        raise Invalid(f"{actor.name} holds no role in an organisation {slug[:80]!r}",
+                      {"organisation": [f"not one of your organisations: {slug[:80]!r}"]})
+    session.info[_NAMED_IN] = org.id
+
+
+def one_named(session: Session, found: Sequence[T], what: str) -> T | None:
+    """The one record of those found by a name that the session means: names are each
+    organisation's own, so a reader of several organisations may find one in each, and must
+    then name the organisation."""
+    chosen = session.info.get(_NAMED_IN)
+    if chosen is not None:
+        found = [r for r in found if r.organisation_id == chosen]  # type: ignore[attr-defined]
+    if len(found) > 1:
+        slugs = sorted(session.scalars(select(Organisation.slug).where(Organisation.id.in_(
+            {r.organisation_id for r in found}))))  # type: ignore[attr-defined]
+        raise Invalid(f"{what} is a name in several of your organisations ({', '.join(slugs)}):"
+                      f" say which one's with ?organisation={slugs[0]}",
+                      {"organisation": [f"needed: one of {', '.join(slugs)}"]})
+    return found[0] if found else None
+
+
 def current(session: Session) -> Scope | None:
     return session.info.get(_KEY)  # type: ignore[no-any-return]
 
@@ -83,7 +122,8 @@ def unscoped(session: Session) -> Iterator[Session]:
 def _criteria(scope: Scope) -> list[Any]:
     orgs, ledger = scope.records, scope.ledger
     own = [with_loader_criteria(cls, cls.organisation_id.in_(orgs), include_aliases=True)
-           for cls in (Dataset, DPIA, PredictiveModel, ModelVersion, Decision, ApiClient)]
+           for cls in (Dataset, DPIA, PredictiveModel, ModelVersion, Decision, ApiClient,
+                       Webhook, Delivery, Event)]
     a = DataSharingAgreement
     members = select(Membership.user_id).where(Membership.organisation_id.in_(orgs))
     # evidence, receipts and jobs belong to the organisation of their version (their creator)
@@ -92,10 +132,10 @@ def _criteria(scope: Scope) -> list[Any]:
     return [
         *own,
         *(with_loader_criteria(cls, cls.model_version_id.in_(versions), include_aliases=True)
-          for cls in (BiasAudit, DriftMonitor, ScoreReceipt)),
+          for cls in (BiasAudit, DriftMonitor, ScoreReceipt, WatchAlert)),
         with_loader_criteria(DriftCheck, DriftCheck.monitor_id.in_(monitors),
                              include_aliases=True),
-        with_loader_criteria(Job, Job.created_by_id.in_(members), include_aliases=True),
+        with_loader_criteria(Job, Job.organisation_id.in_(orgs), include_aliases=True),
         # an agreement is seen by the organisation that registered it and by both parties
         with_loader_criteria(a, or_(a.organisation_id.in_(orgs), a.provider_organisation_id.in_(
             orgs), a.recipient_organisation_id.in_(orgs)), include_aliases=True),

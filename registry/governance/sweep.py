@@ -68,3 +68,34 @@ def sweep(session: Session, policy: Policy, now: datetime) -> SweepReport:
                 continue
             report.lapsed.append(rationale)
     return report
+
+
+def counted(n: int, thing: str, things: str | None = None) -> str:
+    """`0 records` → "no records", 1 → "1 record", 2 → "2 records"."""
+    plural = things or thing + "s"
+    return f"no {plural}" if n == 0 else f"1 {thing}" if n == 1 else f"{n:,} {plural}"
+
+
+def _sentence(label: str, text: str, the: bool = False) -> str:
+    return f"{label}: {'the ' if the else ''}{text.rstrip('.')}."
+
+
+def sweep_messages(report: SweepReport, overdue: list[str], watched: list[str], erased: int,
+                   pruned: int, interrupted: list[str], sent: int) -> list[str]:
+    """What the sweep did, as sentences: one per lapse, warning and overdue monitor, then the
+    totals ("Lapsed: 2 records; expiring within 30 days: 1 record; ...")."""
+    lines = [_sentence("Lapsed", t, the=True) for t in report.lapsed]
+    lines += [_sentence("Expires soon", t, the=True) for t in report.expiring]
+    lines += [_sentence("Overdue", t) for t in overdue]
+    lines += [_sentence("Watch alert", t) for t in watched]
+    lines += [_sentence("Interrupted", t) for t in interrupted]
+    lines.append(
+        f"Lapsed: {counted(len(report.lapsed), 'record')}; "
+        f"expiring within {SOON.days} days: {counted(len(report.expiring), 'record')}; "
+        f"drift monitors overdue: {counted(len(overdue), 'monitor')}; "
+        f"watch alerts raised: {counted(len(watched), 'alert')}; "
+        f"score inputs erased: {counted(erased, 'receipt')}; "
+        f"drift reports deleted: {counted(pruned, 'report')}; "
+        f"jobs queued again: {counted(len(interrupted), 'job')}; "
+        f"notifications sent or queued: {counted(sent, 'notification')}.")
+    return lines

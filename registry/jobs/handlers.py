@@ -20,6 +20,7 @@ from ..governance.actors import Actor
 from ..governance.errors import Invalid
 from ..platform.services import Services
 from ..records import Dataset, DriftMonitor, ModelVersion
+from .deliver import deliver
 
 Handler = Callable[[Session, Services, Actor, dict[str, Any]], tuple[str, int]]
 # (session, services, actor, params, message, the exception or None if its worker was lost)
@@ -102,5 +103,6 @@ def drift_check(session: Session, services: Services, actor: Actor, p: dict[str,
 
 # What each kind of job runs, and what its failure means elsewhere (a drift check that cannot
 # run marks its monitor failing).
-HANDLERS: dict[str, Handler] = {"bias_audit": bias_audit, "drift_check": drift_check}
+HANDLERS: dict[str, Handler] = {"bias_audit": bias_audit, "drift_check": drift_check,
+                               "deliver": deliver}
 FAILURE_HOOKS: dict[str, FailureHook] = {"drift_check": drift_check_failed}

@@ -49,15 +49,18 @@ def mode(app: Flask) -> str:
 
 
 def enqueue(app: Flask, session: Session, actor: Actor, kind: str, params: dict[str, Any],
-            *, inline: bool = False) -> Job:
+            organisation_id: int | None, *, inline: bool = False) -> Job:
     """Record the job, commit, and hand it to Celery or the worker pool (or run it now).
 
-    ``inline`` runs it now in this thread whatever the configuration. The returned job shows
+    The job is the organisation's whose record it works on: it runs scoped to it, and only
+    that organisation's people see it. ``inline`` runs it now in this thread whatever the
+    configuration. The returned job shows
     the state it had when this returned.
     """
     services: Services = app.extensions["gatehouse"]
     job = Job(id=str(uuid.uuid4()), kind=kind, state="queued", params=params,
-              created_by_id=actor.user_id, created_at=services.clock.now())
+              created_by_id=actor.user_id, organisation_id=organisation_id,
+              created_at=services.clock.now())
     session.add(job)
     session.commit()
     _hand_over(app, session, job, "inline" if inline else mode(app))

@@ -9,6 +9,7 @@ import traceback
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from ..governance import scope
 from ..governance.actors import SYSTEM, Actor
 from ..governance.people import actor_for_user
 from ..platform.services import Services
@@ -49,7 +50,9 @@ def run_job(app: Flask, job_id: str) -> None:
         actor = SYSTEM
         if job.created_by_id is not None:
             user = session.get(User, job.created_by_id)
-            actor = actor_for_user(user) if user else SYSTEM
+            actor = actor_for_user(user).within(job.organisation_id) if user else SYSTEM
+        if job.organisation_id is not None:  # it sees its organisation's records, no other's
+            scope.enter_organisation(session, job.organisation_id)
         session.commit()
         log.info("job %s (%s) started", job_id, kind)
         try:

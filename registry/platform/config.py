@@ -36,6 +36,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # The master key that wraps the data keys of encryption at rest; unset: made on first use
         # in the instance folder.
         "MASTER_KEY_FILE": os.environ.get("GATEHOUSE_MASTER_KEY_FILE") or None,
+        # Email (urgent events at once, a daily digest): off while unset. smtp://host:port
+        # (?starttls=1), smtps://host:port; user:password@ to log in.
+        "SMTP_URL": os.environ.get("GATEHOUSE_SMTP_URL") or None,
+        "MAIL_SENDER": os.environ.get("GATEHOUSE_MAIL_SENDER", "gatehouse@localhost"),
     }
 
 

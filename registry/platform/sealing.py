@@ -67,9 +67,10 @@ class Keyring:
         self._lock = threading.Lock()
         self._keys: dict[str, AESGCM] = {}
         self._current: str | None = None
+        self._loaded: tuple[int, int] | None = None  # the keys file (inode, mtime) when read
 
     def seal(self, data: bytes, context: bytes) -> bytes:
-        key_id = self._current or self._current_key()
+        key_id = self._current_key()
         nonce = os.urandom(_NONCE)
         return MAGIC + key_id.encode() + nonce + self._keys[key_id].encrypt(nonce, data, context)
 
@@ -94,6 +95,22 @@ class Keyring:
     def master_key_id(self) -> str:
         return _key_id(self._master())
 
+    def current_key_id(self) -> str:
+        return self._current_key()
+
+    def rotate_data(self) -> tuple[str | None, str, int]:
+        """A new data key seals what is written from now on; the old ones stay, to open what
+        they sealed. Running processes pick it up at their next seal (the file changed):
+        (old data key id, new, data keys held)."""
+        with self._lock, self._file_lock():
+            listed = self._read_keys()
+            keys = self._unwrapped()
+            new_id = os.urandom(_ID // 2).hex()
+            keys[new_id] = AESGCM.generate_key(bit_length=256)
+            self._write_keys(self._master(), keys, new_id)
+            self._reload_locked()
+            return listed.get("current"), new_id, len(keys)
+
     def rotate_master(self) -> tuple[str, str, int]:
         """A new master key re-wraps every data key: (old master id, new master id, keys)."""
         with self._lock, self._file_lock():
@@ -111,7 +128,7 @@ class Keyring:
 
     def _current_key(self) -> str:
         with self._lock:
-            if self._current is None:
+            if self._current is None or self._changed():
                 self._reload_locked()
             if self._current is None:  # the first value ever sealed: make the first data key
                 with self._file_lock():
@@ -130,7 +147,20 @@ class Keyring:
             self._reload_locked()
             return self._keys
 
+    def _changed(self) -> bool:
+        """Whether the keys file changed since read (another process rotated a key): a stat,
+        a microsecond beside the sealing itself."""
+        return self._stamp() != self._loaded
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:  # every write replaces the file: a new inode, even within one mtime tick
+            found = self.keys_path.stat()
+        except FileNotFoundError:
+            return None
+        return found.st_ino, found.st_mtime_ns
+
     def _reload_locked(self) -> None:
+        self._loaded = self._stamp()
         listed = self._read_keys()
         if listed.get("keys"):
             self._keys = {k: AESGCM(v) for k, v in self._unwrapped().items()}

@@ -7,9 +7,10 @@ from .decisions import Decision, LedgerEntry, LedgerHead, RefusalTally
 from .dpias import DPIA, DpiaRisk, dpia_datasets, dpia_models
 from .ledger_signing import LedgerCheckpoint, SigningKey
 from .models import ModelVersion, PredictiveModel, version_datasets
-from .monitoring import BiasAudit, DriftCheck, DriftMonitor
+from .monitoring import BiasAudit, DriftCheck, DriftMonitor, WatchAlert
+from .notifications import Delivery, Event, EventCursor, VersionLapse, Webhook
 from .people import ApiClient, Membership, Organisation, User
-from .serving import Job, ReceiptBatch, ScoreReceipt
+from .serving import Job, OutcomeReport, ReceiptBatch, ScoreReceipt
 
 __all__ = [
     "DPIA",
@@ -20,9 +21,12 @@ __all__ = [
     "Dataset",
     "DatasetColumn",
     "Decision",
+    "Delivery",
     "DpiaRisk",
     "DriftCheck",
     "DriftMonitor",
+    "Event",
+    "EventCursor",
     "Governed",
     "Job",
     "LedgerCheckpoint",
@@ -34,9 +38,13 @@ __all__ = [
     "PredictiveModel",
     "ReceiptBatch",
     "RefusalTally",
+    "OutcomeReport",
     "ScoreReceipt",
     "SigningKey",
     "User",
+    "VersionLapse",
+    "WatchAlert",
+    "Webhook",
     "agreement_datasets",
     "dpia_datasets",
     "dpia_models",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Governed
@@ -39,10 +39,12 @@ agreement_datasets = Table(
 
 class DataSharingAgreement(Governed, Base):
     __tablename__ = "agreements"
+    # references are each organisation's own: two councils may both have a "DSA-01"
+    __table_args__ = (UniqueConstraint("organisation_id", "reference"),)
     kind = "agreement"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(60), unique=True)
+    reference: Mapped[str] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(300))
     provider: Mapped[str] = mapped_column(String(200))
     recipient: Mapped[str] = mapped_column(String(200))
@@ -51,6 +53,10 @@ class DataSharingAgreement(Governed, Base):
     provider_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     recipient_organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id"))
+    # Each party may stop its side of the flow (governance/parties.py): while either side is
+    # suspended nothing may rest on the agreement, whatever its state.
+    provider_suspended: Mapped[bool] = mapped_column(default=False)
+    recipient_suspended: Mapped[bool] = mapped_column(default=False)
     controllers: Mapped[list[str]]
     legal_basis: Mapped[str] = mapped_column(String(40))
     special_category: Mapped[bool] = mapped_column(default=False)

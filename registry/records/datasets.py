@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Governed
@@ -28,10 +28,11 @@ COLUMN_TYPES = ("integer", "number", "category", "boolean", "date", "string")
 
 class Dataset(Governed, Base):
     __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)  # each organisation's own
     kind = "dataset"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     data_owner: Mapped[str] = mapped_column(String(200), default="")

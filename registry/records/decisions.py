@@ -34,7 +34,7 @@ class Decision(Base):
     # What an evidence decision concerns: {"requirement", "evidence", "items"} for a waiver or an
     # acknowledgement, {"evidence": "bias_audit:12"} for a settled proposal. None otherwise.
     scope: Mapped[dict[str, Any] | None]
-    valid_until: Mapped[date | None]
+    approved_until: Mapped[date | None]
     # Set on an approval that was superseded (the record left `approved`) so it counts no more.
     closed: Mapped[bool] = mapped_column(default=False)
     policy_name: Mapped[str] = mapped_column(String(80))

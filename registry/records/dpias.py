@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Governed
@@ -13,6 +13,7 @@ from .base import Base, Governed
 if TYPE_CHECKING:
     from .datasets import Dataset
     from .models import PredictiveModel
+    from .people import User
 
 RISK_EFFECTS = ("eliminated", "reduced", "accepted")
 
@@ -32,10 +33,11 @@ dpia_models = Table(
 
 class DPIA(Governed, Base):
     __tablename__ = "dpias"
+    __table_args__ = (UniqueConstraint("organisation_id", "reference"),)  # each organisation's
     kind = "dpia"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(60), unique=True)
+    reference: Mapped[str] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(300))
     # Steps 1-4: need and screening, the processing, consultation, necessity and proportionality.
     need: Mapped[str] = mapped_column(Text, default="")
@@ -43,8 +45,10 @@ class DPIA(Governed, Base):
     consultation: Mapped[str] = mapped_column(Text, default="")
     necessity: Mapped[str] = mapped_column(Text, default="")
     # Step 7: sign-off and outcomes.
-    measures_approved_by: Mapped[str | None] = mapped_column(String(200))
-    residual_risk_approved_by: Mapped[str | None] = mapped_column(String(200))
+    # who approved the measures and accepted the residual risk: a governance officer or DPO of
+    # the DPIA's organisation (registry.governance.dpia.check_signoffs)
+    measures_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    residual_risk_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     dpo_advice: Mapped[str | None] = mapped_column(Text)
     dpo_advice_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     dpo_advice_accepted: Mapped[bool | None]
@@ -56,6 +60,10 @@ class DPIA(Governed, Base):
     models: Mapped[list[PredictiveModel]] = relationship(
         secondary=dpia_models, order_by="PredictiveModel.id"
     )
+    measures_approved_by: Mapped[User | None] = relationship(
+        foreign_keys=[measures_approved_by_id], lazy="joined")
+    residual_risk_approved_by: Mapped[User | None] = relationship(
+        foreign_keys=[residual_risk_approved_by_id], lazy="joined")
     # Steps 5-6: the risk register with measures and residual risk.
     risks: Mapped[list[DpiaRisk]] = relationship(
         order_by="DpiaRisk.position", cascade="all, delete-orphan"

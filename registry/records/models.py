@@ -9,6 +9,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Governed
+from .types import label_type, typed_label
 
 if TYPE_CHECKING:
     from .datasets import Dataset
@@ -29,10 +30,12 @@ version_datasets = Table(
 
 class PredictiveModel(Governed, Base):
     __tablename__ = "models"
+    # names are each organisation's own: two councils may both have an "hmo-finder"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
     kind = "model"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(300))
     purpose: Mapped[str] = mapped_column(String(80))
     purpose_description: Mapped[str] = mapped_column(Text, default="")
@@ -54,6 +57,8 @@ class PredictiveModel(Governed, Base):
     benefit: Mapped[str] = mapped_column(Text, default="")
     benefit_measure: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The outcomes a caseworker may report on this model's scores; None: the policy's default.
+    outcome_vocabulary: Mapped[list[str] | None]
 
     versions: Mapped[list[ModelVersion]] = relationship(
         back_populates="model", order_by="ModelVersion.number"
@@ -107,6 +112,12 @@ class ModelVersion(Governed, Base):
         "version_datasets.c.role == 'evaluation')",
         viewonly=True,
     )
+
+    @property
+    def positive_label_typed(self) -> Any:
+        """The positive label as its column's type in the version's data (1, not "1")."""
+        return typed_label(self.positive_label, label_type(
+            [*self.training_datasets, *self.evaluation_datasets], self.label_column))
 
     @property
     def training_dataset_ids(self) -> list[int]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
+from .types import label_type, typed_label
+
+if TYPE_CHECKING:
+    from .datasets import Dataset
 
 AUDIT_VERDICTS = ("pass", "fail", "insufficient_data")
 BREACH_ACTIONS = ("alert", "suspend")
@@ -28,6 +32,7 @@ class BiasAudit(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
     label_column: Mapped[str] = mapped_column(String(120))
     positive_label: Mapped[str] = mapped_column(String(120))
+    dataset: Mapped[Dataset] = relationship(viewonly=True)
     threshold: Mapped[float]
     sensitive_features: Mapped[list[str]]
     extra_groupings: Mapped[list[str]]
@@ -42,6 +47,11 @@ class BiasAudit(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
 
+
+    @property
+    def positive_label_typed(self) -> Any:
+        """The positive label as its column's type in the audited data (1, not "1")."""
+        return typed_label(self.positive_label, label_type([self.dataset], self.label_column))
 
 class DriftMonitor(Base):
     __tablename__ = "drift_monitors"
@@ -79,3 +89,23 @@ class DriftCheck(Base):
     status: Mapped[str] = mapped_column(String(8), default="ok")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class WatchAlert(Base):
+    """A watch rule that fired on how a version is used (see governance.watch): the rule, the
+    figures and the window it judged, until an officer acknowledges it."""
+
+    __tablename__ = "watch_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(24))
+    action: Mapped[str] = mapped_column(String(10))  # alert | suspend
+    figures: Mapped[dict[str, Any]]
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)  # the rule, the figures and the window, in words
+    created_at: Mapped[datetime]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledgement: Mapped[str | None] = mapped_column(Text)  # what was found and done

@@ -4,13 +4,16 @@ jobs."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
 from .types import Sealed
+
+if TYPE_CHECKING:
+    from .models import ModelVersion
 
 
 class ScoreReceipt(Base):
@@ -42,6 +45,25 @@ class ScoreReceipt(Base):
     batch: Mapped[int | None] = mapped_column(index=True)
     batch_index: Mapped[int | None]
 
+    model_version: Mapped[ModelVersion] = relationship()
+    outcome_reports: Mapped[list[OutcomeReport]] = relationship(order_by="OutcomeReport.id")
+
+
+class OutcomeReport(Base):
+    """One report of a receipt's outcome: the first, or a correction of the one before (with
+    the reason for it). The receipt holds the latest; this keeps the history."""
+
+    __tablename__ = "outcome_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("score_receipts.id"), index=True)
+    outcome: Mapped[str] = mapped_column(Text)
+    overrode: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(Text)
+    correction_reason: Mapped[str | None] = mapped_column(Text)  # None: the first report
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
+    created_at: Mapped[datetime]
+
 
 class ReceiptBatch(Base):
     """Receipts chained together: an RFC 6962 Merkle tree whose root a ledger entry records."""
@@ -67,6 +89,10 @@ class Job(Base):
     result_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The organisation whose record the job works on: it runs scoped to it, and only that
+    # organisation's people see it.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -47,3 +47,25 @@ class Sealed(TypeDecorator[Any]):
         if isinstance(value, str) and value.startswith(sealing.TEXT_PREFIX):
             return sealing.open_json(value, self.context)
         return value
+
+
+def typed_label(text: str | None, column_type: str | None) -> Any:
+    """A stored label (text) as its column's type: "1" of an integer label is 1, so a record
+    reads `positive_label: 1` where its data says 1."""
+    if text is None:
+        return None
+    try:
+        if column_type == "integer":
+            return int(text)
+        if column_type == "number":
+            return float(text)
+    except ValueError:
+        return text
+    if column_type == "boolean" and text.strip().casefold() in ("true", "false", "1", "0"):
+        return text.strip().casefold() in ("true", "1")
+    return text
+
+
+def label_type(datasets: Any, column: str | None) -> str | None:
+    """The declared type of `column` in the first of `datasets` that has it."""
+    return next((c.type for d in datasets for c in d.columns if c.name == column), None)

@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # pandas and sklearn load with the first model, not with the 
 
 _cache: dict[tuple[int, str], Prepared] = {}
 _lock = threading.Lock()
+# How many times this process has loaded a model: the readiness probe reports it, and a warm
+# start is one whose first score adds none.
+loads = 0
 
 
 def get(session: Session, verdict: Verdict, store: FileStore, policy: Policy,
@@ -32,6 +35,7 @@ def get(session: Session, verdict: Verdict, store: FileStore, policy: Policy,
     ``release`` the session's transaction is committed (it must hold no changes) once those
     reads are done, so no lock is held while the model loads and its explainer is built.
     """
+    global loads
     key = (verdict.version_id, verdict.artefact_sha256)
     prepared = _cache.get(key)
     if prepared is not None:
@@ -39,10 +43,20 @@ def get(session: Session, verdict: Verdict, store: FileStore, policy: Policy,
     with _lock:
         prepared = _cache.get(key)
         if prepared is None:
+            loads += 1
             prepared = _load(session, version_of(session, verdict), store, policy, now,
                              release)
             _cache[key] = prepared
     return prepared
+
+
+def has(verdict: Verdict) -> bool:
+    """Whether the version the verdict names is loaded in this process."""
+    return (verdict.version_id, verdict.artefact_sha256) in _cache
+
+
+def count() -> int:
+    return len(_cache)
 
 
 def _load(session: Session, version: ModelVersion, store: FileStore, policy: Policy,

@@ -1,9 +1,11 @@
 """Scoring cases: check the caller, the chain and the features; explain; write the receipt.
 
-A warm request reads two small rows (the caller's token and the ledger head) and writes one
-receipt row per case: whether the model may be served and what the client may use are cached
-against the ledger head (see :mod:`.verdicts`), and the loaded model against its artefact's
-sha256 (see :mod:`.loaded`).
+A warm request makes two round trips to the database: one SELECT reads the caller's token and
+the ledger head together (see :func:`..governance.people.ledger_head_read`), one INSERT writes
+its receipts, committed before the answer leaves. Whether the model may be served and what the
+client may use are cached against the ledger head (see :mod:`.verdicts`), and the loaded model
+against its artefact's sha256 (see :mod:`.loaded`), warmed before the first caller (see
+:mod:`.warm`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
-from ..governance import ledger, receipt_chain, refusals
+from ..analysis.statements import explanation
+from ..governance import ledger, people, receipt_chain, refusals
 from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid, NotFound
 from ..governance.permissions import require
@@ -22,9 +25,13 @@ from ..governance.policy import Policy
 from ..platform.db import commit_alone, read_first
 from ..platform.storage import FileStore
 from ..records import ScoreReceipt
-from . import features, loaded, verdicts
+from . import compact, features, loaded, verdicts
 
 _INSERT_RECEIPTS = ScoreReceipt.__table__.insert()
+# A batch's receipts as one multi-row INSERT statement: with RETURNING, SQLAlchemy renders the
+# rows into one "INSERT ... VALUES (...), (...)" (its insertmanyvalues) on SQLite and PostgreSQL
+# alike, rather than the statement once per row.
+_INSERT_BATCH = _INSERT_RECEIPTS.returning(ScoreReceipt.__table__.c.id)
 # The longest purpose a request may name (the receipts' column), and model name (the models').
 MAX_PURPOSE = 80
 MAX_NAME = 80
@@ -93,9 +100,11 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
         raise Invalid(f"at most {policy.max_batch} cases per request",
                       {"instances": [f"{len(cases)} given; the policy allows {policy.max_batch}"]})
     release_early = commit and read_first(session)
-    at = verdicts.head(session)
+    # The head as the token's lookup read it, moments ago; a cache entry keyed by it is never
+    # older than it (so a change since is seen by the next request, as before).
+    at = people.ledger_head_read(session) or verdicts.head(session)
     check_client(session, actor, name, purpose, now, at)
-    verdict = verdicts.verdict(session, name, number, policy, now, at)
+    verdict = verdicts.verdict(session, actor.organisation_id, name, number, policy, now, at)
     check_purpose(session, actor, name, purpose, verdict, now)
     verdicts.require_servable(session, verdict, len(cases))
     if release_early:
@@ -105,36 +114,40 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     rows = [features.validate(c, schema, where if len(cases) == 1 else f"instances.{i}")
             for i, c in enumerate(cases)]
     prepared = loaded.get(session, verdict, store, policy, now, release=commit)
-    explanations = prepared.explainer.score_and_explain(rows if len(rows) > 1 else rows[0])
+    explainer = prepared.explainer
+    scored = explainer.score_rows(rows if len(rows) > 1 else rows[0])
+    packer = compact.Packer(schema)
     keep = policy.retain_inputs_days > 0
     keep_until = now + timedelta(days=policy.retain_inputs_days) if keep else None
+    base, scale, specs = explainer.base_value, explainer.scale, explainer.features
     results, receipts = [], []
-    for case, row, explanation in zip(cases, rows, explanations, strict=True):
-        band = band_of(explanation.score, verdict.bands, policy)
+    for case, row, score_, explained, values in zip(
+            cases, rows, scored.score, scored.explained, scored.contributions, strict=True):
+        band = band_of(score_, verdict.bands, policy)
         receipt_id, code = str(uuid.uuid4()), receipt_chain.new_code()
         receipts.append({
             "id": receipt_id, "model_version_id": verdict.version_id,
             "approval_id": verdict.approval_id, "client_id": actor.id, "purpose": purpose,
             "inputs_hash": ledger.sha256(case), "inputs": row if keep else None,
-            "inputs_expire_at": keep_until, "score": explanation.score, "band": band,
-            "explanation": {"base_value": explanation.base_value,
-                            "contributions": explanation.contributions,
-                            "scale": explanation.scale},
+            "inputs_expire_at": keep_until, "score": score_, "band": band,
+            "explanation": packer.pack(row, base, values, scale, explained, score_),
             "created_at": now, "outcome": None, "overrode": None, "outcome_reason": None,
             "outcome_at": None, "code": code, "batch": None, "batch_index": None,
         })
-        results.append({"receipt_id": receipt_id, "score": explanation.score, "band": band,
-                        "explanation": explanation.to_dict(),
+        results.append({"receipt_id": receipt_id, "score": score_, "band": band,
+                        "explanation": explanation(specs, [row.get(f.name) for f in specs],
+                                                   values, scale, base, score_, explained),
                         "verify_code": receipt_chain.display_code(code)})
     # A Core insert built once, without the ORM's unit of work: receipts are not changed again
     # in this request.
+    insert = _INSERT_RECEIPTS if len(receipts) == 1 else _INSERT_BATCH
     if release_early:
-        commit_alone(session.get_bind(), _INSERT_RECEIPTS, receipts)  # no transaction is open
+        commit_alone(session.get_bind(), insert, receipts)  # no transaction is open
     else:
-        session.connection().execute(_INSERT_RECEIPTS, receipts)
+        session.connection().execute(insert, receipts)
         if commit:
             session.commit()
     return {
         "model": name, "version": verdict.number, "approval_id": verdict.approval_id,
-        "valid_until": verdict.valid_until, "purpose": purpose, "results": results,
+        "approved_until": verdict.approved_until, "purpose": purpose, "results": results,
     }

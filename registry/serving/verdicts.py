@@ -5,8 +5,10 @@ Every cache key holds the ledger's head: every decision, audit, drift check or e
 the ledger, so any such change invalidates every worker's cache on its very next request at the
 cost of one single-row read. The head's hash (not only its number) is the key, so two databases
 whose ledgers differ never share an entry; so is the policy's content hash. The date is in the key
-too, so expiries bite on their day. What changes within a day by time alone (the end of a drift
-monitor's grace, a daily check's deadline) is worked out again at that moment (``recheck_at``);
+too, so expiries bite on their day, and the organisation: names are each organisation's own, so
+two councils' "hmo-finder" never share a verdict. What changes within a day by time alone (the
+end of a drift monitor's grace, a daily check's deadline) is worked out again at that moment
+(``recheck_at``);
 a monitor that falls overdue by receipts is seen once `gatehouse monitors run` or
 `gatehouse sweep` records it on the ledger (see :mod:`registry.governance.monitor_health`).
 
@@ -41,7 +43,7 @@ class Verdict:
     ok: bool
     reason: str
     approval_id: int | None
-    valid_until: date | None
+    approved_until: date | None
     pilot_cap: int | None
     number: int = 0
     label: str = ""
@@ -71,7 +73,7 @@ class Rights:
     purposes: frozenset[str]
 
 
-_verdicts: dict[tuple[str, int | None, str, str, date], Verdict] = {}
+_verdicts: dict[tuple[int | None, str, int | None, str, str, date], Verdict] = {}
 _rights: dict[tuple[int, str], Rights | None] = {}
 _lock = threading.Lock()
 
@@ -95,13 +97,14 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
         cache[key] = value
 
 
-def verdict(session: Session, name: str, number: int | None, policy: Policy, now: datetime,
-            ledger_head: str | None = None) -> Verdict:
+def verdict(session: Session, organisation_id: int | None, name: str, number: int | None,
+            policy: Policy, now: datetime, ledger_head: str | None = None) -> Verdict:
+    """The verdict on the organisation's model of that name."""
     at = head(session) if ledger_head is None else ledger_head
-    key = (name, number, at, policy.content_hash, now.date())
+    key = (organisation_id, name, number, at, policy.content_hash, now.date())
     cached = _verdicts.get(key)
     if cached is None or (cached.recheck_at is not None and now >= cached.recheck_at):
-        cached = _compute(session, name, number, policy, now)
+        cached = _compute(session, organisation_id, name, number, policy, now)
         _remember(_verdicts, key, cached)
     return cached
 
@@ -118,9 +121,10 @@ def rights(session: Session, client_id: int, ledger_head: str) -> Rights | None:
     return found
 
 
-def _compute(session: Session, name: str, number: int | None, policy: Policy, now: datetime
-             ) -> Verdict:
-    model = session.scalars(select(PredictiveModel).where(PredictiveModel.name == name)).first()
+def _compute(session: Session, organisation_id: int | None, name: str, number: int | None,
+             policy: Policy, now: datetime) -> Verdict:
+    model = session.scalars(select(PredictiveModel).where(
+        PredictiveModel.name == name, PredictiveModel.organisation_id == organisation_id)).first()
     if model is None:
         raise NotFound(f"no model named {name!r}", {"model": [name]})
     if number is not None:

@@ -6,35 +6,52 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..governance import dpia, lifecycle, proposals, waivers
+from ..governance import dpia, lifecycle, parties, proposals, waivers
 from ..governance.evidence import Evidence
-from ..records import DPIA, Decision, Governed, ModelVersion
+from ..records import DPIA, DataSharingAgreement, Decision, Governed, ModelVersion
+from ..serving import warm
 from .unit import Unit
 
 
 def decide(unit: Unit, record: Governed, decision: str, rationale: str,
-           conditions: str | None = None, valid_until: date | None = None) -> Decision:
-    """Move the record through its lifecycle; the chain is evaluated once (in `lifecycle`)."""
+           conditions: str | None = None, approved_until: date | None = None) -> Decision:
+    """Move the record through its lifecycle; the chain is evaluated once (in `lifecycle`).
+    What it makes servable is loaded by this process's warmer at once (see `serving.warm`)."""
     with unit:
-        return lifecycle.decide(unit.session, unit.actor, record, unit.policy, unit.now,
-                                decision=decision, rationale=rationale, conditions=conditions,
-                                valid_until=valid_until)
+        taken = lifecycle.decide(unit.session, unit.actor, record, unit.policy, unit.now,
+                                 decision=decision, rationale=rationale, conditions=conditions,
+                                 approved_until=approved_until)
+    warm.kick(unit.app.extensions["gatehouse"])
+    return taken
+
+
+def set_side(unit: Unit, agreement: DataSharingAgreement, side: str, suspended: bool,
+             rationale: str) -> Decision:
+    """A party suspends its side of an agreement (or lifts that), in its own organisation's
+    decisions and ledger."""
+    with unit:
+        return parties.set_side(unit.session, unit.actor, agreement, side, suspended, rationale,
+                                unit.policy, unit.now)
 
 
 def settle(unit: Unit, version: ModelVersion, proposed: Evidence, accept: bool,
            rationale: str) -> Decision:
     """Accept or decline a change proposed to a version's bias audit or drift monitor."""
     with unit:
-        return proposals.settle(unit.session, unit.actor, version, proposed, accept, rationale,
-                                unit.policy, unit.now)
+        settled = proposals.settle(unit.session, unit.actor, version, proposed, accept,
+                                   rationale, unit.policy, unit.now)
+    warm.kick(unit.app.extensions["gatehouse"])
+    return settled
 
 
 def waive(unit: Unit, version: ModelVersion, requirement: str, items: list[str],
           rationale: str, evidence: str | None = None) -> Decision:
     """Waive (or, for an alert, acknowledge) the outstanding items of a gap, by name."""
     with unit:
-        return waivers.record(unit.session, unit.actor, version, unit.policy, unit.now,
-                              requirement, items, rationale, evidence)
+        waived = waivers.record(unit.session, unit.actor, version, unit.policy, unit.now,
+                                requirement, items, rationale, evidence)
+    warm.kick(unit.app.extensions["gatehouse"])
+    return waived
 
 
 def advise(unit: Unit, record: DPIA, advice: str) -> DPIA:

@@ -70,7 +70,8 @@ def audit(unit: Unit, name: str, number: int, dataset_id: int, label_column: str
               "positive_label": positive, "threshold": threshold,
               "sensitive_features": sensitive_features, "extra_groupings": extra_groupings}
     with unit:  # the queue commits the job before it runs
-        return jobs.enqueue(unit.app, unit.session, unit.actor, "bias_audit", params)
+        return jobs.enqueue(unit.app, unit.session, unit.actor, "bias_audit", params,
+                            version.organisation_id)
 
 
 def monitor(unit: Unit, version: ModelVersion, dataset_id: int | None,
@@ -105,4 +106,5 @@ def check_drift(unit: Unit, name: str, number: int, batch: bytes | None,
     elif limit:
         params["limit"] = limit
     with unit:
-        return jobs.enqueue(unit.app, unit.session, unit.actor, "drift_check", params)
+        return jobs.enqueue(unit.app, unit.session, unit.actor, "drift_check", params,
+                            version.organisation_id)

@@ -4,6 +4,8 @@ the same."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from ..governance.samples import BACKGROUND_ROWS, BACKGROUND_SEED
@@ -24,6 +26,20 @@ Scale = validate.Range(min=1, max=3)
 MAX_ID = MAX_COUNT = 2**31 - 1
 
 
+class Label(fields.Field):
+    """A label value as the data has it: text, an integer or true/false (kept as text; records
+    give it back typed as the label column is)."""
+
+    default_error_messages = {"invalid": "must be text, an integer or true/false"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, int) or (isinstance(value, str) and value.strip()):
+            return str(value).strip()
+        raise self.make_error("invalid")
+
+
 def Id(**kwargs: object) -> fields.Integer:
     """A record's id."""
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ID, error="no record has this id"),
@@ -41,6 +57,9 @@ class Owned(Schema):
 
     organisation_id = Id(metadata={"description": "the organisation the record belongs to "
                                    "(by default the only one where you register records)"})
+    organisation = Text(validate=validate.Length(min=1, max=80), metadata={
+        "description": "the slug of the organisation the record belongs to (e.g. northmere): "
+                       "needed when you register records in several"})
 
 
 # --- agreements ----------------------------------------------------------------------------------
@@ -133,8 +152,11 @@ class DpiaIn(Owned):
     consultation = Text(load_default="")
     necessity = Text(load_default="")
     risks = fields.List(fields.Nested(RiskIn), load_default=list)
-    measures_approved_by = Text(allow_none=True, load_default=None)
-    residual_risk_approved_by = Text(allow_none=True, load_default=None)
+    measures_approved_by_id = Id(allow_none=True, load_default=None, metadata={
+        "description": "the user id of the governance officer or DPO who approved the measures"})
+    residual_risk_approved_by_id = Id(allow_none=True, load_default=None, metadata={
+        "description": "the user id of the governance officer or DPO who accepted the residual "
+        "risk"})
     prior_consultation = Text(allow_none=True, load_default=None)
     review_date = fields.Date(allow_none=True, load_default=None)
     dataset_ids = fields.List(Id(), load_default=list)
@@ -176,6 +198,11 @@ class ModelIn(Owned):
     benefit = Text(load_default="")
     benefit_measure = Text(load_default="")
     summary = Text(load_default="")
+    outcome_vocabulary = fields.List(
+        Text(validate=validate.Length(min=1, max=80)), allow_none=True, load_default=None,
+        validate=validate.Length(min=2, max=20), metadata={
+            "description": "the outcomes a caseworker may report on this model's scores; "
+            "none: the policy's (accepted, overridden, no_action)"})
 
 
 class FeatureIn(Schema):
@@ -216,7 +243,7 @@ class VersionIn(Schema):
                        "measured against the model's mean output over these rows, recorded on "
                        "the version and used by the self-check and by serving"})
     label_column = Text(allow_none=True, load_default=None)
-    positive_label = Text(allow_none=True, load_default=None)
+    positive_label = Label(allow_none=True, load_default=None)
     threshold = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
     bands = fields.List(fields.Nested(BandIn), allow_none=True, load_default=None)
     metrics = fields.Dict(allow_none=True, load_default=None)
@@ -229,8 +256,15 @@ class VersionIn(Schema):
 # --- decisions -----------------------------------------------------------------------------------
 
 
+class SideIn(Schema):
+    """A party suspends its side of an agreement, or lifts its suspension."""
+
+    suspended = fields.Boolean(required=True)
+    rationale = Text(required=True, validate=validate.Length(min=1))
+
+
 class DecisionIn(Schema):
     decision = Text(required=True, validate=validate.OneOf(DECISIONS))
     rationale = Text(required=True, validate=validate.Length(min=1))
     conditions = Text(allow_none=True, load_default=None)
-    valid_until = fields.Date(allow_none=True, load_default=None)
+    approved_until = fields.Date(allow_none=True, load_default=None)

@@ -16,23 +16,30 @@ from ..records import ApiClient, Organisation, User
 from .unit import Unit
 
 
-def authenticate(session: Session, token: str) -> Actor:
-    """The actor a bearer token belongs to; the session sees only what it may from now on. The
-    lookup's read transaction is ended at once, so the request's own work takes whatever lock
-    it needs."""
+def authenticate(session: Session, token: str, organisation: str | None = None) -> Actor:
+    """The actor a bearer token belongs to; the session sees only what it may from now on, and
+    resolves names in URLs within `organisation` (a slug) when one is named. The lookup's read
+    transaction is ended at once, so the request's own work takes whatever lock it needs."""
     reading = read_first(session)
     actor = people.authenticate(session, token)
     if reading:
         session.rollback()
-    scope.enter(session, actor)
+    _enter(session, actor, organisation)
     return actor
 
 
-def signed_in(session: Session, user: User) -> Actor:
+def signed_in(session: Session, user: User, organisation: str | None = None) -> Actor:
     """The actor a web sign-in is; the session sees only what it may from now on."""
     actor = people.actor_for_user(user)
-    scope.enter(session, actor)
+    _enter(session, actor, organisation)
     return actor
+
+
+def _enter(session: Session, actor: Actor, organisation: str | None) -> None:
+    scope.enter(session, actor)
+    # `?organisation=` is a slug here; a number is a listing's filter by id (api ListFilters)
+    if organisation and not organisation.isdigit():
+        scope.name_in(session, actor, organisation)
 
 
 def attempt_sign_in(session: Session, email: str, password: str,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import ScoreReceipt
 from ..serving import receipts, scoring
 from .unit import Unit
 
@@ -19,15 +18,27 @@ def score(unit: Unit, name: str, purpose: str, cases: list[Any],
                          unit.store, unit.now, number, commit=True)
 
 
-def read_receipt(unit: Unit, receipt_id: str) -> ScoreReceipt:
-    """A receipt (appeals, subject access); inputs past their retention are erased on the way."""
+def read_receipt(unit: Unit, receipt_id: str) -> dict[str, Any]:
+    """A receipt (appeals, subject access) with its explanation as the score gave it; inputs
+    past their retention are erased on the way."""
     with unit:
-        return receipts.read(unit.session, unit.actor, receipt_id, unit.now)
+        return receipts.view(unit.session,
+                             receipts.read(unit.session, unit.actor, receipt_id, unit.now))
 
 
-def record_outcome(unit: Unit, receipt_id: str, outcome: str, overrode: bool,
-                   reason: str | None) -> ScoreReceipt:
+def record_outcome(unit: Unit, receipt_id: str, outcome: str, overrode: bool | None,
+                   reason: str | None) -> dict[str, Any]:
     """What the caseworker finally decided, reported by the tool that asked for the score."""
     with unit:
-        return receipts.record_outcome(unit.session, unit.actor, receipt_id, outcome, overrode,
-                                       reason, unit.now)
+        return receipts.view(unit.session, receipts.record_outcome(
+            unit.session, unit.actor, receipt_id, outcome, overrode, reason, unit.now,
+            unit.policy))
+
+
+def correct_outcome(unit: Unit, receipt_id: str, outcome: str, overrode: bool | None,
+                    reason: str | None, correction_reason: str) -> dict[str, Any]:
+    """A wrong outcome report corrected by the same tool, with the reason; the history kept."""
+    with unit:
+        return receipts.view(unit.session, receipts.correct_outcome(
+            unit.session, unit.actor, receipt_id, outcome, overrode, reason, correction_reason,
+            unit.now, unit.policy))

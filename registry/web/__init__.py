@@ -52,12 +52,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.bytecode_cache = BYTECODE
     present.register(app)
 
-    # decisions, agreement_stages and evidence_decisions add their routes to pages.bp, so they
-    # are imported before that is registered
+    # decisions, agreement_sides, agreement_stages, downloads, evidence_decisions and
+    # watch_alerts add their routes to pages.bp, so they are imported before that is registered
     from . import (  # noqa: F401
+        agreement_sides,
         agreement_stages,
         auth,
         decisions,
+        downloads,
         dpia,
         evidence_decisions,
         ledger_public,
@@ -65,6 +67,8 @@ def init_app(app: Flask) -> None:
         security,
         transparency,
         verify,
+        watch_alerts,
+        webhooks_page,
     )
 
     security.init_app(app)

@@ -56,7 +56,7 @@ def current_user() -> User | None:
 def current_actor() -> Actor:
     user = current_user()
     assert user is not None, "login_required must guard this view"
-    return people.signed_in(db(), user)
+    return people.signed_in(db(), user, request.args.get("organisation"))
 
 
 def unit() -> Unit:

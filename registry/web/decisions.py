@@ -33,17 +33,17 @@ def decide_on(record: Governed) -> Any:
         abort(400, "choose a decision")
     rationale = request.form.get("rationale", "")
     conditions = request.form.get("conditions", "").strip() or None
-    valid_until: date | None = None
+    approved_until: date | None = None
     errors: list[dict[str, str]] = []
     if not rationale.strip():
         errors.append({"text": "Enter the reasons for your decision", "href": "#rationale"})
     if decision in ("approve", "reinstate"):
-        valid_until, problem = forms.date_field(request.form, "valid_until")
+        approved_until, problem = forms.date_field(request.form, "approved_until")
         if problem:
-            errors.append({"text": problem, "href": "#valid_until-day"})
+            errors.append({"text": problem, "href": "#approved_until-day"})
     if not errors:
         try:
-            made = decisions.decide(unit(), record, decision, rationale, conditions, valid_until)
+            made = decisions.decide(unit(), record, decision, rationale, conditions, approved_until)
         except GovernanceError as exc:
             return render_record(record, exc.status, errors=forms.summary(exc, "#decision"),
                                  form=request.form, field_errors=forms.by_field(

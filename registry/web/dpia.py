@@ -17,9 +17,9 @@ from sqlalchemy import select
 from ..governance import registration
 from ..governance.errors import Conflict, Forbidden, GovernanceError, Invalid
 from ..governance.inputs import small_int
-from ..governance.permissions import require
+from ..governance.permissions import RULES, require
 from ..platform.services import db
-from ..records import DPIA, Dataset, PredictiveModel
+from ..records import DPIA, Dataset, Organisation, PredictiveModel
 from ..records.dpias import RISK_EFFECTS, risk_level
 from ..usecases import decisions, records
 from ..usecases.inputs import DpiaIn
@@ -66,6 +66,9 @@ def new() -> Any:
     session = db()
     datasets = session.scalars(select(Dataset).order_by(Dataset.title)).all()
     models = session.scalars(select(PredictiveModel).order_by(PredictiveModel.title)).all()
+    # a person who registers records in several organisations says which one's DPIA it is
+    organisations = session.scalars(select(Organisation).where(Organisation.id.in_(
+        actor.organisations(RULES["register"]))).order_by(Organisation.name)).all()
     form: Any = request.form if request.method == "POST" else {}
     errors: list[dict[str, str]] = []
     status = 200
@@ -77,6 +80,12 @@ def new() -> Any:
                             if (n := small_int(i)) is not None],
             "model_names": form.getlist("model_names"),
         }
+        if len(organisations) > 1:
+            if form.get("organisation"):
+                data["organisation"] = form["organisation"]
+            else:
+                errors.append({"text": "Choose the organisation the DPIA belongs to",
+                               "href": "#organisation"})
         if not data["reference"]:
             errors.append({"text": "Enter a reference, for example DPIA-2026-04",
                            "href": "#reference"})
@@ -85,8 +94,8 @@ def new() -> Any:
         status = 422
         if not errors:
             try:
-                loaded = DpiaIn(only=("reference", "title", "dataset_ids",
-                                      "model_names")).load(data)
+                loaded = DpiaIn(only=("reference", "title", "dataset_ids", "model_names",
+                                      "organisation")).load(data)
                 record = records.create(unit(), "dpia", loaded)
                 return redirect(url_for("dpia.step", record_id=record.id, slug="need"))
             except ValidationError as exc:
@@ -94,6 +103,7 @@ def new() -> Any:
             except GovernanceError as exc:
                 errors, status = forms.summary(exc, "#reference"), exc.status
     return render_template("dpia/new.html", datasets=datasets, models=models, form=form,
+                           organisations=organisations if len(organisations) > 1 else [],
                            errors=errors, field_errors=forms.by_field(errors),
                            selected_datasets=set(form.getlist("dataset_ids")) if form else set(),
                            selected_models=set(form.getlist("model_names")) if form else set()), \
@@ -144,6 +154,7 @@ def step(record_id: int, slug: str) -> Any:
         effects=RISK_EFFECTS, risk_level=risk_level,
         review=forms.date_parts(values.get("review_date", p.review_date)),
         title=f"Step {current.number}: {current.title}",
+        signers=records.dpia_signers(unit(), p) if slug == "signoff" else [],
     ), (status if errors else 200)
 
 
@@ -196,8 +207,8 @@ def _read_step(p: DPIA, slug: str) -> tuple[dict[str, Any], list[dict[str, str]]
     if problem:
         errors.append({"text": f"Review date: {problem}", "href": "#review_date-day"})
     data = {
-        "measures_approved_by": f.get("measures_approved_by", "").strip() or None,
-        "residual_risk_approved_by": f.get("residual_risk_approved_by", "").strip() or None,
+        "measures_approved_by_id": _int(f.get("measures_approved_by_id")),
+        "residual_risk_approved_by_id": _int(f.get("residual_risk_approved_by_id")),
         "prior_consultation": f.get("prior_consultation", "").strip() or None,
         "review_date": review.isoformat() if review else None,
     }

@@ -63,13 +63,18 @@ def can_edit(p: DPIA) -> bool:
 
 
 def step_status(p: DPIA, gate: Any) -> dict[str, dict[str, Any]]:
+    """Each step's tag, from the gate's own requirements so the task list and the checklist
+    never disagree, and, for a step not completed, why (`why`: the unmet requirements'
+    details, e.g. a high residual risk needing prior consultation)."""
     met = {r.id: r.met for r in gate.requirements}
+    details = {r.id: r.detail for r in gate.requirements if not r.met}
     started = {
         "need": bool(p.need.strip()), "processing": bool(p.processing.strip()),
         "consultation": bool(p.consultation.strip()), "necessity": bool(p.necessity.strip()),
         "risks": bool(p.risks),
         "measures": any((r.measure or "").strip() for r in p.risks),
-        "signoff": bool(p.measures_approved_by or p.residual_risk_approved_by or p.review_date),
+        "signoff": bool(p.measures_approved_by_id or p.residual_risk_approved_by_id
+                        or p.review_date),
     }
     status = {}
     for step in STEPS:
@@ -80,6 +85,9 @@ def step_status(p: DPIA, gate: Any) -> dict[str, dict[str, Any]]:
             status[step.slug] = {"tag": {"text": "In progress", "classes": "govuk-tag--light-blue"}}
         else:
             status[step.slug] = {"tag": {"text": "Not started", "classes": "govuk-tag--grey"}}
+        why = [details[g] for g in step.gate_ids if g in details]
+        if why and not done:
+            status[step.slug]["why"] = "Not complete: " + "; ".join(why)
     return status
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from ..governance.errors import Conflict, GovernanceError
 
 # Field names in governance details → the id of the form control that fixes them.
-ANCHORS = {"valid_until": "valid_until-day", "review_date": "review_date-day"}
+ANCHORS = {"approved_until": "approved_until-day", "review_date": "review_date-day"}
 
 
 def date_field(form: Any, name: str) -> tuple[date | None, str | None]:
@@ -47,8 +47,9 @@ def summary(exc: GovernanceError, default_href: str = "#main-content",
     errors = []
     details = exc.details if isinstance(exc.details, dict) else {}
     unmet = details.get("unmet") if isinstance(exc, Conflict) else None
+    lines = details.get("summary") if isinstance(exc, Conflict) else None
     fields = {k: v for k, v in details.items()
-              if isinstance(v, list) and k not in ("unmet", "allowed_decisions",
+              if isinstance(v, list) and k not in ("unmet", "summary", "allowed_decisions",
                                                    "allowed_states", "roles_needed")}
     if not fields or unmet:
         errors.append({"text": exc.message, "href": default_href})
@@ -56,6 +57,10 @@ def summary(exc: GovernanceError, default_href: str = "#main-content",
         anchor = ANCHORS.get(name, f"{prefix}{name}".replace(".", "-"))
         for problem in problems:
             errors.append({"text": f"{_field_label(name)}: {problem}", "href": f"#{anchor}"})
+    if lines:  # an approval refused: its few lines, this record's own rows on this page
+        errors += [{"text": line["text"], "href": "#" + line["href"].split("#", 1)[1]
+                    if "#" in line["href"] else line["href"]} for line in lines]
+        return errors
     for req in unmet or []:
         if isinstance(req, dict):
             errors.append({"text": f"{req.get('detail', '')} — {req.get('remedy', '')}".strip(
@@ -71,6 +76,13 @@ def by_field(errors: list[dict[str, str]]) -> dict[str, str]:
     return found
 
 
+LABELS = {"measures_approved_by_id": "Measures approved by",
+          "residual_risk_approved_by_id": "Residual risk accepted by",
+          "approved_until": "Approved until"}
+
+
 def _field_label(name: str) -> str:
+    if name in LABELS:
+        return LABELS[name]
     text = name.replace("_", " ").replace(".", " ")
     return text[:1].upper() + text[1:]

@@ -16,7 +16,18 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from ..governance import gates, lifecycle, monitoring, order, registration, risk, upstream
+from ..governance import (
+    gates,
+    lifecycle,
+    monitoring,
+    order,
+    parties,
+    registration,
+    risk,
+    upstream,
+    waivers,
+    watch,
+)
 from ..governance.chain import fit_for_use, usable
 from ..governance.errors import GovernanceError
 from ..governance.inputs import small_int
@@ -39,6 +50,7 @@ from ..records import (
 from ..records.agreements import AGREEMENT_STAGES, STAGE_WORDS
 from ..usecases import ledger as ledger_cases
 from ..usecases import records
+from ..usecases import watch as watching
 from . import changes, dpia_page, evidence
 from . import dashboard as dash
 from .auth import current_actor, login_required, unit
@@ -73,6 +85,7 @@ def dashboard() -> Any:
     actor, session, policy, moment = current_actor(), db(), services().policy, now()
     return render_template(
         "dashboard.html",
+        inbox=watching.my_inbox(unit()),
         awaiting=dash.awaiting_decision(session, actor, policy, moment),
         due=dash.due_soon(session, moment.date()),
         stopped=dash.stopped(session, policy, moment),
@@ -167,7 +180,7 @@ def decision_options(record: Governed) -> list[str]:
 
 
 def decide_url(record: Governed) -> str:
-    return record_url(record) + "/decisions"
+    return record_url(record, "/decisions")
 
 
 def render_record(record: Governed, status: int = 200, **extra: Any) -> Any:
@@ -210,6 +223,8 @@ def _agreement_page(a: Any) -> tuple[str, dict[str, Any]]:
         # the stages are ticked on the page by the agreement's owner while it may be changed
         "can_edit_stages": allowed(actor, "register") and a.state in registration.EDITABLE
         and actor.user_id in (a.owner_id, a.created_by_id),
+        # the sides the viewer decides for (each party stops or restarts its own)
+        "my_sides": parties.sides_of(actor, a),
     }
 
 
@@ -222,7 +237,8 @@ def _dataset_page(d: Any) -> tuple[str, dict[str, Any]]:
     versions = session.scalars(select(ModelVersion).where(ModelVersion.id.in_(version_ids))
                                .order_by(ModelVersion.id)).all() if version_ids else []
     return "records/dataset.html", {
-        "dpias": upstream.dpias_covering_dataset(session, d), "versions": versions}
+        "dpias": upstream.dpias_covering_dataset(session, d), "versions": versions,
+        "may_download": allowed(current_actor().within(d.organisation_id), "download_data")}
 
 
 def version_summary(v: ModelVersion) -> dict[str, Any]:
@@ -273,6 +289,8 @@ def _version_page(v: Any) -> tuple[str, dict[str, Any]]:
         "summary": version_summary(v),
         **model_evidence(v),
         **changes.page_context(session, current_actor(), v, policy),
+        "watch_alerts": watch.alerts_of(session, v),
+        "may_acknowledge": waivers.may_waive(current_actor(), v),
     }
 
 

@@ -6,8 +6,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, g, url_for
+from markupsafe import Markup, escape
+from sqlalchemy import select
 
-from ..records import User
+from ..governance import scope
+from ..platform.services import db
+from ..platform.words import sentence
+from ..records import Organisation, User
 
 STATE_TAGS = {  # text, GOV.UK tag colour
     "draft": ("Draft", "govuk-tag--grey"),
@@ -90,19 +95,36 @@ def register(app: Flask) -> None:
         kind=lambda k: KIND_NAMES.get(k, humanise(k)),
         requirement=lambda r: REQUIREMENT_NAMES.get(r, humanise(r)), action=action_name,
         term=lambda t: ACRONYMS.get(str(t).lower(), humanise(t)),
+        sentence=humanise, short_hash=short_hash, signer_item=signer_item,
     )
     env.globals.update(state_tag=state_tag, verdict_tag=verdict_tag, user_name=user_name,
                        record_url=record_url, record_name=record_name, met_tag=met_tag,
+                       record_hint=record_hint,
                        risk_tag=risk_tag, DECISION_NAMES=DECISION_NAMES,
                        ROLE_NAMES=ROLE_NAMES, STATES=STATES, STATE_TAGS=STATE_TAGS)
 
 
 def humanise(value: Any) -> str:
-    """`changes_requested` → `Changes requested`."""
-    if value is None:
+    """`changes_requested` → `Changes requested`, acronyms kept (`HMO licensing enforcement`)."""
+    return sentence(value)
+
+
+def short_hash(value: str | None, keep: int = 12) -> Any:
+    """A hash shortened to its first characters, the full value on hover and for copying."""
+    if not value:
         return ""
-    text = str(value).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    text = str(value)
+    if len(text) <= keep:
+        return Markup(f'<code class="app-hash">{escape(text)}</code>')
+    return Markup(f'<code class="app-hash" title="{escape(text)}" data-full="{escape(text)}">'
+                  f'{escape(text[:keep])}…</code><span class="govuk-visually-hidden"> '
+                  f"(full value {escape(text)})</span>")
+
+
+def signer_item(user: User, chosen: int | None) -> dict[str, Any]:
+    """A user offered to sign off a DPIA, as a select item."""
+    return {"value": str(user.id), "text": user.name or user.email,
+            "selected": chosen is not None and str(chosen) == str(user.id)}
 
 
 def action_name(action: str) -> str:
@@ -161,8 +183,6 @@ def verdict_tag(verdict: str | None) -> dict[str, str]:
 
 def risk_tag(level: str | None) -> Any:
     """A DPIA risk level as a coloured tag (the word carries the meaning, not the colour)."""
-    from markupsafe import Markup, escape
-
     colour = {"low": "green", "medium": "yellow", "high": "red"}.get(level or "", "grey")
     return Markup(f'<strong class="govuk-tag govuk-tag--{colour}">{escape(level or "unknown")}'
                   "</strong>")
@@ -186,19 +206,34 @@ def user_name(user_id: int | None) -> str:
     return cache[user_id]
 
 
-def record_url(record: Any) -> str:
+def record_url(record: Any, suffix: str = "") -> str:
+    """The record's page (with `suffix`, a route under it). A model is addressed by its name,
+    which is its organisation's own: for a reader of several organisations the URL names the
+    organisation too (`?organisation=SLUG`, see governance/scope.py)."""
     kind = record.kind
     if kind == "agreement":
-        return url_for("pages.agreement", record_id=record.id)
+        return url_for("pages.agreement", record_id=record.id) + suffix
     if kind == "dataset":
-        return url_for("pages.dataset", record_id=record.id)
+        return url_for("pages.dataset", record_id=record.id) + suffix
     if kind == "dpia":
-        return url_for("dpia.view", record_id=record.id)
+        return url_for("dpia.view", record_id=record.id) + suffix
     if kind == "model":
-        return url_for("pages.model", name=record.name)
+        return url_for("pages.model", name=record.name) + suffix + _named_in(record)
     if kind == "model_version":
-        return url_for("pages.version", name=record.model.name, number=record.number)
+        return (url_for("pages.version", name=record.model.name, number=record.number)
+                + suffix + _named_in(record))
     raise ValueError(f"no page for {kind}")
+
+
+def _named_in(record: Any) -> str:
+    session = db()
+    seen = scope.current(session)
+    if seen is not None and len(seen.records) < 2:
+        return ""
+    if seen is None and len(session.scalars(select(Organisation.id).limit(2)).all()) < 2:
+        return ""
+    org = session.get(Organisation, record.organisation_id)
+    return f"?organisation={org.slug}" if org is not None else ""
 
 
 def record_name(record: Any) -> str:
@@ -213,3 +248,17 @@ def record_name(record: Any) -> str:
     if kind == "model_version":
         return f"{record.model.title or record.model.name}, version {record.number}"
     return str(record.label)
+
+
+def record_hint(record: Any) -> str:
+    """What tells a record apart from another with the same title: its reference or name (and
+    version), and its owner."""
+    kind = record.kind
+    if kind in ("agreement", "dpia"):
+        key = record.reference
+    elif kind == "model_version":
+        key = f"{record.model.name} v{record.number}"
+    else:
+        key = record.name
+    owner = getattr(record, "owner_id", None)
+    return f"{key}, owned by {user_name(owner)}" if owner else key

@@ -9,7 +9,16 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from ..governance.public_register import (
@@ -38,8 +47,12 @@ CSV_FIELDS = (
 )
 
 
-def website(name: str) -> str:
-    return url_for("transparency.model", name=name, _external=True)
+def website(model: PredictiveModel) -> str:
+    """A model's public page: its name and its organisation's slug (names are each
+    organisation's own)."""
+    org = db().get(Organisation, model.organisation_id)
+    return url_for("transparency.model", name=model.name,
+                   organisation=org.slug if org is not None else None, _external=True)
 
 
 def _wanted_organisation(session: Any) -> Organisation | None:
@@ -72,10 +85,12 @@ def index() -> Any:
     rows = [(m, s) for m, s in listed if not wanted or s == wanted]
     organisations = session.scalars(select(Organisation).order_by(Organisation.name)).all()
     orgs = {o.id: o.name for o in organisations}
+    slugs = {o.id: o.slug for o in organisations}
     counts: dict[str, int] = {}
     for _, s in listed:
         counts[s] = counts.get(s, 0) + 1
-    return render_template("transparency/index.html", rows=rows, orgs=orgs, statuses=STATUSES,
+    return render_template("transparency/index.html", rows=rows, orgs=orgs, slugs=slugs,
+                           statuses=STATUSES,
                            paused=paused, organisations=organisations,
                            organisation=org.slug if org is not None else "",
                            wanted=wanted if wanted in STATUSES else "", counts=counts,
@@ -85,12 +100,19 @@ def index() -> Any:
 @bp.route("/transparency/<name>")
 def model(name: str) -> Any:
     session = db()
-    m = session.scalars(select(PredictiveModel).where(PredictiveModel.name == name)).first()
-    status = public_status(m) if m is not None else None
-    if m is None or status is None:
+    org = _wanted_organisation(session)
+    named = select(PredictiveModel).where(PredictiveModel.name == name)
+    if org is not None:
+        named = named.where(PredictiveModel.organisation_id == org.id)
+    public = [(m, public_status(m)) for m in session.scalars(named)]
+    public = [(m, s) for m, s in public if s is not None]
+    if not public:
         abort(404)
+    if len(public) > 1:  # two organisations' tools of one name: the register links each
+        return redirect(url_for("transparency.index"))
+    m, status = public[0]
     record = atrs_record(session, m, status, services().policy, now(),
-                         website(name), current_app.config["TRANSPARENCY_CONTACT"])
+                         website(m), current_app.config["TRANSPARENCY_CONTACT"])
     return render_template("transparency/model.html", r=record, status=status, public=True,
                            title=record["tier_1"]["name"])
 

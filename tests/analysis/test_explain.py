@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from registry.analysis.explain import Explainer, FeatureSpec, self_check
-from registry.analysis.explain._statements import format_value, statement
+from registry.analysis.statements import format_value, points, probability_changes, statement
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "german_credit.csv"
 ROWS = 200
@@ -135,7 +135,9 @@ def test_contributions_equal_shap_summed_over_one_hot_columns(fitted, credit) ->
     got = pd.DataFrame(
         [{c["feature"]: c["contribution"] for c in e.contributions} for e in explanations]
     )[list(frame.columns)]
-    np.testing.assert_allclose(got.to_numpy(), reference.to_numpy(), atol=1e-9)
+    # Gradient boosting is explained by the vectorised kernel, exact to ~1e-15 against the
+    # brute-force oracle (test_boosted_shap); shap's own kernel is off by up to ~2e-9.
+    np.testing.assert_allclose(got.to_numpy(), reference.to_numpy(), atol=1e-8)
 
 
 def test_one_entry_per_original_feature_largest_first(fitted, credit) -> None:
@@ -149,7 +151,9 @@ def test_one_entry_per_original_feature_largest_first(fitted, credit) -> None:
         row = frame.iloc[i]
         for c in e.contributions:
             assert c["value"] == row[c["feature"]]
-            assert c["statement"].startswith(f"The applicant's {c['feature'].replace('_', ' ')} (")
+            assert c["statement"].startswith(c["feature"].replace("_", " ").capitalize() + " ")
+            assert "log-odds" not in c["statement"] and " points" in c["statement"] or (
+                "little difference" in c["statement"] or " 1 point" in c["statement"])
 
 
 def test_explanation_is_json_safe_and_says_it_is_not_causal(fitted) -> None:
@@ -268,23 +272,28 @@ def test_columns_missing_from_the_schema_are_refused(credit, features) -> None:
 
 
 def test_statements() -> None:
-    referrals = FeatureSpec("referrals", "integer", "Number of previous referrals")
-    assert (
-        statement(referrals, 3, 0.1234, "probability")
-        == "Number of previous referrals (3) raised the score by 0.12"
-    )
-    assert (
-        statement(referrals, 0, -0.05, "probability")
-        == "Number of previous referrals (0) lowered the score by 0.05"
-    )
-    assert (
-        statement(referrals, 1, 0.001, "probability")
-        == "Number of previous referrals (1) made little difference"
-    )
-    assert (
-        statement(FeatureSpec("age", "number"), None, 0.4, "log-odds")
-        == "age (missing) raised the score by 0.40 in log-odds"
-    )
+    band = FeatureSpec("council_tax_band", "category", "Council tax valuation band (A to H)")
+    assert statement(band, "B", 0.04) == "Council tax band B raised the score by 4 points"
+    assert statement(band, "B", -0.0051) == "Council tax band B lowered the score by 1 point"
+    # points: x100, rounded half away from zero
+    assert [points(v) for v in (0.045, -0.045, 0.005, -0.005, 0.0049, 0.125)] == [
+        5, -5, 1, -1, 0, 13]
+    assert statement(band, "B", 0.0049) == "Council tax band B made little difference to the score"
+    # a missing value said once; a false value said "no"; acronyms kept
+    years = FeatureSpec("years_since_inspection", "number")
+    assert (statement(years, None, 0.4)
+            == "Years since inspection not recorded raised the score by 40 points")
+    licences = FeatureSpec("landlord_other_licences", "boolean")
+    assert statement(licences, False, -0.02) == (
+        "Landlord other licences no lowered the score by 2 points")
+    assert statement(licences, "false", -0.02).startswith("Landlord other licences no ")
+    hmo = FeatureSpec("hmo_register", "boolean")
+    assert statement(hmo, True, 0.1).startswith("HMO register yes")
+    # log-odds contributions are shared out as the score's own change, never log-odds
+    changes = probability_changes([0.5, -0.25], "log-odds", score=0.6, base_value=0.0,
+                                  explained_value=0.25)
+    assert sum(changes) == pytest.approx(0.6 - 0.5) and changes[0] == pytest.approx(-2 * changes[1])
+    assert probability_changes([0.1], "probability", 0.6, 0.5, 0.6) == [0.1]
     assert format_value(1, "boolean") == "yes" and format_value(0.0, "boolean") == "no"
     assert [format_value(v) for v in (5951.0, 12345, 0.123456, True, 2.5, "own")] == [
         "5951",

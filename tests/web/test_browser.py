@@ -92,6 +92,7 @@ def test_an_officer_reviews_approves_and_the_model_reaches_the_public_register(
     page.wait_for_url(re.compile(r".*/models/credit-risk/versions/1$"))
     banner = page.locator(".govuk-notification-banner--success")
     assert "approved" in banner.inner_text()
+    expect(banner).to_be_in_viewport()
     assert page.locator("h1 + p .govuk-tag").inner_text().strip() == "Approved"
     assert version_state(app) == "approved"
 
@@ -185,6 +186,8 @@ def test_an_officer_accepts_a_proposed_change_from_the_dashboard(
     page.wait_for_url(re.compile(r".*/models/credit-risk/versions/1#proposals$"))
     assert "accepted and is now in force" in page.locator(
         ".govuk-notification-banner--success").inner_text()
+    # the page was asked for at #proposals, far down: the banner is still in view
+    expect(page.locator(".govuk-notification-banner--success")).to_be_in_viewport()
     expect(page.locator("#proposals + p")).to_contain_text("No change to this version")
     with services.sessions() as session:
         assert session.get(DriftMonitor, proposed.id).status == "in_force"  # type: ignore[union-attr]

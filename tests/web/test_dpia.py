@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from registry.records import DPIA
 
+from ..builders import OLIVIA_ID
 from ..conftest import Api
 from . import seed
 
@@ -76,13 +77,22 @@ def test_a_dpia_is_written_step_by_step_advised_and_answered(app: Flask, api: Ap
     assert saved.headers["Location"].endswith("/steps/signoff")
 
     signoff = f"{base}/steps/signoff"
-    bad = sam.post(signoff, {"measures_approved_by": "J. Ellis (SIRO)",
+    offered = html(sam.get(signoff))
+    # the officers and the DPO of the organisation are offered to sign; no data scientist
+    assert all(f'>{who}</option>' in offered for who in ("Olivia", "Gus", "Dee"))
+    assert ">Sam</option>" not in offered
+    bad = sam.post(signoff, {"measures_approved_by_id": str(OLIVIA_ID),
                              "review_date-day": "31", "review_date-month": "13",
                              "review_date-year": "2027"}, token_from=signoff)
     assert bad.status_code == 422 and 'href="#review_date-day"' in html(bad)
     assert 'value="31"' in html(bad)  # what was typed is shown again
-    saved = sam.post(signoff, {"measures_approved_by": "J. Ellis (SIRO)",
-                               "residual_risk_approved_by": "J. Ellis (SIRO)",
+    not_a_signer = sam.post(signoff, {"measures_approved_by_id": "1",  # Sam, data scientist
+                                      "action": "continue"}, token_from=signoff)
+    assert not_a_signer.status_code == 422
+    assert "is not a governance officer or DPO" in html(not_a_signer)
+    assert stored(app).measures_approved_by_id is None  # nothing stored
+    saved = sam.post(signoff, {"measures_approved_by_id": str(OLIVIA_ID),
+                               "residual_risk_approved_by_id": str(OLIVIA_ID),
                                "review_date-day": "1", "review_date-month": "6",
                                "review_date-year": "2027", "action": "continue"},
                      token_from=signoff)
@@ -93,6 +103,7 @@ def test_a_dpia_is_written_step_by_step_advised_and_answered(app: Flask, api: Ap
     assert [(r.likelihood, r.severity, r.residual_level) for r in p.risks] == [
         (2, 3, "low"), (1, 2, "low")]
     assert str(p.review_date) == "2027-06-01" and p.model_names == ["hmo-finder"]
+    assert p.measures_approved_by_id == p.residual_risk_approved_by_id == OLIVIA_ID
 
     page = html(sam.get(base))
     assert page.count("Completed") == 7  # every step of the task list

@@ -9,11 +9,13 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from registry.records import BiasAudit, DriftMonitor, Job, ScoreReceipt
+from registry.governance import watch
+from registry.records import BiasAudit, DriftMonitor, Job, ScoreReceipt, WatchAlert
 
 from ..chain import build_chain, case, ok
-from ..conftest import Api
+from ..conftest import START, Api
 from ..test_organisations import EASTBROOK, add_eastbrook
+from ..test_watch import receipts, version_of
 from .conftest import Browser
 
 # Whose probe of a Northmere record must succeed (the positive control), by route: reading is
@@ -24,8 +26,9 @@ BODIES: dict[str, Any] = {
     "dpo-advice": {"advice": "Proceed."}, "advice": {"advice": "Proceed."},
     "advice-response": {"accepted": True, "reason": "Agreed."},
     "waivers": {"requirement": "bias_audit", "items": ["x"], "rationale": "Because."},
-    "drift-monitor": {"action": "alert"}, "outcome": {"outcome": "x", "overrode": False},
+    "drift-monitor": {"action": "alert"}, "outcome": {"outcome": "accepted"},
     "proposals": {"decision": "accept", "rationale": "Agreed."},
+    "acknowledge": {"rationale": "Seen to."},
 }
 
 
@@ -36,7 +39,8 @@ def _values(app: Flask, chain: Any, receipt: str) -> dict[str, Any]:
                 "audit_id": audit, "evidence_id": audit, "kind": "bias_audit",
                 "check_id": 1, "grouping": "sex", "metric": "selection_rate",
                 "job_id": session.scalars(select(Job.id)).first(), "receipt_id": receipt,
-                "user_id": 1, "slug": "need",
+                "user_id": 1, "slug": "need", "side": "recipient",
+                "alert_id": session.scalars(select(WatchAlert.id)).first(),
                 "monitor": session.scalars(select(DriftMonitor.id)).first(),
                 "receipts": session.scalars(select(ScoreReceipt.id)).all()}
 
@@ -78,6 +82,10 @@ def test_no_route_gives_another_organisation_anything(app: Flask, api: Api) -> N
     chain = build_chain(api)
     scored = ok(api.post(f"/api/v1/models/{chain.model}/score", as_="app", json={
         "purpose": "credit_risk_research", "features": case()}))
+    with app.extensions["gatehouse"].sessions() as session:  # an alert of Northmere's to probe
+        receipts(session, version_of(session, chain), [START.replace(hour=2)])
+        watch.run(session, app.extensions["gatehouse"].policy, START)
+        session.commit()
     values = _values(app, chain, scored["results"][0]["receipt_id"])
     add_eastbrook(app, api)
     probes = _probes(app, chain, values)

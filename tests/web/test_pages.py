@@ -70,6 +70,10 @@ def test_the_ledger_is_for_officers_and_auditors(visit) -> None:
     assert visit("audrey").get("/ledger").status_code == 200
     page = visit("olivia").get("/ledger")
     assert page.status_code == 200 and "is intact" in html(page)
+    # each hash shortened, the full value on hover
+    full = re.search(r'<code class="app-hash" title="([0-9a-f]{64})"[^>]*>([0-9a-f]{12})…</code>',
+                     html(page))
+    assert full and full.group(1).startswith(full.group(2))
     refused = visit("sam").get("/ledger")
     assert refused.status_code == 403 and "You cannot do this" in html(refused)
     assert "govuk-template" in html(refused)  # a GOV.UK page, not JSON
@@ -166,13 +170,13 @@ def test_a_decision_needs_a_rationale_and_a_real_date(visit, world: World) -> No
     assert "govuk-error-summary" in page and 'href="#rationale"' in page
     assert "govuk-textarea--error" in page and "<title>Error:" in page
     bad_day = client.post(f"{url}/decisions", {
-        "decision": "approve", "rationale": "ok", "valid_until-day": "31",
-        "valid_until-month": "2", "valid_until-year": "2027"})
-    assert bad_day.status_code == 422 and 'href="#valid_until-day"' in html(bad_day)
+        "decision": "approve", "rationale": "ok", "approved_until-day": "31",
+        "approved_until-month": "2", "approved_until-year": "2027"})
+    assert bad_day.status_code == 422 and 'href="#approved_until-day"' in html(bad_day)
     assert 'value="31"' in html(bad_day)  # what was typed is shown again
     too_late = client.post(f"{url}/decisions", {
-        "decision": "approve", "rationale": "ok", "valid_until-day": "1",
-        "valid_until-month": "1", "valid_until-year": "2030"})
+        "decision": "approve", "rationale": "ok", "approved_until-day": "1",
+        "approved_until-month": "1", "approved_until-year": "2030"})
     assert too_late.status_code == 422 and "no later than" in html(too_late)
     assert version_state(world.app, "credit-risk") == "submitted"
 
@@ -209,6 +213,8 @@ def test_dashboards_differ_by_role(visit) -> None:
     olivia = html(visit("olivia").get("/dashboard"))
     assert "Awaiting your decision" in olivia and "Ready for your decision" in olivia
     assert "Credit risk research score, version 1" in olivia
+    # told apart from another of the same title: its name and version, and its owner
+    assert "credit-risk v1, owned by Sam" in olivia
     assert "Drift found: a private reason" in olivia  # suspended, and why
     sam = html(visit("sam").get("/dashboard"))
     assert "Awaiting your decision" not in sam

@@ -112,7 +112,9 @@ def test_the_json_export_is_shaped_on_the_standard(world: World) -> None:
     assert set(record) == {"id", "metadata", "tier_1", "tier_2"}
     assert set(record["tier_1"]) == {"name", "description", "how_it_is_used", "why_it_is_used",
                                      "website", "contact", "organisation", "phase"}
-    assert record["tier_1"]["website"].endswith("/transparency/live-model")
+    # names are each organisation's own: the page names the organisation too
+    assert record["tier_1"]["website"].endswith("/transparency/live-model?organisation="
+                                                + "northmere-borough-council")
     assert set(record["tier_2"]) == {
         "owner_and_responsibility", "description_and_rationale", "decision_making_process",
         "data", "risks_mitigations_and_impact_assessments", "approval"}
@@ -145,3 +147,12 @@ def test_the_csv_export_has_the_standard_header_and_a_row_per_model(world: World
     assert row["decision_role"] == "advisory" and row["bias_audit"].endswith(
         "; groups not assessed, waived by an officer: foreign_worker × sex=no × female")
     assert row["legal_bases"] == "Public task"
+
+
+def test_a_tools_page_is_found_within_its_organisation(world: World) -> None:
+    """Names are each organisation's own: the page may name the organisation, and another
+    organisation (or none such) has no tool of that name."""
+    client = world.app.test_client()
+    page = client.get("/transparency/live-model?organisation=northmere-borough-council")
+    assert page.status_code == 200
+    assert client.get("/transparency/live-model?organisation=nowhere").status_code == 404

@@ -93,19 +93,22 @@ class Records(Transport):
         model_names: Iterable[str] = (), need: str | None = None,
         processing: str | None = None, consultation: str | None = None,
         necessity: str | None = None, risks: list[Mapping[str, Any]] | None = None,
-        measures_approved_by: str | None = None, residual_risk_approved_by: str | None = None,
+        measures_approved_by_id: int | None = None,
+        residual_risk_approved_by_id: int | None = None,
         prior_consultation: str | None = None, review_date: date | str | None = None,
     ) -> dict[str, Any]:
         """A DPIA (the ICO's seven steps) over datasets and models registered already; returns
         the record. ``risks``: ``{"description", "likelihood", "severity", "measure", "effect",
         "residual_likelihood", "residual_severity"}`` each, likelihood and severity 1-3,
-        effect eliminated, reduced or accepted."""
+        effect eliminated, reduced or accepted. ``measures_approved_by_id`` and
+        ``residual_risk_approved_by_id``: the user ids of the governance officer or DPO of the
+        organisation who signed them off (``me()["id"]`` on their client)."""
         return self.post("/api/v1/dpias", given(
             reference=reference, title=title, dataset_ids=ids(list(dataset_ids)),
             model_names=list(model_names), need=need, processing=processing,
             consultation=consultation, necessity=necessity, risks=risks,
-            measures_approved_by=measures_approved_by,
-            residual_risk_approved_by=residual_risk_approved_by,
+            measures_approved_by_id=measures_approved_by_id,
+            residual_risk_approved_by_id=residual_risk_approved_by_id,
             prior_consultation=prior_consultation, review_date=review_date))
 
     def dpo_advice(self, dpia: Key, advice: str) -> dict[str, Any]:
@@ -128,13 +131,15 @@ class Records(Transport):
         population: str | None = None, people_scored_per_year: int | None = None,
         vulnerable_groups: bool | None = None, benefit: str | None = None,
         benefit_measure: str | None = None, summary: str | None = None,
+        outcome_vocabulary: list[str] | None = None,
     ) -> dict[str, Any]:
         """A predictive model; returns the record.
 
         ``purpose_class``: individual_case_work (scores cases; may be served) or
         aggregate_analysis (never served to a tool). ``decision_role``: advisory (default) or
         automated (needs ``art22_basis``). ``builder``: in_house (default), supplier or
-        consultant (name the ``supplier``)."""
+        consultant (name the ``supplier``). ``outcome_vocabulary``: the outcomes a caseworker
+        may report on its scores (default: the policy's accepted, overridden, no_action)."""
         return self.post("/api/v1/models", given(
             name=name, title=title, purpose=purpose, purpose_class=purpose_class,
             purpose_description=purpose_description, decision_role=decision_role,
@@ -143,7 +148,8 @@ class Records(Transport):
             code_owner=code_owner, weights_owner=weights_owner, data_owner=data_owner,
             exit_terms=exit_terms, art22_basis=art22_basis, population=population,
             people_scored_per_year=people_scored_per_year, vulnerable_groups=vulnerable_groups,
-            benefit=benefit, benefit_measure=benefit_measure, summary=summary))
+            benefit=benefit, benefit_measure=benefit_measure, summary=summary,
+            outcome_vocabulary=outcome_vocabulary))
 
     def register_version(
         self, model: str, pipeline: Any = None, *, artefact: bytes | None = None,
@@ -181,6 +187,10 @@ class Records(Transport):
                               {"artefact": ("model.skops", artefact)},
                               {"metadata": json.dumps(body, default=to_json)})
 
+    def me(self) -> dict[str, Any]:
+        """The signed-in user: ``{"id", "email", "name", "organisation_id", "roles", ...}``."""
+        return self.get("/api/v1/me")
+
     def get_record(self, kind: str, key: Key) -> dict[str, Any]:
         """A record: kind agreement, dataset, dpia, model or version (see :meth:`path`)."""
         return self.get(self.path(kind, key))
@@ -195,13 +205,13 @@ class Records(Transport):
         return Gate(self.get(f"{self.path(kind, key)}/gate"))
 
     def decide(self, kind: str, key: Key, decision: str, rationale: str, *,
-               conditions: str | None = None, valid_until: date | str | None = None
+               conditions: str | None = None, approved_until: date | str | None = None
                ) -> dict[str, Any]:
         """An officer's decision: approve, reject, request_changes, suspend, reinstate or
-        retire. ``valid_until`` (approve, reinstate) shortens the policy's lease."""
+        retire. ``approved_until`` (approve, reinstate) shortens the policy's lease."""
         return self.post(f"{self.path(kind, key)}/decisions", given(
             decision=decision, rationale=rationale, conditions=conditions,
-            valid_until=valid_until))
+            approved_until=approved_until))
 
     def wait_for_job(self, job_id: str, *, timeout: float = 900.0, poll: float = 0.5
                      ) -> dict[str, Any]:

@@ -12,6 +12,10 @@ def _lines(details: Any) -> list[str]:
         return []
     if isinstance(details, Mapping) and isinstance(details.get("requirements"), list):
         return unmet_lines(details["requirements"])
+    if isinstance(details, Mapping) and isinstance(details.get("summary"), list):
+        # an approval refused: its few lines (the full list stays in details["unmet"])
+        return [f"✗ {line.get('text')}" + (f"  ({line['href']})" if line.get("href") else "")
+                for line in details["summary"] if isinstance(line, Mapping)]
     if isinstance(details, Mapping):
         out = []
         for field, problems in details.items():

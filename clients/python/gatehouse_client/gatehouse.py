@@ -121,8 +121,20 @@ class Gatehouse(Records):
             body["version"] = version
         return self.post(f"/api/v1/models/{quote(model)}/score", body)
 
-    def record_outcome(self, receipt_id: str, outcome: str, *, overrode: bool,
+    def record_outcome(self, receipt_id: str, outcome: str, *, overrode: bool | None = None,
                        reason: str | None = None) -> dict[str, Any]:
-        """What the caseworker finally decided on a scored case, and whether it overrode."""
+        """What the caseworker finally decided on a scored case: ``outcome`` is one of the
+        model's outcomes (``schema(model)["outcomes"]``; by default accepted, overridden,
+        no_action); ``overrode`` defaults to whether it is "overridden"; an override needs the
+        caseworker's ``reason``."""
         return self.post(f"/api/v1/receipts/{quote(receipt_id)}/outcome",
-                         {"outcome": outcome, "overrode": overrode, "reason": reason})
+                         given(outcome=outcome, overrode=overrode, reason=reason))
+
+    def correct_outcome(self, receipt_id: str, outcome: str, correction_reason: str, *,
+                        overrode: bool | None = None, reason: str | None = None
+                        ) -> dict[str, Any]:
+        """Correct a wrong outcome report, saying why (``correction_reason``); the receipt's
+        ``outcome_history`` keeps every report."""
+        return self.post(f"/api/v1/receipts/{quote(receipt_id)}/outcome/corrections",
+                         given(outcome=outcome, overrode=overrode, reason=reason,
+                               correction_reason=correction_reason))

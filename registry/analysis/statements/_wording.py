@@ -1,0 +1,119 @@
+"""The plain-language side of an explanation: one statement per feature and the notices.
+
+Wording only; the contributions it describes come from :mod:`registry.analysis.explain`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+
+from ...platform.words import sentence
+from ._features import FeatureSpec
+
+NOTICE = (
+    "This explanation describes how the model weighed these inputs to reach its score, "
+    "starting from its base value on reference data. It describes the model, not causes: "
+    "it does not show that any input caused the outcome, or what would change it. "
+    "The score is a decision aid; the decision rests with the person making it."
+)
+LOG_ODDS_NOTICE = (
+    " For analysts: the contributions field is on the model's log-odds scale (with the base "
+    "value it adds up to log(score / (1 - score))); the statements give each input's share "
+    "of the change in the score itself, in points out of 100."
+)
+
+
+_FALSE = {"false", "no", "0", "n", "f"}
+_TRUE = {"true", "yes", "1", "y", "t"}
+
+
+def format_value(value: Any, type_: str | None = None) -> str:
+    """An input value as a caseworker would write it (``type_`` from the schema)."""
+    if value is None:
+        return "not recorded"
+    if isinstance(value, bool) or (type_ == "boolean" and value in (0, 1)):
+        return "yes" if value else "no"
+    if type_ == "boolean" and str(value).strip().casefold() in _FALSE | _TRUE:
+        return "no" if str(value).strip().casefold() in _FALSE else "yes"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+    return str(value)
+
+
+def notice_for(scale: str) -> str:
+    return NOTICE + (LOG_ODDS_NOTICE if scale == "log-odds" else "")
+
+
+def points(change: float) -> int:
+    """A change in the score (0 to 1) in points out of 100, rounded half away from zero."""
+    return int(Decimal(repr(change)).scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def probability_changes(contributions: Sequence[float], scale: str, score: float,
+                        base_value: float, explained_value: float) -> list[float]:
+    """Each contribution as a change in the score itself. On the log-odds scale the score's
+    change from the base (``score - expit(base_value)``) is shared out in proportion to the
+    contributions, so the statements add up to it; with no change to share, each is
+    weighted by the slope of the score (``score * (1 - score)``)."""
+    if scale != "log-odds":
+        return list(contributions)
+    moved = explained_value - base_value
+    if abs(moved) > 1e-12:
+        factor = (score - 1.0 / (1.0 + math.exp(-base_value))) / moved
+    else:
+        factor = score * (1.0 - score)
+    return [c * factor for c in contributions]
+
+
+@lru_cache(maxsize=16384)
+def _subject(name: str, type_: str, value: Any, _kind: type) -> str:
+    """"Label value": cached, as a batch repeats the same values (``_kind`` keeps 1, 1.0 and
+    True apart, which are equal as keys but not written alike)."""
+    label = sentence(name)
+    return f"{label} not recorded" if value is None else f"{label} {format_value(value, type_)}"
+
+
+def statement(spec: FeatureSpec, value: Any, change: float) -> str:
+    """E.g. "Council tax band B raised the score by 4 points" (``change``: in the score, 0 to 1;
+    a missing value is said once, "not recorded"; a false value is "no")."""
+    subject = _subject(spec.name, spec.type, value, type(value))
+    amount = points(change)
+    if amount == 0:
+        return f"{subject} made little difference to the score"
+    verb = "raised" if amount > 0 else "lowered"
+    return f"{subject} {verb} the score by {abs(amount)} point{'s' if abs(amount) != 1 else ''}"
+
+
+def contribution_items(features: Sequence[FeatureSpec], values: Sequence[Any],
+                       contributions: Sequence[float], scale: str, score: float, base: float,
+                       explained: float) -> list[dict[str, Any]]:
+    """One row's contributions as a caseworker reads them, largest first: each feature (in
+    schema order) with its value, exact contribution and statement (in points of the score).
+    The same function serves a score and a receipt read back, so both say exactly the same."""
+    changes = probability_changes(contributions, scale, score, base, explained)
+    items = [
+        {"feature": spec.name, "value": value, "contribution": contribution,
+         "statement": statement(spec, value, change)}
+        for spec, value, contribution, change in zip(features, values, contributions, changes,
+                                                     strict=True)
+    ]
+    items.sort(key=lambda item: -abs(item["contribution"]))
+    return items
+
+
+def explanation(features: Sequence[FeatureSpec], values: Sequence[Any],
+                contributions: Sequence[float], scale: str, base: float, score: float,
+                explained: float) -> dict[str, Any]:
+    """One row's explanation as a score answers it (the fields of ``Explanation.to_dict``)."""
+    return {"score": score, "base_value": base,
+            "contributions": contribution_items(features, values, contributions, scale, score,
+                                                base, explained),
+            "scale": scale, "notice": notice_for(scale), "explained_value": explained}
