@@ -17,7 +17,7 @@ from registry.usecases.unit import of_app
 from . import builders as b
 from .chain import build_chain, ok
 from .conftest import Api
-from .test_organisations import east, northmere_records  # noqa: F401 - the fixture
+from .test_organisations import east, northmere_records, signed_by  # noqa: F401 - the fixture
 from .test_watch import receipts
 
 ADVISE = {"advice": "Proportionate; publish the screening note before use."}
@@ -87,7 +87,8 @@ def test_another_organisations_items_never_appear(app: Flask, api: Api, east: in
         "east-data", agreement_ids=[a["id"]])), 201)
     ok(api.post("/api/v1/models", as_="eli", json=b.model("east-model")), 201)
     p = ok(api.post("/api/v1/dpias", as_="eli", json=b.dpia(
-        "DPIA-E", dataset_ids=[d["id"]], model_names=["east-model"])), 201)
+        "DPIA-E", dataset_ids=[d["id"]], model_names=["east-model"],
+        **signed_by(api, "erin"))), 201)
     for who, url in (("sam", f"/api/v1/dpias/{north['dpias']}"),
                      ("sam", f"/api/v1/agreements/{north['agreements']}"),
                      ("eli", f"/api/v1/dpias/{p['id']}"), ("eli", f"/api/v1/agreements/{a['id']}")):

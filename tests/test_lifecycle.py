@@ -389,7 +389,8 @@ def test_sweep_records_lapses_as_system_decisions_and_lists_what_expires_soon(
     assert (f'Expires soon: the agreement end of agreement "DSA-credit-risk" ends on '
             f"{b.date_str(100)}" in result.output)
     assert ("\nLapsed: no records; expiring within 30 days: 2 records; drift monitors overdue: "
-            "no monitors; score inputs erased: no receipts;" in result.output)
+            "no monitors; watch alerts raised: no alerts; score inputs erased: no receipts;"
+            in result.output)
     clock.advance(days=21)
     assert score(api)[0] == 409  # already unservable before the sweep runs
     result = runner.invoke(args=["sweep"])

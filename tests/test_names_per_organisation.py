@@ -17,7 +17,7 @@ from registry.usecases.unit import of_app
 from . import builders as b
 from .chain import build_chain, case, insert_client, ok
 from .conftest import Api
-from .test_organisations import add_eastbrook
+from .test_organisations import add_eastbrook, signed_by
 
 
 def _both_register(app: Flask, api: Api) -> int:
@@ -31,13 +31,14 @@ def _both_register(app: Flask, api: Api) -> int:
 
 def test_two_councils_use_the_same_names_and_each_reads_its_own(app: Flask, api: Api) -> None:
     east = add_eastbrook(app, api)
-    for who, org in (("sam", 1), ("eli", east)):
+    for who, org, officer in (("sam", 1, "olivia"), ("eli", east, "erin")):
         agreement = ok(api.post("/api/v1/agreements", as_=who, json=b.agreement("DSA-1")), 201)
         dataset = ok(api.post("/api/v1/datasets", as_=who, json=b.dataset(
             "housing", agreement_ids=[agreement["id"]])), 201)
         model = ok(api.post("/api/v1/models", as_=who, json=b.model("hmo-finder")), 201)
         dpia = ok(api.post("/api/v1/dpias", as_=who, json=b.dpia(
-            "DPIA-1", dataset_ids=[dataset["id"]], model_names=["hmo-finder"])), 201)
+            "DPIA-1", dataset_ids=[dataset["id"]], model_names=["hmo-finder"],
+            **signed_by(api, officer))), 201)
         assert {r["organisation_id"] for r in (agreement, dataset, model, dpia)} == {org}
         # a DPIA links its own organisation's model of that name, not the other's
         assert ok(api.get(f"/api/v1/dpias/{dpia['id']}", as_=who))["model_names"] == [

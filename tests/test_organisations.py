@@ -34,6 +34,12 @@ def add_eastbrook(app: Flask, api: Api) -> int:
     return org.id
 
 
+def signed_by(api: Api, officer: str) -> dict[str, int]:
+    """A DPIA's sign-offs by that officer (of the DPIA's own organisation)."""
+    me = ok(api.get("/api/v1/me", as_=officer))["id"]
+    return {"measures_approved_by_id": me, "residual_risk_approved_by_id": me}
+
+
 @pytest.fixture
 def east(app: Flask, api: Api) -> int:
     return add_eastbrook(app, api)

@@ -124,6 +124,6 @@ def test_the_compact_form_round_trips_values_categories_and_the_explained_value(
     by_feature = {c["feature"]: c for c in got["contributions"]}
     assert [by_feature[f["name"]]["contribution"] for f in SCHEMA] == contributions
     assert [by_feature[f["name"]]["value"] for f in SCHEMA] == list(row.values())
-    assert by_feature["age"]["statement"].startswith("Age in years (41)")
+    assert by_feature["age"]["statement"].startswith("Age 41 raised the score by ")
     assert [c["feature"] for c in got["contributions"]] == ["owner", "age", "note", "housing"]
     assert ("log-odds" in got["notice"]) == (scale == "log-odds")

@@ -11,7 +11,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..governance.actors import SYSTEM
-from ..records import ModelVersion
 from .context import new_session, services, signing
 
 
@@ -141,6 +140,7 @@ def monitors_run(wait: bool) -> None:
     from ..governance.monitoring import due_monitors
     from ..jobs.queue import enqueue, mode
     from ..jobs.queue import wait as wait_for
+    from ..records import ModelVersion
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     inline = mode(app) != "celery"

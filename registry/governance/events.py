@@ -128,8 +128,16 @@ def from_entry(session: Session, policy: Policy, entry: LedgerEntry) -> list[Eve
     if action.endswith("_alert"):
         made.append(_alert(session, entry, version))
     if kind in _UPSTREAM and action not in _QUIET:
-        made += lapses(session, policy, resting_on(session, kind, entry.subject_id), entry.at,
-                       entry)
+        affected = resting_on(session, kind, entry.subject_id)
+        if change.get("to_state") == "approved":
+            # an approval stops nothing (the decision walked the chain already): the lapses
+            # told of what rests on the record are forgotten, so a later one is told again
+            for version in affected:
+                mark = session.get(VersionLapse, version.id)
+                if mark is not None:
+                    session.delete(mark)
+        else:
+            made += lapses(session, policy, affected, entry.at, entry)
     return made
 
 

@@ -87,6 +87,9 @@ def test_no_route_gives_another_organisation_anything(app: Flask, api: Api) -> N
         watch.run(session, app.extensions["gatehouse"].policy, START)
         session.commit()
     values = _values(app, chain, scored["results"][0]["receipt_id"])
+    values["webhook_id"] = ok(api.post("/api/v1/webhooks", as_="olivia", json={  # Northmere's
+        "url": "http://127.0.0.1:9/hook", "events": ["version.suspended"],
+        "secret": "a-webhook-secret-of-32-characters"}), 201)["id"]
     add_eastbrook(app, api)
     probes = _probes(app, chain, values)
     assert len(probes) > 60
