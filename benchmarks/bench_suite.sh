@@ -7,13 +7,16 @@
 # The old commit is checked out with `git worktree add` into a temporary folder (removed after),
 # with this checkout's .venv and built static files; each suite runs with PYTHONPATH set to its
 # own folder, so the venv's editable install is not what is imported. Several rounds alternate
-# old, new, old, new… so that a change in the machine's load falls on both.
+# old, new, old, new… so that a change in the machine's load falls on both. Each suite runs as
+# its own `make test` did: the old one in one process, this one with the Makefile's PARALLEL
+# (one pytest-xdist worker per core); set NEW_ARGS to run this one otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NEW=$PWD
 OLD_REV=${1:-e17f92b}
 ROUNDS=${2:-1}
 PY="$NEW/.venv/bin/python"
+NEW_ARGS=${NEW_ARGS:--n auto --dist loadfile}
 TMP=$(mktemp -d)
 OLD="$TMP/old"
 git worktree add --detach -q "$OLD" "$OLD_REV"
@@ -27,12 +30,13 @@ fi
 echo "old: $OLD_REV ($(git rev-parse --short "$OLD_REV")); new: $(git rev-parse --short HEAD)$(
   git diff --quiet HEAD || echo ' plus uncommitted changes'); $(nproc) cores"
 
-run() {  # run LABEL FOLDER: prints "LABEL SECONDS RC", the details on stderr
+run() {  # run LABEL FOLDER [PYTEST ARGS]: prints "LABEL SECONDS RC", the details on stderr
   local label=$1 dir=$2 start end rc=0
+  shift 2
   echo "[$label] load before: $(uptime | sed 's/.*load average: //')" >&2
   start=$(date +%s.%N)
   (cd "$dir" && env -u GATEHOUSE_TEST_DATABASE_URL PYTHONPATH="$dir" \
-     "$PY" -m pytest -p no:cacheprovider >"$TMP/$label.log" 2>&1) || rc=$?
+     "$PY" -m pytest -p no:cacheprovider "$@" >"$TMP/$label.log" 2>&1) || rc=$?
   end=$(date +%s.%N)
   echo "[$label] load after:  $(uptime | sed 's/.*load average: //')" >&2
   echo "[$label] $(tail -1 "$TMP/$label.log")" >&2
@@ -42,7 +46,8 @@ run() {  # run LABEL FOLDER: prints "LABEL SECONDS RC", the details on stderr
 old_total=0 new_total=0 failed=0
 for round in $(seq "$ROUNDS"); do
   read -r _ old_s old_rc < <(run "old-$round" "$OLD")
-  read -r _ new_s new_rc < <(run "new-$round" "$NEW")
+  # shellcheck disable=SC2086  # NEW_ARGS is a list of words
+  read -r _ new_s new_rc < <(run "new-$round" "$NEW" $NEW_ARGS)
   printf 'round %d: old %.1f s (exit %s), new %.1f s (exit %s), new/old %.2f\n' \
     "$round" "$old_s" "$old_rc" "$new_s" "$new_rc" "$(echo "$new_s / $old_s" | bc -l)"
   old_total=$(echo "$old_total + $old_s" | bc) new_total=$(echo "$new_total + $new_s" | bc)

@@ -289,6 +289,7 @@ def databases(
             "POLICY_DIR": str(base_policy_dir),
             "POLICY": "test",
             "PASSWORD_HASH_METHOD": CHEAP_PASSWORDS,
+            "WEBHOOK_PRIVATE": True,  # the receivers are on loopback (test_notifications)
         },
         clock=FrozenClock(START),
     )

@@ -316,3 +316,29 @@ def test_backoff_and_signature_known_answers() -> None:
     assert backoff(9) == timedelta(hours=1)
     assert signature("key", 1700000000, b'{"a":1}') == "t=1700000000,v1=" + hmac.new(
         b"key", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+
+
+def test_a_webhook_cannot_reach_into_the_registers_own_network(
+        app: Flask, api: Api, receiver: Receiver) -> None:
+    """Unless the deployment allows private addresses, a webhook to loopback, a private range
+    or a cloud's metadata service is refused when made, and a delivery to one is refused when
+    sent (a name may resolve elsewhere later) — so nobody can use webhooks to probe inside."""
+    app.config["WEBHOOK_PRIVATE"] = True
+    allowed_then = hook(api, receiver.url, ["version.suspended"])
+    app.config["WEBHOOK_PRIVATE"] = False
+    for url in ("http://127.0.0.1:8080/x", "http://localhost/x", "http://10.1.2.3/x",
+                "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
+                "https://192.168.0.10/x"):
+        status, body = api.post("/api/v1/webhooks", as_="olivia", json={
+            "url": url, "events": ["version.suspended"], "secret": SECRET})
+        assert status == 422, (url, body)
+        assert "private or loopback" in body["error"]["details"]["url"][0], body
+    # a public address is accepted (told of nothing here: this machine reaches no internet)
+    made = hook(api, "https://93.184.216.34/hooks", ["record.expiring"])
+    assert made["url"] == "https://93.184.216.34/hooks"
+    chain = build_chain(api)
+    decide(api, chain, "suspend")
+    assert receiver.received == []  # nothing reached loopback
+    log = ok(api.get(f"/api/v1/webhooks/{allowed_then['id']}/deliveries"))
+    assert log and "refused" in log[0]["attempts_log"][0]["error"], log
+    assert "private or loopback" in log[0]["attempts_log"][0]["error"]

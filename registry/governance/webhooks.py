@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..platform.outbound import private_address
 from ..records import ApiClient, Delivery, Webhook
 from . import ledger
 from .actors import Actor
@@ -37,11 +38,15 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def create(session: Session, actor: Actor, data: dict[str, Any], now: datetime) -> Webhook:
-    """A webhook of the actor's organisation (a tool's: told only of its own models)."""
+def create(session: Session, actor: Actor, data: dict[str, Any], now: datetime,
+           allow_private: bool = False) -> Webhook:
+    """A webhook of the actor's organisation (a tool's: told only of its own models); its host
+    on the public internet unless the deployment allows private addresses."""
     require(actor, "webhooks")
     problems: dict[str, list[str]] = {}
     url = _checked(problems, "url", check_url, data.get("url"))
+    if url is not None and not allow_private:
+        _checked(problems, "url", check_public, url)
     kinds = _checked(problems, "events", check_events, data.get("events"))
     secret = _checked(problems, "secret", check_secret, data.get("secret"))
     if problems:
@@ -132,6 +137,17 @@ def check_url(value: Any) -> str:
         raise ValueError("must name a host, e.g. https://tools.example.gov.uk/gatehouse")
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not hold a user name or password (the secret signs each POST)")
+    return url
+
+
+def check_public(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    private = private_address(host)
+    if private is not None:
+        raise ValueError(
+            f"points at a private or loopback address ({host}: {private}); webhooks go to "
+            "tools on the public internet unless the deployment allows private addresses "
+            "(GATEHOUSE_WEBHOOK_PRIVATE=1, set by its administrator)")
     return url
 
 

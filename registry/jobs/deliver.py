@@ -43,7 +43,8 @@ def _send(session: Session, services: Services, delivery: Delivery) -> outbound.
         timestamp = int(services.clock.now().timestamp())
         return outbound.post(webhook.url, body, {
             "Gatehouse-Event": delivery.kind, "Gatehouse-Delivery": str(delivery.id),
-            "Gatehouse-Signature": signature(webhook.secret, timestamp, body)})
+            "Gatehouse-Signature": signature(webhook.secret, timestamp, body)},
+            allow_private=bool(current_app.config.get("WEBHOOK_PRIVATE")))
     smtp_url = current_app.config.get("SMTP_URL")
     if not smtp_url:
         return outbound.Outcome(None, "email is off: GATEHOUSE_SMTP_URL is not set", 0)

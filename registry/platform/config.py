@@ -40,6 +40,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # (?starttls=1), smtps://host:port; user:password@ to log in.
         "SMTP_URL": os.environ.get("GATEHOUSE_SMTP_URL") or None,
         "MAIL_SENDER": os.environ.get("GATEHOUSE_MAIL_SENDER", "gatehouse@localhost"),
+        # webhooks to loopback or private addresses (a receiver inside the register's own
+        # network): refused unless the deployment says otherwise
+        "WEBHOOK_PRIVATE": os.environ.get("GATEHOUSE_WEBHOOK_PRIVATE", "").lower()
+        in ("1", "true", "yes"),
     }
 
 

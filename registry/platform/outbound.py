@@ -7,7 +7,9 @@ answer's body is kept. The SMTP password, if the URL holds one, is never logged 
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
+import socket
 import ssl
 import time
 import urllib.error
@@ -35,9 +37,31 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
-    """POST the body; any 2xx answer is delivered."""
+def private_address(host: str) -> str | None:
+    """The first address the host is or resolves to that is not on the public internet
+    (loopback, private, link-local such as a cloud's metadata service, reserved), or None; a
+    name that does not resolve is None here (its delivery fails, saying so)."""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return None
+    for address in sorted(found):
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            return address
+    return None
+
+
+def post(url: str, body: bytes, headers: dict[str, str], allow_private: bool = False
+         ) -> Outcome:
+    """POST the body; any 2xx answer is delivered. A host on a private or loopback address is
+    refused unless the deployment allows it (GATEHOUSE_WEBHOOK_PRIVATE), so a webhook cannot
+    be made to probe the register's own network; checked at each attempt, as a name may
+    resolve elsewhere later."""
     started = time.monotonic()
+    host = urlsplit(url).hostname or ""
+    private = None if allow_private else private_address(host)
+    if private is not None:
+        return Outcome(None, f"refused: {host} is a private or loopback address ({private})", 0)
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
     try:

@@ -12,7 +12,8 @@ from .unit import Unit
 
 def create(unit: Unit, data: dict[str, Any]) -> Webhook:
     with unit:
-        return webhooks.create(unit.session, unit.actor, data, unit.now)
+        return webhooks.create(unit.session, unit.actor, data, unit.now,
+                               allow_private=bool(unit.app.config.get("WEBHOOK_PRIVATE")))
 
 
 def listed(unit: Unit) -> list[Webhook]:
