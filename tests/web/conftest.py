@@ -22,6 +22,7 @@ from registry.records import Base
 
 from ..conftest import START, Api, make_people
 from . import seed
+from .live import chromium, chromium_missing
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -153,3 +154,13 @@ def visit(world: World) -> Any:
         return b.sign_in(name) if name else b
 
     return make
+
+
+@pytest.fixture(scope="module")
+def chrome() -> Iterator[Any]:
+    """Headless Chromium, one per test module."""
+    missing = chromium_missing()
+    if missing:  # a failure, not a skip: the web pages are not tested without a browser
+        pytest.fail(missing)
+    with chromium() as browser:
+        yield browser

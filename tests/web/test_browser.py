@@ -18,16 +18,7 @@ from registry.records import DriftMonitor, ModelVersion, PredictiveModel
 
 from . import seed
 from .conftest import World
-from .live import LiveServer, chromium, chromium_missing
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
-    missing = chromium_missing()
-    if missing:  # a failure, not a skip: the web pages are not tested without a browser
-        pytest.fail(missing)
-    with chromium() as browser:
-        yield browser
+from .live import LiveServer
 
 
 @pytest.fixture

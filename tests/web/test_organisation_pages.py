@@ -20,16 +20,7 @@ from .. import builders as b
 from ..chain import ok
 from ..conftest import Api
 from ..test_organisations import add_eastbrook, shared_agreement
-from .live import LiveServer, chromium, chromium_missing
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
-    missing = chromium_missing()
-    if missing:  # a failure, not a skip: the web pages are not tested without a browser
-        pytest.fail(missing)
-    with chromium() as browser:
-        yield browser
+from .live import LiveServer
 
 
 @pytest.fixture
