@@ -60,8 +60,9 @@ _ENDS = {"approval": "its approval lapses", "agreement end": "it ends",
          "DPIA review": "it is due for review", "pilot end": "its pilot ends"}
 _BATCH = 500
 _UPSTREAM = frozenset({"agreement", "dataset", "dpia", "model", "model_version"})
-# entries that change nothing a version in use rests on (a refused score call names its model)
-_QUIET = frozenset({"create", "score_refused"})
+# entries that change nothing a version in use rests on (a refused score call names its model,
+# a refused download its dataset)
+_QUIET = frozenset({"create", "score_refused", "download_refused"})
 _GATEHOUSE = "system:"  # the ledger's actor prefix for Gatehouse itself
 
 

@@ -41,4 +41,5 @@ def download_data(unit: Unit, dataset_id: int) -> tuple[str, bytes]:
     dataset = find(unit, "dataset", dataset_id)
     assert isinstance(dataset, Dataset)
     with unit:
-        return downloads.download_data(unit.session, unit.actor, dataset, unit.store, unit.now)
+        return downloads.download_data(unit.session, unit.actor, dataset, unit.store,
+                                       unit.policy, unit.now)

@@ -17,6 +17,7 @@ from flask import (
 from sqlalchemy import func, select
 
 from ..governance import (
+    downloads,
     gates,
     lifecycle,
     monitoring,
@@ -236,9 +237,14 @@ def _dataset_page(d: Any) -> tuple[str, dict[str, Any]]:
         version_datasets.c.dataset_id == d.id)).all()
     versions = session.scalars(select(ModelVersion).where(ModelVersion.id.in_(version_ids))
                                .order_by(ModelVersion.id)).all() if version_ids else []
+    may_download = allowed(current_actor().within(d.organisation_id), "download_data")
+    moment = now()
     return "records/dataset.html", {
         "dpias": upstream.dpias_covering_dataset(session, d), "versions": versions,
-        "may_download": allowed(current_actor().within(d.organisation_id), "download_data")}
+        "may_download": may_download,
+        # why a download would be refused today, said on the page rather than learnt by trying
+        "download_refused": downloads.refusal(session, d, services().policy, moment)
+        if may_download and d.data_path else None}
 
 
 def version_summary(v: ModelVersion) -> dict[str, Any]:
