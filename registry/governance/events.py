@@ -3,8 +3,9 @@
 The ledger is the one record of what happened; events are read from it after the fact
 (:func:`collect`, which moves a cursor over the entries), so nothing that appends needs to know
 of them and none is lost: entries not yet read are read by the next call. The calendar raises
-the others (:func:`by_calendar`, from the daily sweep): what expires within the window, and the
-versions whose serving stopped by a date alone (an audit grown too old, a monitor's grace over).
+the others (:func:`by_calendar`, from the daily sweep): what expires within the policy's window
+(``[watch] due_within_days``, the inbox's too), and the versions whose serving stopped by a date
+alone (an audit grown too old, a monitor's grace over).
 
 Each event belongs to the organisation of its record and names the models concerned, which is
 what a frontline tool's webhook is filtered on. A person's rationale stays in the registry:
@@ -14,7 +15,7 @@ events carry only what Gatehouse itself said.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -36,7 +37,7 @@ from ..records import (
 from .chain import fit_for_use
 from .policy import Policy
 from .registration import KINDS
-from .sweep import SOON, due_dates
+from .sweep import due_dates
 from .upstream import dependents_of_agreement
 
 # Every kind of event, and what it means (the API validates subscriptions against these).
@@ -48,14 +49,13 @@ KINDS_OF_EVENT: dict[str, str] = {
                       "bias audit or drift monitor expired, was suspended or failed): it is "
                       "not served; the reason names the chain",
     "record.expiring": "a record's approval, agreement, DPIA review or pilot ends within the "
-                       "window (once a day per record)",
+                       "policy's window ([watch] due_within_days; once a day per record)",
     "monitor.breach": "a drift check found drift beyond the monitor's limit",
     "monitor.failing": "a drift monitor could not run its check, or is overdue",
     "alert.raised": "an alert for an officer to acknowledge (drift, watch rules)",
 }
 # Told by email at once; the others go in the daily digest.
 URGENT = frozenset({"version.suspended", "version.lapsed", "monitor.breach", "alert.raised"})
-EXPIRING_WINDOW = SOON
 _ENDS = {"approval": "its approval lapses", "agreement end": "it ends",
          "DPIA review": "it is due for review", "pilot end": "its pilot ends"}
 _BATCH = 500
@@ -145,8 +145,9 @@ def from_entry(session: Session, policy: Policy, entry: LedgerEntry) -> list[Eve
 def by_calendar(session: Session, policy: Policy, now: datetime) -> list[Event]:
     """What the date alone raises today: each record expiring within the window (once a day),
     and each version in use that a date stopped (the sweep runs this daily)."""
-    made = [e for e in (_expiring(session, record, now) for record in _in_force(session))
-            if e is not None]
+    window = timedelta(days=policy.watch.due_within_days)  # the inbox's window too
+    made = [e for e in (_expiring(session, record, now, window)
+                        for record in _in_force(session)) if e is not None]
     versions = session.scalars(select(ModelVersion).where(ModelVersion.state == "approved")
                                .order_by(ModelVersion.id)).all()
     return made + lapses(session, policy, list(versions), now, None)
@@ -233,10 +234,11 @@ def _in_force(session: Session) -> list[Governed]:
     return found
 
 
-def _expiring(session: Session, record: Governed, now: datetime) -> Event | None:
+def _expiring(session: Session, record: Governed, now: datetime,
+              window: timedelta) -> Event | None:
     today = now.date()
     soon = [(what, day) for what, day in due_dates(record)
-            if isinstance(day, date) and today <= day <= today + EXPIRING_WINDOW]
+            if isinstance(day, date) and today <= day <= today + window]
     if not soon:
         return None
     # the record's own end before its approval's, which is capped at it

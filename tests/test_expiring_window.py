@@ -1,0 +1,63 @@
+"""The `record.expiring` event looks as far ahead as the policy's `[watch] due_within_days`, the
+window the inbox lists what falls due in: not a fixed 30 days."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from flask import Flask
+
+from registry.governance import events
+from registry.governance.policy import Policy, load_policies
+
+from . import builders as b
+from .chain import ok
+from .conftest import Api
+
+SHIPPED = Path(__file__).parent.parent / "policies"
+
+
+def _agreement_ending_in(api: Api, days: int) -> int:
+    body = b.agreement(f"DSA-END{days}", end_date=b.date_str(days),
+                       review_date=b.date_str(days - 1))
+    agreement = ok(api.post("/api/v1/agreements", json=body), 201)["id"]
+    ok(api.post(f"/api/v1/agreements/{agreement}/submit"))
+    b.approve(api, f"/api/v1/agreements/{agreement}")
+    return int(agreement)
+
+
+def _expiring(app: Flask, policy: Policy) -> list[str]:
+    services = app.extensions["gatehouse"]
+    with services.sessions() as session:
+        made = events.by_calendar(session, policy, services.clock.now())
+        session.commit()
+        return [e.summary for e in made if e.kind == "record.expiring"]
+
+
+def test_the_default_window_is_the_default_policys_30_days(app: Flask, api: Api) -> None:
+    default = load_policies(SHIPPED)["default"]
+    assert default.watch.due_within_days == 30
+    _agreement_ending_in(api, 20)
+    _agreement_ending_in(api, 40)
+    assert _expiring(app, default) == [
+        f'agreement "DSA-END20": it ends on {b.date_str(20)} (in 20 days)']
+
+
+def test_a_policy_of_45_days_tells_of_what_ends_in_40(app: Flask, api: Api) -> None:
+    childrens = load_policies(SHIPPED)["childrens_services"]
+    assert childrens.watch.due_within_days == 45
+    _agreement_ending_in(api, 40)
+    _agreement_ending_in(api, 50)
+    assert _expiring(app, childrens) == [
+        f'agreement "DSA-END40": it ends on {b.date_str(40)} (in 40 days)']
+
+
+def test_a_shorter_window_tells_of_nothing_beyond_it(app: Flask, api: Api) -> None:
+    services = app.extensions["gatehouse"]
+    short = dataclasses.replace(services.policy, watch=dataclasses.replace(
+        services.policy.watch, due_within_days=10))
+    _agreement_ending_in(api, 20)
+    assert _expiring(app, short) == []
+    assert _expiring(app, services.policy) == [  # the test policy's default window: 30 days
+        f'agreement "DSA-END20": it ends on {b.date_str(20)} (in 20 days)']
