@@ -27,6 +27,7 @@ from ..records import (
     LedgerCheckpoint,
     LedgerEntry,
     ModelVersion,
+    Organisation,
     PredictiveModel,
     ReceiptBatch,
     ScoreReceipt,
@@ -164,6 +165,7 @@ class Verified:
     approval: Decision | None
     standing: Standing
     signed: bool  # its checkpoint's signature verifies with the register's own public keys
+    organisation: str | None = None  # the model's organisation's slug (names are each one's own)
 
 
 def verify_code(session: Session, text: str, trusted: dict[str, PublicKey]) -> Verified | None:
@@ -182,6 +184,8 @@ def verify_code(session: Session, text: str, trusted: dict[str, PublicKey]) -> V
     key = None if cp is None else trusted.get(cp.key_id)
     signed = cp is not None and key is not None and key.verify(
         cp.signature, checkpoint_message(cp.number, cp.seq, cp.entry_hash, cp.created_at))
+    org = session.get(Organisation, model.organisation_id)
     return Verified(display_code(receipt.code or ""), model.name, model.title, version.number,
                     receipt.purpose, receipt.created_at,
-                    session.get(Decision, receipt.approval_id), where, signed and where.proven)
+                    session.get(Decision, receipt.approval_id), where, signed and where.proven,
+                    org.slug if org is not None else None)

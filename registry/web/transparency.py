@@ -14,7 +14,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    redirect,
     render_template,
     request,
     url_for,
@@ -104,17 +103,34 @@ def model(name: str) -> Any:
     named = select(PredictiveModel).where(PredictiveModel.name == name)
     if org is not None:
         named = named.where(PredictiveModel.organisation_id == org.id)
-    public = [(m, public_status(m)) for m in session.scalars(named)]
+    public = [(m, public_status(m)) for m in session.scalars(named.order_by(
+        PredictiveModel.organisation_id))]
     public = [(m, s) for m, s in public if s is not None]
     if not public:
         abort(404)
-    if len(public) > 1:  # two organisations' tools of one name: the register links each
-        return redirect(url_for("transparency.index"))
+    if len(public) > 1:
+        # Two organisations' tools of one name (names are each organisation's own): never one
+        # of them at a guess, but each, with the address that names its organisation.
+        return _choose(session, name, [m for m, _ in public])
     m, status = public[0]
     record = atrs_record(session, m, status, services().policy, now(),
                          website(m), current_app.config["TRANSPARENCY_CONTACT"])
     return render_template("transparency/model.html", r=record, status=status, public=True,
                            title=record["tier_1"]["name"])
+
+
+def _choose(session: Any, name: str, models: list[PredictiveModel]) -> Any:
+    """300 Multiple Choices: the tools of that name, one per organisation, each linked by the
+    address with its organisation's slug (as `?organisation=SLUG` names it in the API)."""
+    organisations = {o.id: o for o in session.scalars(select(Organisation).where(
+        Organisation.id.in_([m.organisation_id for m in models])))}
+    choices = [{"title": m.title or m.name, "organisation": organisations[m.organisation_id].name,
+                "url": url_for("transparency.model", name=m.name,
+                               organisation=organisations[m.organisation_id].slug)}
+               for m in models]
+    body = render_template("transparency/choose.html", name=name, choices=choices, public=True,
+                           title=f"{len(choices)} organisations have a tool named {name}")
+    return Response(body, status=300, mimetype="text/html")
 
 
 @bp.route("/transparency.json")
