@@ -7,13 +7,12 @@ answer's body is kept. The SMTP password, if the URL holds one, is never logged 
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import smtplib
 import socket
 import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,12 +28,20 @@ class Outcome:
     ms: int
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return None  # the 3xx answer is then raised as an HTTPError: a failed attempt
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address the host is or resolves to for a TCP connection (OSError if none)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:
+        raise OSError(f"{host!r} is not a valid host name") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in found))  # in order, once each
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _not_public(addresses: list[str]) -> str | None:
+    for address in sorted(addresses):
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            return address
+    return None
 
 
 def private_address(host: str) -> str | None:
@@ -42,13 +49,49 @@ def private_address(host: str) -> str | None:
     (loopback, private, link-local such as a cloud's metadata service, reserved), or None; a
     name that does not resolve is None here (its delivery fails, saying so)."""
     try:
-        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
+        return _not_public(_resolve(host, 0))
+    except OSError:
         return None
-    for address in sorted(found):
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            return address
-    return None
+
+
+def _connect(addresses: list[str], port: int, timeout: float) -> socket.socket:
+    """A TCP connection to the first of the addresses that answers."""
+    last: OSError = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            last = exc
+    raise last
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """HTTP to addresses resolved (and checked) beforehand: the name is never resolved again,
+    so it cannot be made to resolve elsewhere between the check and the connection (DNS
+    rebinding); the Host header stays the name."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = _connect(self.addresses, self.port, self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS likewise: the TLS server name (SNI) and the certificate checked are the name's."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        sock = _connect(self.addresses, self.port, self.timeout)
+        try:
+            self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
 
 
 def post(url: str, body: bytes, headers: dict[str, str], allow_private: bool = False
@@ -56,24 +99,39 @@ def post(url: str, body: bytes, headers: dict[str, str], allow_private: bool = F
     """POST the body; any 2xx answer is delivered. A host on a private or loopback address is
     refused unless the deployment allows it (GATEHOUSE_WEBHOOK_PRIVATE), so a webhook cannot
     be made to probe the register's own network; checked at each attempt, as a name may
-    resolve elsewhere later."""
+    resolve elsewhere later, and the connection goes to the addresses checked (the name is
+    resolved once). Redirects are not followed: a 3xx answer is a failed attempt."""
     started = time.monotonic()
-    host = urlsplit(url).hostname or ""
-    private = None if allow_private else private_address(host)
+
+    def took() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname or ""
+        port = parts.port or (443 if scheme == "https" else 80)
+        if scheme not in ("http", "https") or not host:
+            raise ValueError(f"{url[:80]!r} is not an http:// or https:// URL with a host")
+        addresses = _resolve(host, port)
+    except (OSError, ValueError) as exc:
+        return Outcome(None, f"could not be reached: {exc}"[:200], took())
+    private = None if allow_private else _not_public(addresses)
     if private is not None:
         return Outcome(None, f"refused: {host} is a private or loopback address ({private})", 0)
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
+    kind = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
+    connection = kind(host, port, addresses, TIMEOUT_SECONDS)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as answer:
-            status = answer.status
-        error = None if 200 <= status < 300 else f"answered {status}"
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, f"answered {exc.code} {exc.reason}"[:200]
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        status, error = None, f"could not be reached: {reason}"[:200]
-    return Outcome(status, error, int((time.monotonic() - started) * 1000))
+        connection.request("POST", target, body=body, headers={
+            "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
+        answer = connection.getresponse()
+        status = answer.status
+        error = None if 200 <= status < 300 else f"answered {status} {answer.reason}"[:200]
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        status, error = None, f"could not be reached: {exc or type(exc).__name__}"[:200]
+    finally:
+        connection.close()  # no answer's body is kept
+    return Outcome(status, error, took())
 
 
 @dataclass(frozen=True)
