@@ -61,14 +61,13 @@ def download_data(session: Session, actor: Actor, dataset: Dataset, store: FileS
         raise NotFound(f"{dataset.label} has no uploaded data", {"data": ["none uploaded"]})
     why = refusal(session, dataset, policy, now)
     if why:
-        message = f"the data of {dataset.label} may not be downloaded: {why}"
-        details = {"state": dataset.state, "data": [why]}
-        change = {"reason": why, "content_hash": dataset.content_hash}
-        # The refusal is kept although the request is refused: nothing else was written yet.
-        session.rollback()
-        ledger.append(session, actor, "download_refused", "dataset", dataset.id, change, now)
+        # The refusal is kept although the request is refused (committed here, before the
+        # unit of work rolls back on the refusal): nothing else of the download was written.
+        ledger.append(session, actor, "download_refused", "dataset", dataset.id,
+                      {"reason": why, "content_hash": dataset.content_hash}, now)
         session.commit()
-        raise Conflict(message, details)
+        raise Conflict(f"the data of {dataset.label} may not be downloaded: {why}",
+                       {"state": dataset.state, "data": [why]})
     if not store.exists(dataset.data_path):
         raise Conflict(f"the data of {dataset.label} is missing from the file store; upload it "
                        "again", {"data": ["missing from the file store"]})
