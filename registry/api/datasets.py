@@ -35,6 +35,9 @@ def blueprint() -> Blueprint:
     @blp.route("/<int:record_id>/data", methods=["GET"])
     @blp.response(200, description="the data as uploaded (CSV or Parquet); each download is on "
                   "the ledger (download_data), for auditors to list")
+    @blp.alt_response(409, description="the data may no longer be relied on (the dataset or an "
+                      "agreement under it lapsed, expired or was suspended): the reason is "
+                      "given, and the refusal is on the ledger (download_refused)")
     def download(record_id: int) -> Any:
         filename, data = watch.download_data(unit(), record_id)
         kind = "application/vnd.apache.parquet" if filename.endswith(".parquet") else "text/csv"
