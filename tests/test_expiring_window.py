@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from registry.governance import events
@@ -61,3 +62,31 @@ def test_a_shorter_window_tells_of_nothing_beyond_it(app: Flask, api: Api) -> No
     assert _expiring(app, short) == []
     assert _expiring(app, services.policy) == [  # the test policy's default window: 30 days
         f'agreement "DSA-END20": it ends on {b.date_str(20)} (in 20 days)']
+
+
+def test_the_sweep_and_the_dashboard_look_as_far_ahead(app: Flask, api: Api,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep's warnings and the dashboard's list of what falls due use the same window."""
+    from registry.governance.sweep import sweep, sweep_messages
+
+    from .web.conftest import Browser
+
+    services = app.extensions["gatehouse"]
+    childrens = load_policies(SHIPPED)["childrens_services"]
+    _agreement_ending_in(api, 40)
+    with services.sessions() as session:
+        default_report = sweep(session, services.policy, services.clock.now())
+        assert default_report.expiring == [] and default_report.within_days == 30
+        report = sweep(session, childrens, services.clock.now())
+        session.rollback()
+    assert report.within_days == 45
+    assert sorted(report.expiring) == [
+        f'agreement end of agreement "DSA-END40" ends on {b.date_str(40)}',
+        f'approval of agreement "DSA-END40" ends on {b.date_str(40)}']
+    assert "expiring within 45 days: 2 records;" in sweep_messages(report, [], [], 0, 0, [], 0)[-1]
+    olivia = Browser(app.test_client()).sign_in("olivia")
+    page = olivia.get("/dashboard").get_data(as_text=True)
+    assert "Expiring or due for review within 30 days" in page and "DSA-END40" not in page
+    monkeypatch.setattr(services, "policy", childrens)
+    page = olivia.get("/dashboard").get_data(as_text=True)
+    assert "Expiring or due for review within 45 days" in page and "DSA-END40" in page

@@ -2,7 +2,8 @@
 
 Serving never waits for this: `chain.usable` reads dates at the moment of asking. The sweep
 makes the lapse visible — a decision by the system and its ledger entry — and lists what expires
-within 30 days so officers can renew in time.
+within the policy's window (``[watch] due_within_days``, the inbox's) so officers can renew in
+time.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from .lifecycle import decide
 from .policy import Policy
 from .registration import KINDS
 
-SOON = timedelta(days=30)
-
 
 @dataclass
 class SweepReport:
     lapsed: list[str] = field(default_factory=list)
     expiring: list[str] = field(default_factory=list)
+    within_days: int = 30  # how far ahead `expiring` looked: the policy's [watch] window
 
 
 def due_dates(record: object) -> list[tuple[str, object]]:
@@ -41,7 +41,8 @@ def due_dates(record: object) -> list[tuple[str, object]]:
 
 
 def sweep(session: Session, policy: Policy, now: datetime) -> SweepReport:
-    report = SweepReport()
+    report = SweepReport(within_days=policy.watch.due_within_days)
+    soon = timedelta(days=report.within_days)
     today = now.date()
     for cls in KINDS.values():
         query = select(cls).where(cls.state.in_(("approved", "suspended"))).order_by(cls.id)
@@ -50,7 +51,7 @@ def sweep(session: Session, policy: Policy, now: datetime) -> SweepReport:
             for what, last_day in due_dates(record):
                 if last_day < today:
                     passed.append((what, last_day))
-                elif last_day <= today + SOON:
+                elif last_day <= today + soon:
                     report.expiring.append(f"{what} of {record.label} ends on {last_day}")
             if not passed:
                 continue
@@ -91,7 +92,7 @@ def sweep_messages(report: SweepReport, overdue: list[str], watched: list[str], 
     lines += [_sentence("Interrupted", t) for t in interrupted]
     lines.append(
         f"Lapsed: {counted(len(report.lapsed), 'record')}; "
-        f"expiring within {SOON.days} days: {counted(len(report.expiring), 'record')}; "
+        f"expiring within {report.within_days} days: {counted(len(report.expiring), 'record')}; "
         f"drift monitors overdue: {counted(len(overdue), 'monitor')}; "
         f"watch alerts raised: {counted(len(watched), 'alert')}; "
         f"score inputs erased: {counted(erased, 'receipt')}; "

@@ -21,8 +21,6 @@ from ..governance.sweep import due_dates
 from ..records import DataSharingAgreement, Decision, Governed, ModelVersion
 from .present import format_date, format_datetime, role_name
 
-SOON = timedelta(days=30)
-
 
 @dataclass
 class Item:
@@ -71,16 +69,18 @@ def awaiting_decision(session: Session, actor: Actor, policy: Policy,
     return items
 
 
-def due_soon(session: Session, today: date) -> list[Item]:
-    """Approved or suspended records with a date within 30 days: one line per record."""
-    items = []
+def due_soon(session: Session, today: date, within_days: int = 30) -> list[Item]:
+    """Approved or suspended records with a date within the window (the policy's [watch]
+    due_within_days, as the inbox and the events look): one line per record."""
+    items: list[Item] = []
+    horizon = today + timedelta(days=within_days)
     for record in records(session, ("approved", "suspended")):
         dates = list(due_dates(record))
         if isinstance(record, DataSharingAgreement) and record.review_date:
             dates.append(("agreement review", record.review_date))
         soon: dict[date, list[str]] = {}
         for what, last_day in dates:
-            if isinstance(last_day, date) and today <= last_day <= today + SOON:
+            if isinstance(last_day, date) and today <= last_day <= horizon:
                 soon.setdefault(last_day, []).append(what)
         if not soon:
             continue
