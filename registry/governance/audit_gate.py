@@ -50,6 +50,17 @@ def coverage_problems(audit: BiasAudit, dataset: Dataset | None, version: ModelV
     return problems
 
 
+def data_changed(audit: BiasAudit, dataset: Dataset | None) -> str | None:
+    """Why the audit no longer measures the dataset's data (None: it does): the audit keeps the
+    sha256 of the rows it measured, and the dataset's data has been replaced or removed since."""
+    if dataset is None or (dataset.content_hash and dataset.content_hash == audit.data_hash):
+        return None
+    now = (f"sha256 {dataset.content_hash[:12]}…" if dataset.content_hash
+           else "no data uploaded")
+    return (f"audit {audit.id} measured evaluation data (sha256 {audit.data_hash[:12]}…) that "
+            f'has changed since: dataset "{dataset.name}" now holds {now}')
+
+
 def status(session: Session, v: ModelVersion, policy: Policy, today: date
            ) -> tuple[bool, str, str]:
     """(met, detail, remedy) of the version's bias audit requirement."""
@@ -57,11 +68,15 @@ def status(session: Session, v: ModelVersion, policy: Policy, today: date
     if audit is None:
         return (False, "no bias audit has been run",
                 "run a bias audit on an evaluation dataset (POST .../bias-audits)")
-    problems = coverage_problems(audit, session.get(Dataset, audit.dataset_id), v, policy)
+    dataset = session.get(Dataset, audit.dataset_id)
+    problems = coverage_problems(audit, dataset, v, policy)
     if problems:
         return (False, "; ".join(problems),
                 "run the audit again on an evaluation dataset of the version; it covers every "
                 "protected attribute and the intersections the policy asks for")
+    changed = data_changed(audit, dataset)
+    if changed:
+        return False, changed, "rerun the audit on the evaluation data as it is now"
     expires = audit.created_at.date() + timedelta(days=policy.audit_validity_days)
     results = audit.results or {}
     # Passed on every group it assessed: the groups it could not assess are a gap of their own.

@@ -1,0 +1,42 @@
+"""Red team: evidence that reads Met while it no longer measures what is registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import builders as b
+from .chain import build_chain, ok
+from .conftest import Api
+
+
+def gate(api: Api, url: str) -> dict[str, Any]:
+    return {r["id"]: r for r in ok(api.get(f"{url}/gate"))["requirements"]}
+
+
+def test_an_audit_of_evaluation_data_since_replaced_is_not_met(app: Flask, api: Api) -> None:
+    """The audit passed on the evaluation data uploaded then; the data is replaced (the dataset
+    sent back for changes, new rows uploaded, approved again). The audit no longer measures the
+    version's evaluation data: the gate must not read "audit passed"."""
+    chain = build_chain(api, approve_version=False)
+    url = chain.version_url
+    assert gate(api, url)["bias_audit"]["met"] is True
+    data_url = f"/api/v1/datasets/{chain.evaluation}"
+    ok(api.post(f"{data_url}/decisions", as_="olivia", json={
+        "decision": "request_changes", "rationale": "Refresh the held-out rows."}), 201)
+    # 200 of the 300 held-out applicants: not the rows the audit measured
+    other = b.evaluation_frame().iloc[:200].reset_index(drop=True)
+    ok(b.upload_csv(api, chain.evaluation, b.credit_csv(other)))
+    ok(api.post(f"{data_url}/submit"))
+    b.approve(api, data_url)
+
+    audit = gate(api, url)["bias_audit"]
+    assert audit["met"] is False, audit
+    assert "evaluation data" in audit["detail"] and "changed" in audit["detail"], audit
+    status, body = api.post(f"{url}/submit")
+    assert status == 200, body
+    status, body = api.post(f"{url}/decisions", as_="olivia",
+                            json={"decision": "approve", "rationale": "Checked"})
+    assert status == 409, body
+    assert "bias_audit" in {r["id"] for r in body["error"]["details"]["unmet"]}
