@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..records import DPIA, Membership, User
 from . import ledger
 from .actors import Actor
-from .errors import Conflict, Invalid
+from .errors import Conflict, Forbidden, Invalid
 from .permissions import require
 
 OPEN = ("draft", "changes_requested", "submitted")
@@ -57,6 +57,10 @@ def record_advice(session: Session, actor: Actor, dpia: DPIA, advice: str, now: 
     actor = actor.within(dpia.organisation_id)  # the roles held in its organisation
     require(actor, "dpo_advice")
     _require_open(dpia)
+    if actor.user_id in {dpia.created_by_id, dpia.owner_id, dpia.submitted_by_id}:
+        raise Forbidden(f"{actor.name} wrote or put forward {dpia.label} and cannot give the "
+                        "DPO's advice on it: the advice must come from a DPO independent of it "
+                        "(GDPR Art. 38(6))", {"actor": actor.name, "rule": "independent_advice"})
     if not advice.strip():
         raise Invalid("advice must not be empty", {"advice": ["must not be empty"]})
     dpia.dpo_advice, dpia.dpo_advice_by_id = advice.strip(), actor.user_id
@@ -74,6 +78,10 @@ def respond_to_advice(session: Session, actor: Actor, dpia: DPIA, accepted: bool
     if not dpia.dpo_advice:
         raise Conflict(f"{dpia.label} has no DPO advice to respond to",
                        {"dpo_advice": ["missing"]})
+    if actor.user_id is not None and actor.user_id == dpia.dpo_advice_by_id:
+        raise Forbidden(f"{actor.name} gave the advice on {dpia.label} as its DPO and cannot also "
+                        "accept or overrule it: another governance officer answers it",
+                        {"actor": actor.name, "rule": "separation_of_duties"})
     if not reason.strip():
         raise Invalid("give reasons", {"reason": ["must not be empty"]})
     dpia.dpo_advice_accepted, dpia.dpo_response_reason = accepted, reason.strip()
@@ -81,6 +89,29 @@ def respond_to_advice(session: Session, actor: Actor, dpia: DPIA, accepted: bool
     ledger.append(session, actor, "advice_response", "dpia", dpia.id,
                   {"accepted": accepted, "reason": dpia.dpo_response_reason}, now)
     return dpia
+
+
+def assessment(dpia: DPIA) -> tuple[Any, ...]:
+    """What the DPO's advice is given on: the seven steps' text, the risks with their measures
+    and residual risk, and the datasets and models assessed (not the review date or sign-offs)."""
+    return (dpia.need, dpia.processing, dpia.consultation, dpia.necessity,
+            dpia.prior_consultation,
+            tuple((r.description, r.likelihood, r.severity, r.measure, r.effect,
+                   r.residual_likelihood, r.residual_severity) for r in dpia.risks),
+            tuple(sorted(d.id for d in dpia.datasets)), tuple(sorted(m.id for m in dpia.models)))
+
+
+def advice_outdated(dpia: DPIA, before: tuple[Any, ...]) -> bool:
+    """After an edit: if the assessment changed, the DPO's advice (and the officer's answer to
+    it) was on another text; both are cleared, to be given again (the advice stays on the
+    ledger). True if they were cleared."""
+    if dpia.dpo_advice is None and dpia.dpo_advice_accepted is None:
+        return False
+    if assessment(dpia) == before:
+        return False
+    dpia.dpo_advice = dpia.dpo_advice_by_id = None
+    dpia.dpo_advice_accepted = dpia.dpo_response_reason = None
+    return True
 
 
 def _require_open(dpia: DPIA) -> None:

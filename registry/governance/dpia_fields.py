@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..records import DPIA, Dataset, DpiaRisk, Governed, PredictiveModel
-from .dpia import check_signoffs
+from .dpia import advice_outdated, assessment, check_signoffs
 from .errors import Invalid
 from .record_fields import assign, unique
 
@@ -18,6 +18,7 @@ def apply(session: Session, record: Governed, data: dict[str, Any]) -> None:
     assert isinstance(record, DPIA)
     if "reference" in data:
         unique(session, record, DPIA.reference, data["reference"], "reference")
+    before = assessment(record)
     problems: dict[str, list[str]] = {}
     if "risks" in data:
         record.risks = [DpiaRisk(position=i, **r) for i, r in enumerate(data["risks"])]
@@ -42,3 +43,4 @@ def apply(session: Session, record: Governed, data: dict[str, Any]) -> None:
     if problems:
         raise Invalid("the DPIA has invalid fields", problems)
     assign(record, data, skip=("risks", "dataset_ids", "model_names"))
+    advice_outdated(record, before)
