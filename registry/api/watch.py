@@ -18,7 +18,7 @@ VERSION = "/models/<name>/versions/<int:number>"
 
 class InboxItemOut(Schema):
     kind = fields.String(metadata={"description": "dpo_advice | advice_response | decision | "
-                                   "changes_requested | alert | monitor | due"})
+                                   "changes_requested | alert | monitor | overdue | due"})
     subject_kind = fields.String()
     subject_id = fields.String()
     title = fields.String()

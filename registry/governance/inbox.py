@@ -1,7 +1,8 @@
 """What waits for one person, by the roles they hold in each record's organisation.
 
 A DPO is asked for her advice on the DPIAs of her organisations; a governance officer to answer
-that advice, to decide what awaits his approval, to acknowledge alerts and to renew what expires;
+that advice, to decide what awaits his approval, to acknowledge alerts and to renew what expires
+(or has expired, until it is renewed or retired);
 a data scientist to make the changes asked of their records and to mend their failing monitors.
 Every item says what to do, in the officer's words, and where (a path of the web pages). Only
 records of organisations where the person holds the role that acts on them are listed: the
@@ -30,7 +31,7 @@ from .sweep import due_dates
 
 # The order items are listed in: what only this person can unblock first.
 PRIORITY = ("dpo_advice", "advice_response", "decision", "changes_requested", "alert",
-            "monitor", "due")
+            "monitor", "overdue", "due")
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,18 @@ def _due(session: Session, actor: Actor, policy: Policy, today: date) -> Iterato
         dates = list(due_dates(record))
         if isinstance(record, DataSharingAgreement) and record.review_date:
             dates.append(("agreement review", record.review_date))
+        # A date already passed waits until the record is renewed or retired: the lease stops
+        # its use at once, but "nothing waiting" would leave it unseen (the sweep, if it has run,
+        # suspended it, and nobody has begun to reinstate it).
+        passed = sorted((day, what) for what, day in dates
+                        if isinstance(day, date) and day < today)
+        if passed:
+            ago = (today - passed[0][0]).days
+            yield Item("overdue", record, "Renew or review it, or retire it: it is not usable "
+                       "until then", "; ".join(f"{what} ended on {day:%d %B %Y}"
+                                               for day, what in passed)
+                       + f" ({ago} day{'s' * (ago != 1)} ago): not usable until renewed",
+                       path(record, "summary"), passed[0][0])
         soon = sorted((day, what) for what, day in dates
                       if isinstance(day, date) and today <= day <= horizon)
         if not soon:
