@@ -11,6 +11,10 @@ A model is listed when it is
 - **in pilot**: a version approved for a pilot (and not retired) exists;
 - **in use**: a version approved for production (and not retired) exists;
 - **retired**: the model, or every one of its versions, is retired.
+
+It is **paused** while no such version may be used today: each is suspended, or approved but
+not fit for use (its approval or pilot has ended, or something it rests on has lapsed — the
+chain rule, `chain.fit_for_use`), so the register never says "in use" of a tool that is not.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from ..records import (
     Organisation,
     PredictiveModel,
 )
-from . import evidence, gaps, monitor_health, risk, upstream
+from . import chain, evidence, gaps, monitor_health, risk, upstream
 from .policy import Policy
 from .scope import unscoped
 
@@ -66,10 +70,18 @@ def public_status(model: PredictiveModel) -> str | None:
     return None
 
 
-def paused(model: PredictiveModel) -> bool:
-    """In pilot or in use, but every approved version is suspended for now."""
+def usable_today(session: Session, version: ModelVersion, policy: Policy, today: date) -> bool:
+    """Whether the version may be used today: approved, and fit for use by the chain rule."""
+    if version.state != "approved":
+        return False
+    with unscoped(session):  # the register is public: judged whoever reads it
+        return chain.fit_for_use(session, version, policy, today).ok
+
+
+def paused(session: Session, model: PredictiveModel, policy: Policy, today: date) -> bool:
+    """In pilot or in use, but no version may be used today (each suspended, or lapsed)."""
     live = [v for v in model.versions if v.state in ("approved", "suspended")]
-    return bool(live) and all(v.state == "suspended" for v in live)
+    return bool(live) and not any(usable_today(session, v, policy, today) for v in live)
 
 
 def public_models(session: Session, organisation_id: int | None = None
@@ -169,7 +181,7 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
         "metadata": {
             "standard": STANDARD, "standard_version": STANDARD_VERSION,
             "status": status, "status_text": words, "phase": phase,
-            "paused": paused(model),
+            "paused": paused(session, model, policy, today),
             "organisation": org_name, "organisation_slug": org_slug,
             "function": _words(model.purpose),
             "date_updated": _day(max([model.updated_at, *[v.updated_at for v in versions]])),
@@ -206,7 +218,7 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
                 "benefit_measure": model.benefit_measure,
                 "kind_of_use": ("scores individual cases" if model.purpose_class ==
                                 "individual_case_work" else "analysis of groups only"),
-                "versions": [_version(session, v, today) for v in versions],
+                "versions": [_version(session, v, policy, today) for v in versions],
             },
             "decision_making_process": {
                 "decision_role": model.decision_role,
@@ -279,11 +291,12 @@ def _words(value: str | None) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _version(session: Session, v: ModelVersion, today: date) -> dict[str, Any]:
+def _version(session: Session, v: ModelVersion, policy: Policy, today: date) -> dict[str, Any]:
     approval = _approval(session, v)
+    in_use = "in use" if v.stage == "production" else "in pilot"
     return {
         "version": v.number,
-        "status": {"approved": "in use" if v.stage == "production" else "in pilot",
+        "status": {"approved": in_use if usable_today(session, v, policy, today) else "paused",
                    "suspended": "paused", "retired": "retired"}.get(v.state, v.state),
         "stage": v.stage,
         "pilot_end_date": _day(v.pilot_end_date) if v.stage == "pilot" else None,

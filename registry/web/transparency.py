@@ -90,7 +90,9 @@ def index() -> Any:
         counts[s] = counts.get(s, 0) + 1
     return render_template("transparency/index.html", rows=rows, orgs=orgs, slugs=slugs,
                            statuses=STATUSES,
-                           paused=paused, organisations=organisations,
+                           paused=lambda m: paused(session, m, services().policy,
+                                                   now().date()),
+                           organisations=organisations,
                            organisation=org.slug if org is not None else "",
                            wanted=wanted if wanted in STATUSES else "", counts=counts,
                            public=True, title="Register of algorithmic tools")
