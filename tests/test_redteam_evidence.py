@@ -40,3 +40,23 @@ def test_an_audit_of_evaluation_data_since_replaced_is_not_met(app: Flask, api: 
                             json={"decision": "approve", "rationale": "Checked"})
     assert status == 409, body
     assert "bias_audit" in {r["id"] for r in body["error"]["details"]["unmet"]}
+
+
+def test_a_drift_reference_from_outside_the_versions_data_is_refused(app: Flask,
+                                                                     api: Api) -> None:
+    """A monitor compares the people scored with its reference. A reference chosen from any
+    dataset at all (here a draft no agreement covers and nobody approved, drawn from the same
+    population the tool will score) would read "monitor configured" and never see the
+    served population move away from the data the model was validated on."""
+    chain = build_chain(api, approve_version=False)
+    url = chain.version_url
+    unrelated = ok(api.post("/api/v1/datasets", json=b.dataset("lookalike")), 201)
+    ok(b.upload_csv(api, unrelated["id"], b.credit_csv(b.credit_frame().iloc[500:])))
+    before = ok(api.get(f"{url}/drift-monitor"))
+    status, body = api.post(f"{url}/drift-monitor", json={"dataset_id": unrelated["id"]})
+    assert status == 422, body
+    assert "dataset_id" in body["error"]["details"], body
+    assert "not a training or evaluation dataset" in body["error"]["message"], body
+    assert ok(api.get(f"{url}/drift-monitor"))["id"] == before["id"]  # nothing replaced
+    # the version's own data is a reference (the training data, asked for by name)
+    ok(api.post(f"{url}/drift-monitor", json={"dataset_id": chain.dataset}), 201)

@@ -60,7 +60,8 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
                       now: datetime) -> DriftMonitor:
     """Store a reference sample (with the model's score) and the monitor's settings.
 
-    The reference is the dataset given, else the version's first evaluation dataset with data.
+    The reference is the dataset given (one of the version's training or evaluation datasets),
+    else the version's first evaluation dataset with data.
     Columns default to every feature plus the score; method, thresholds, schedule and action
     default to the policy's. On a version not yet in use the new monitor replaces the one in
     force; on a version in use it is a proposal an officer decides (see :mod:`.evidence`).
@@ -69,6 +70,15 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
     require(actor, "monitor")
     status = evidence.arrival_status(actor, version, "drift monitor")
     # The reference is the data given, else the evaluation data: never the training data unasked.
+    own = [*version.training_datasets, *version.evaluation_datasets]
+    if dataset is not None and dataset.id not in {d.id for d in own}:
+        # a reference from elsewhere would not show the served population moving away from
+        # the data the model was fitted and validated on (nor rest on its agreements)
+        raise Invalid(f"{dataset.label} is not a training or evaluation dataset of "
+                      f"{version.label}: the reference is the data the model was fitted or "
+                      "evaluated on", {"dataset_id": [
+                          "one of " + (", ".join(str(d.id) for d in own) or "none: link the "
+                                       "version's datasets first")]})
     source = dataset or next((d for d in version.evaluation_datasets if d.data_path), None)
     if source is None or not source.data_path:
         raise Invalid("the reference needs a dataset with uploaded data: give dataset_id, or "
