@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ..platform.storage import FileStore
-from ..records import Dataset, Governed
-from . import chain, ledger
+from ..records import Dataset, DataSharingAgreement, Governed
+from . import chain, ledger, parties
 from .actors import Actor
 from .errors import Conflict, NotFound
 from .gates import STATE_WORDS
@@ -26,7 +26,8 @@ def refusal(session: Session, dataset: Dataset, policy: Policy, now: datetime) -
     None. An approved dataset must still be usable (approval as a lease, the chain rule: its
     agreements in force, unexpired, not suspended by either party); a dataset not yet approved
     may be downloaded back while it is being prepared, unless it or an agreement it rests on
-    was stopped or an approved agreement under it has lapsed."""
+    was stopped (a party suspending its side included) or an approved agreement under it has
+    lapsed."""
     if dataset.state in STOPPED:
         return f"{dataset.label} is {STATE_WORDS[dataset.state]}"
     today = now.date()
@@ -43,6 +44,9 @@ def refusal(session: Session, dataset: Dataset, policy: Policy, now: datetime) -
 def _stopped(session: Session, record: Governed, policy: Policy, now: datetime) -> str | None:
     if record.state in STOPPED:
         return f"{record.label}, which is {STATE_WORDS[record.state]}"
+    side = parties.refusal(record) if isinstance(record, DataSharingAgreement) else None
+    if side:  # a party stopped its side, approved or not: the data may not flow
+        return f"{record.label}, which {side.removeprefix(record.label + ' ')}"
     if record.state == "approved":
         usable = chain.usable(session, record, policy, now.date(), now)
         if not usable.ok:

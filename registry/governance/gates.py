@@ -30,6 +30,7 @@ from . import (
     evidence,
     gaps,
     monitor_health,
+    parties,
     purposes,
     upstream,
     versions_check,
@@ -166,6 +167,10 @@ def _agreement(session: Session, a: Any, policy: Policy, today: date, c: _Checkl
           f"signed by {len(a.signatories)} signatories" if not missing
           else f"no signatory for {', '.join(missing)}",
           "add a signatory (name, role, organisation) for the provider and the recipient")
+    stopped = parties.refusal(a)  # a party stopped its side: listed only while one has
+    if stopped:
+        c.add("parties", False, stopped,
+              "the party that suspended its side lifts the suspension (POST .../sides/<side>)")
 
 
 # --- datasets ---------------------------------------------------------------------------------
