@@ -84,3 +84,28 @@ def test_changing_the_assessment_after_the_advice_asks_for_it_again(api: Api) ->
     entries = ok(api.get("/api/v1/ledger?action=dpo_advice", as_="audrey"))
     items = entries["items"] if isinstance(entries, dict) else entries
     assert any(e["change"].get("advice") == ADVICE["advice"] for e in items), items
+
+
+def test_the_author_does_not_sign_off_their_own_assessment(app, api: Api) -> None:
+    """An officer (or DPO) may register a DPIA; naming themselves as the one who approved its
+    measures and accepted its residual risk (ICO step 7) is no sign-off at all."""
+    olivia = ok(api.get("/api/v1/me", as_="olivia"))["id"]
+    status, body = api.post("/api/v1/dpias", as_="olivia", json=b.dpia("DPIA-SELF"))
+    assert status == 422, body
+    for field in ("measures_approved_by_id", "residual_risk_approved_by_id"):
+        assert "cannot sign off its own assessment" in body["error"]["details"][field][0], body
+    # the signers are someone else: accepted
+    gus = ok(api.get("/api/v1/me", as_="gus"))["id"]
+    made = ok(api.post("/api/v1/dpias", as_="olivia", json=b.dpia(
+        "DPIA-SELF", measures_approved_by_id=gus, residual_risk_approved_by_id=gus)), 201)
+    url = f"/api/v1/dpias/{made['id']}"
+    status, body = api.patch(url, as_="olivia", json={"measures_approved_by_id": olivia})
+    assert status == 422 and "measures_approved_by_id" in body["error"]["details"], body
+    # a sign-off stored before the rule reads unmet on the gate
+    from registry.records import DPIA
+
+    with app.extensions["gatehouse"].sessions() as session:
+        session.get(DPIA, made["id"]).residual_risk_approved_by_id = olivia
+        session.commit()
+    signoff = requirements(api, url)["step_signoff"]
+    assert signoff["met"] is False and "own assessment" in signoff["detail"], signoff

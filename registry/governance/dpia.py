@@ -21,8 +21,15 @@ SIGNOFFS = {"measures_approved_by_id": "the measures", "residual_risk_approved_b
             "the residual risk"}
 
 
-def signer_problem(user: User | None, organisation_id: int | None) -> str | None:
-    """Why `user` may not sign off a DPIA of the organisation (None: they may)."""
+def authors(dpia: DPIA) -> set[int]:
+    """Who wrote or put forward the DPIA: they do not sign off or advise on their own work."""
+    return {p for p in (dpia.created_by_id, dpia.owner_id, dpia.submitted_by_id) if p is not None}
+
+
+def signer_problem(user: User | None, organisation_id: int | None,
+                   wrote: set[int] | frozenset[int] = frozenset()) -> str | None:
+    """Why `user` may not sign off a DPIA of the organisation (None: they may); `wrote`, the
+    DPIA's authors, may not sign off their own assessment."""
     if user is None:
         return "no such user"
     if not user.active:
@@ -31,6 +38,9 @@ def signer_problem(user: User | None, organisation_id: int | None) -> str | None
     if not roles & set(SIGNERS):
         return (f"{user.name or user.email} is not a governance officer or DPO of the DPIA's "
                 "organisation")
+    if user.id in wrote:
+        return (f"{user.name or user.email} wrote or put forward the DPIA and cannot sign off "
+                "its own assessment: another governance officer or DPO signs")
     return None
 
 
@@ -47,7 +57,8 @@ def check_signoffs(session: Session, dpia: DPIA, data: dict[str, Any]) -> dict[s
     problems = {}
     for field in SIGNOFFS:
         if data.get(field) is not None:
-            why = signer_problem(session.get(User, data[field]), dpia.organisation_id)
+            why = signer_problem(session.get(User, data[field]), dpia.organisation_id,
+                                 authors(dpia))
             if why:
                 problems[field] = [f"user {data[field]}: {why}"]
     return problems
@@ -57,7 +68,7 @@ def record_advice(session: Session, actor: Actor, dpia: DPIA, advice: str, now: 
     actor = actor.within(dpia.organisation_id)  # the roles held in its organisation
     require(actor, "dpo_advice")
     _require_open(dpia)
-    if actor.user_id in {dpia.created_by_id, dpia.owner_id, dpia.submitted_by_id}:
+    if actor.user_id in authors(dpia):
         raise Forbidden(f"{actor.name} wrote or put forward {dpia.label} and cannot give the "
                         "DPO's advice on it: the advice must come from a DPO independent of it "
                         "(GDPR Art. 38(6))", {"actor": actor.name, "rule": "independent_advice"})

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from ..records import DPIA
-from .dpia import SIGNOFFS, signer_problem
+from .dpia import SIGNOFFS, authors, signer_problem
 from .policy import Policy
 
 Add = Callable[[str, bool, str, str], None]
@@ -36,7 +36,7 @@ def check(p: DPIA, policy: Policy, today: date, add: Add) -> None:
         else f"risk(s) {incomplete or 'none'} lack a measure, its effect or the residual risk",
         "record a measure, its effect and the residual likelihood and severity for each risk")
     signed = {what: (getattr(p, field[:-3]), signer_problem(getattr(p, field[:-3]),
-                                                           p.organisation_id))
+                                                           p.organisation_id, authors(p)))
               for field, what in SIGNOFFS.items()}
     unsigned = [f"{what}: " + ("not signed off" if user is None else why)
                 for what, (user, why) in signed.items() if user is None or why]
@@ -44,8 +44,8 @@ def check(p: DPIA, policy: Policy, today: date, add: Add) -> None:
         "measures approved by {} and residual risk accepted by {}".format(
             *(user.name or user.email for user, _ in signed.values()))
         if not unsigned else "step 7 sign-off: " + "; ".join(unsigned),
-        "a governance officer or DPO of the organisation signs off the measures and the "
-        "residual risk (step 7)")
+        "a governance officer or DPO of the organisation, not its author, signs off the measures "
+        "and the residual risk (step 7)")
     high = [r.position + 1 for r in p.risks if r.residual_level == "high"]
     if high:
         add("prior_consultation", bool((p.prior_consultation or "").strip()),
