@@ -103,10 +103,10 @@ def respond_to_advice(session: Session, actor: Actor, dpia: DPIA, accepted: bool
 
 
 def assessment(dpia: DPIA) -> tuple[Any, ...]:
-    """What the DPO's advice is given on: the seven steps' text, the risks with their measures
-    and residual risk, and the datasets and models assessed (not the review date or sign-offs)."""
+    """What the DPO's advice is given on: the steps' text, the risks with their measures and
+    residual risk, and the datasets and models assessed (not the review date, the sign-offs or
+    the outcome of a prior consultation with the ICO, recorded once the DPO has advised)."""
     return (dpia.need, dpia.processing, dpia.consultation, dpia.necessity,
-            dpia.prior_consultation,
             tuple((r.description, r.likelihood, r.severity, r.measure, r.effect,
                    r.residual_likelihood, r.residual_severity) for r in dpia.risks),
             tuple(sorted(d.id for d in dpia.datasets)), tuple(sorted(m.id for m in dpia.models)))
