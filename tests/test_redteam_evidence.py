@@ -60,3 +60,21 @@ def test_a_drift_reference_from_outside_the_versions_data_is_refused(app: Flask,
     assert ok(api.get(f"{url}/drift-monitor"))["id"] == before["id"]  # nothing replaced
     # the version's own data is a reference (the training data, asked for by name)
     ok(api.post(f"{url}/drift-monitor", json={"dataset_id": chain.dataset}), 201)
+
+
+def test_an_audit_of_another_outcome_than_the_version_predicts_is_not_met(api: Api) -> None:
+    """The version predicts credit = "good". An audit that takes "bad" as the positive class
+    (or another column as the label) measures error rates of a different prediction: the
+    equalised-odds limits it reports say nothing of this model's decisions."""
+    chain = build_chain(api, approve_version=False)
+    url = chain.version_url
+    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.evaluation,
+                                                  "positive_label": "bad"}), 202)
+    assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
+    audit = gate(api, url)["bias_audit"]
+    assert audit["met"] is False, audit
+    assert "'bad'" in audit["detail"] and "'good'" in audit["detail"], audit
+    # audited again as the version predicts: met
+    job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.evaluation}), 202)
+    assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
+    assert gate(api, url)["bias_audit"]["met"] is True

@@ -61,6 +61,22 @@ def data_changed(audit: BiasAudit, dataset: Dataset | None) -> str | None:
             f'has changed since: dataset "{dataset.name}" now holds {now}')
 
 
+def other_outcome(audit: BiasAudit, dataset: Dataset | None, v: ModelVersion) -> str | None:
+    """Why the audit measured another outcome than the version predicts (None: the same): its
+    label column and positive class must be the version's, or its error rates are of a
+    different prediction."""
+    label = v.label_column or (dataset.label_column if dataset is not None else None)
+    wrong_label = label is not None and audit.label_column != label
+    wrong_class = v.positive_label is not None and str(audit.positive_label) != str(
+        v.positive_label)
+    if not (wrong_label or wrong_class):
+        return None
+    predicted = v.positive_label if v.positive_label is not None else audit.positive_label
+    return (f"audit {audit.id} measured {audit.label_column} = {audit.positive_label!r} as the "
+            f"positive outcome; {v.label} predicts {label or audit.label_column} = "
+            f"{predicted!r}")
+
+
 def status(session: Session, v: ModelVersion, policy: Policy, today: date
            ) -> tuple[bool, str, str]:
     """(met, detail, remedy) of the version's bias audit requirement."""
@@ -77,6 +93,9 @@ def status(session: Session, v: ModelVersion, policy: Policy, today: date
     changed = data_changed(audit, dataset)
     if changed:
         return False, changed, "rerun the audit on the evaluation data as it is now"
+    other = other_outcome(audit, dataset, v)
+    if other:
+        return False, other, "rerun the audit with the version's label column and positive label"
     expires = audit.created_at.date() + timedelta(days=policy.audit_validity_days)
     results = audit.results or {}
     # Passed on every group it assessed: the groups it could not assess are a gap of their own.
