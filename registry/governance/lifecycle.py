@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records import DataSharingAgreement, Decision, Governed, ModelVersion, User
+from ..records import DataSharingAgreement, Decision, Governed, ModelVersion, User, WatchAlert
 from . import ledger
 from .actors import Actor
 from .chain import evaluate
@@ -195,6 +195,7 @@ def decide(
     if puts_in_force:
         check_separation(actor, record)
         if decision == "reinstate":  # reinstating is looking at the drift: not a blocker
+            _require_watch_answered(session, record)  # a watch rule's alert must be answered
             breaches = _acknowledge_breaches(session, record)
     # The chain is walked once: the gate that lets the decision through is the evidence it
     # records (choosing a role and the lease's end change nothing the gate reads).
@@ -285,6 +286,25 @@ def evidence_decision(session: Session, actor: Actor, record: Governed, policy: 
         "decision_id": d.id, "rationale": d.rationale, "scope": scope,
         "policy": policy.summary(), "evidence_hash": d.evidence_hash}, now)
     return d
+
+
+def _require_watch_answered(session: Session, record: Governed) -> None:
+    """A version a watch rule suspended goes back into service only once an officer has
+    acknowledged the alert, saying what was found and done (`watch.acknowledge`)."""
+    if not isinstance(record, ModelVersion):
+        return
+    open_ = session.scalars(select(WatchAlert).where(
+        WatchAlert.model_version_id == record.id, WatchAlert.action == "suspend",
+        WatchAlert.acknowledged_at.is_(None)).order_by(WatchAlert.id)).all()
+    if open_:
+        named = "; ".join(f"watch alert {a.id} (rule {a.rule})" for a in open_)
+        raise Conflict(
+            f"{record.label} cannot be reinstated: {named} suspended it and is not yet "
+            "acknowledged; a governance officer acknowledges it first, saying what was found "
+            "and done", {"summary": f"acknowledge {named} first",
+                         "unmet": [{"id": "watch_alerts", "met": False, "detail": a.reason,
+                                    "remedy": f"acknowledge watch alert {a.id} (POST .../alerts/"
+                                    f"{a.id}/acknowledge)"} for a in open_]})
 
 
 def close_approvals(session: Session, record: Governed) -> None:
