@@ -109,3 +109,16 @@ def test_the_author_does_not_sign_off_their_own_assessment(app, api: Api) -> Non
         session.commit()
     signoff = requirements(api, url)["step_signoff"]
     assert signoff["met"] is False and "own assessment" in signoff["detail"], signoff
+
+
+def test_the_inbox_asks_nobody_for_what_they_may_not_do(api: Api) -> None:
+    person(api, "duo", ["governance_officer", "dpo"])
+    url = new_dpia(api)
+    ok(api.post(f"{url}/dpo-advice", as_="duo", json=ADVICE))
+
+    def asked(who: str) -> set[str]:
+        return {i["kind"] for i in ok(api.get("/api/v1/inbox", as_=who))["items"]
+                if i["link"].startswith(f"/dpias/{url.rsplit('/', 1)[1]}")}
+
+    assert "advice_response" not in asked("duo")  # gave the advice
+    assert "advice_response" in asked("olivia")

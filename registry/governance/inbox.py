@@ -23,6 +23,7 @@ from ..records import DPIA, DataSharingAgreement, Decision, Governed, ModelVersi
 from . import gaps, gates, monitor_health, watch
 from .actors import Actor
 from .dpia import OPEN as DPIA_OPEN
+from .dpia import authors
 from .evidence import CLOSED
 from .lifecycle import can_approve
 from .policy import Policy
@@ -88,12 +89,16 @@ def _records(session: Session, states: tuple[str, ...]) -> Iterator[Governed]:
 def _dpias(session: Session, actor: Actor) -> Iterator[Item]:
     for dpia in session.scalars(select(DPIA).where(DPIA.state.in_(DPIA_OPEN))
                                 .order_by(DPIA.id)):
-        if not dpia.dpo_advice and dpia.state == "submitted" and _holds(actor, dpia, "dpo"):
+        # nobody is asked for what they may not do: a DPO to advise on a DPIA they wrote, the
+        # one who gave the advice to answer it (governance/dpia.py)
+        if (not dpia.dpo_advice and dpia.state == "submitted" and _holds(actor, dpia, "dpo")
+                and actor.user_id not in authors(dpia)):
             yield Item("dpo_advice", dpia, "Give your advice on this DPIA",
                        "waiting for the DPO's advice, without which it cannot be approved",
                        path(dpia, "dpo-advice"), _day(dpia.submitted_at))
         elif (dpia.dpo_advice and dpia.dpo_advice_accepted is None
-              and _holds(actor, dpia, "governance_officer")):
+              and _holds(actor, dpia, "governance_officer")
+              and actor.user_id != dpia.dpo_advice_by_id):
             yield Item("advice_response", dpia, "Accept or overrule the DPO's advice, with "
                        "reasons", "the DPO has advised; the DPIA cannot be approved until an "
                        "officer answers", path(dpia, "dpo-advice"), _day(dpia.updated_at))
