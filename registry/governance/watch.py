@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..records import ModelVersion, ScoreReceipt, WatchAlert
+from ..records import ModelVersion, OutcomeReport, ScoreReceipt, WatchAlert
 from . import ledger
 from .actors import SYSTEM, Actor
 from .errors import Conflict, Invalid, NotFound
@@ -63,11 +63,18 @@ def _override_rate(session: Session, version: ModelVersion, rule: OverrideRate, 
                    now: datetime, after: datetime | None) -> Finding | None:
     if version.model.decision_role != "advisory":
         return None  # an automated model is not expected to be overridden
-    query = select(ScoreReceipt.overrode, ScoreReceipt.outcome_at).where(
-        _receipts(version), ScoreReceipt.outcome_at.is_not(None))
+    # Each case counts when its outcome was first reported: a correction (which re-stamps
+    # outcome_at) changes the case's answer, not its place in time, so outcomes corrected after
+    # an alert cannot refill the next window with the cases the alert already judged.
+    first = (select(OutcomeReport.receipt_id, func.min(OutcomeReport.created_at).label("at"))
+             .group_by(OutcomeReport.receipt_id).subquery())
+    told = func.coalesce(first.c.at, ScoreReceipt.outcome_at).label("told")
+    query = (select(ScoreReceipt.overrode, told)
+             .outerjoin(first, first.c.receipt_id == ScoreReceipt.id)
+             .where(_receipts(version), ScoreReceipt.outcome_at.is_not(None)))
     if after is not None:
-        query = query.where(ScoreReceipt.outcome_at > after)
-    rows = session.execute(query.order_by(ScoreReceipt.outcome_at.desc(), ScoreReceipt.id.desc())
+        query = query.where(told > after)
+    rows = session.execute(query.order_by(told.desc(), ScoreReceipt.id.desc())
                            .limit(rule.last_outcomes)).all()
     if len(rows) < rule.last_outcomes:
         return None  # too few outcomes to judge
@@ -75,7 +82,7 @@ def _override_rate(session: Session, version: ModelVersion, rule: OverrideRate, 
     rate = overrides / len(rows)
     if rate >= rule.floor:
         return None
-    start, end = rows[-1].outcome_at, rows[0].outcome_at
+    start, end = rows[-1].told, rows[0].told
     return Finding(
         {"overrides": overrides, "outcomes": len(rows), "override_rate": round(rate, 4),
          "floor": rule.floor}, start, end,
