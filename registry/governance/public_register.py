@@ -78,10 +78,15 @@ def usable_today(session: Session, version: ModelVersion, policy: Policy, today:
         return chain.fit_for_use(session, version, policy, today).ok
 
 
-def paused(session: Session, model: PredictiveModel, policy: Policy, today: date) -> bool:
-    """In pilot or in use, but no version may be used today (each suspended, or lapsed)."""
+def paused(session: Session, model: PredictiveModel, policy: Policy, today: date,
+           in_use: dict[int, bool] | None = None) -> bool:
+    """In pilot or in use, but no version may be used today (each suspended, or lapsed);
+    `in_use`, the versions already judged (id -> usable today)."""
     live = [v for v in model.versions if v.state in ("approved", "suspended")]
-    return bool(live) and not any(usable_today(session, v, policy, today) for v in live)
+    judged = in_use or {}
+    return bool(live) and not any(
+        judged[v.id] if v.id in judged else usable_today(session, v, policy, today)
+        for v in live)
 
 
 def public_models(session: Session, organisation_id: int | None = None
@@ -174,6 +179,7 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
     tier = risk.tier(session, model, policy)
     live = [v for v in versions if v.state in ("approved", "suspended")]
     current = max(live, key=lambda v: v.number) if live else None
+    in_use = {v.id: usable_today(session, v, policy, today) for v in live}  # one walk each
     feature_names = sorted({f.get("name", "") for v in versions for f in (v.feature_schema or [])
                             if isinstance(f, dict)} - _hidden_columns(datasets.values()))
     return {
@@ -181,7 +187,7 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
         "metadata": {
             "standard": STANDARD, "standard_version": STANDARD_VERSION,
             "status": status, "status_text": words, "phase": phase,
-            "paused": paused(session, model, policy, today),
+            "paused": paused(session, model, policy, today, in_use),
             "organisation": org_name, "organisation_slug": org_slug,
             "function": _words(model.purpose),
             "date_updated": _day(max([model.updated_at, *[v.updated_at for v in versions]])),
@@ -218,7 +224,7 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
                 "benefit_measure": model.benefit_measure,
                 "kind_of_use": ("scores individual cases" if model.purpose_class ==
                                 "individual_case_work" else "analysis of groups only"),
-                "versions": [_version(session, v, policy, today) for v in versions],
+                "versions": [_version(session, v, in_use.get(v.id, False)) for v in versions],
             },
             "decision_making_process": {
                 "decision_role": model.decision_role,
@@ -291,12 +297,12 @@ def _words(value: str | None) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _version(session: Session, v: ModelVersion, policy: Policy, today: date) -> dict[str, Any]:
+def _version(session: Session, v: ModelVersion, usable: bool) -> dict[str, Any]:
     approval = _approval(session, v)
     in_use = "in use" if v.stage == "production" else "in pilot"
     return {
         "version": v.number,
-        "status": {"approved": in_use if usable_today(session, v, policy, today) else "paused",
+        "status": {"approved": in_use if usable else "paused",
                    "suspended": "paused", "retired": "retired"}.get(v.state, v.state),
         "stage": v.stage,
         "pilot_end_date": _day(v.pilot_end_date) if v.stage == "pilot" else None,
