@@ -161,6 +161,9 @@ def main() -> None:
 
 
 def _loaded(app: Flask) -> Flask:
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()  # the mapped classes' relationships, made now rather than by the first query
     gc.freeze()
     gc.enable()
     return app
