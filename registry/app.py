@@ -151,19 +151,23 @@ def main() -> None:
 
     What loading makes (modules, mapped classes, the app) lives as long as the process, so the
     garbage collector's passes over it are wasted: it is off while loading, and once the app is
-    made, what exists is kept out of its generations (`gc.freeze`) and it is on again. So the
-    command's own work is collected as usual, and neither loading nor exiting walks the heap."""
+    made (or failed to be), what exists is kept out of its generations (`gc.freeze`) and it is
+    on again. So the command's own work, and a server's, is collected as usual, and neither
+    loading nor exiting walks the loaded heap. (`--help` never loads the app: it ends first.)"""
     gc.disable()
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     routes = command in SERVING_COMMANDS
-    GatehouseGroup(create_app=lambda: _loaded(create_app(routes=routes)),
+    GatehouseGroup(create_app=lambda: _loaded(routes),
                    help="Gatehouse: governed model registry.")()
 
 
-def _loaded(app: Flask) -> Flask:
+def _loaded(routes: bool) -> Flask:
     from sqlalchemy.orm import configure_mappers
 
-    configure_mappers()  # the mapped classes' relationships, made now rather than by the first query
-    gc.freeze()
-    gc.enable()
+    try:
+        app = create_app(routes=routes)
+        configure_mappers()  # the relationships, made now rather than by the first query
+    finally:
+        gc.freeze()
+        gc.enable()
     return app
