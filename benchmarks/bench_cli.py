@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 11
-GATEHOUSE = "import sys; sys.argv[0] = 'gatehouse'; from registry.app import main; main()"
+# what the `gatehouse` console script runs (pyproject.toml's [project.scripts])
+GATEHOUSE = "import sys; sys.argv[0] = 'gatehouse'; from registry.__main__ import main; main()"
 COMMANDS = {
     "import flask, sqlalchemy (baseline)": ["-c", "import flask, sqlalchemy"],
     "gatehouse --help": ["-c", GATEHOUSE, "--help"],

@@ -24,13 +24,13 @@ def test_users_create_loads_only_what_it_uses_and_does_all_it_did(tmp_path: Path
     env = {"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "x",
            "GATEHOUSE_DATA_DIR": str(tmp_path / "data"), "GATEHOUSE_INSTANCE_PATH": str(tmp_path),
            "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    gatehouse = "import sys; sys.argv[0] = 'gatehouse'; from registry.app import main; main()"
+    gatehouse = "import sys; sys.argv[0] = 'gatehouse'; from registry.__main__ import main; main()"
     upgraded = subprocess.run([sys.executable, "-c", gatehouse, "db", "upgrade"],
                               capture_output=True, text=True, env=env, timeout=120)
     assert upgraded.returncode == 0, upgraded.stderr
     code = ("import gc, sys\n"
             "sys.argv = ['gatehouse', 'users', 'create', 'ada@example.org', '--role', 'auditor']\n"
-            "from registry.app import main\n"
+            "from registry.__main__ import main\n"  # the console script's entry point
             "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
             f"print('loaded:', ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
             # the collector is on again for the command's own work, the loaded heap frozen
