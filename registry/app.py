@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -81,8 +82,6 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None,
     keys = default_key_store(Path(app.instance_path), app.config.get("SIGNING_KEY_FILE"))
     keyring = sealing.default_keyring(Path(app.instance_path), app.config.get("MASTER_KEY_FILE"))
     sealing.install(keyring)
-    keyring = sealing.default_keyring(Path(app.instance_path), app.config.get("MASTER_KEY_FILE"))
-    sealing.install(keyring)
     app.extensions["gatehouse"] = Services(
         engine=engine,
         sessions=ledger_sessions(engine, keys, policy),
@@ -148,8 +147,27 @@ class GatehouseGroup(FlaskGroup):
 
 
 def main() -> None:
-    """The `gatehouse` command: the routes are built only for the commands that serve them."""
+    """The `gatehouse` command: the routes are built only for the commands that serve them.
+
+    What loading makes (modules, mapped classes, the app) lives as long as the process, so the
+    garbage collector's passes over it are wasted: it is off while loading, and once the app is
+    made (or failed to be), what exists is kept out of its generations (`gc.freeze`) and it is
+    on again. So the command's own work, and a server's, is collected as usual, and neither
+    loading nor exiting walks the loaded heap. (`--help` never loads the app: it ends first.)"""
+    gc.disable()
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     routes = command in SERVING_COMMANDS
-    GatehouseGroup(create_app=lambda: create_app(routes=routes),
+    GatehouseGroup(create_app=lambda: _loaded(routes),
                    help="Gatehouse: governed model registry.")()
+
+
+def _loaded(routes: bool) -> Flask:
+    from sqlalchemy.orm import configure_mappers
+
+    try:
+        app = create_app(routes=routes)
+        configure_mappers()  # the relationships, made now rather than by the first query
+    finally:
+        gc.freeze()
+        gc.enable()
+    return app

@@ -34,11 +34,13 @@ from ..records import (
     dpia_models,
     version_datasets,
 )
-from .chain import fit_for_use
 from .policy import Policy
 from .registration import KINDS
-from .sweep import due_dates
 from .upstream import dependents_of_agreement
+
+# The chain rule (gates, evidence) and the sweep's dates are imported by the functions that use
+# them: most entries raise nothing (a user created, a record drafted), and every commit that
+# appends to the ledger collects its events, the command line's included.
 
 # Every kind of event, and what it means (the API validates subscriptions against these).
 KINDS_OF_EVENT: dict[str, str] = {
@@ -158,6 +160,8 @@ def lapses(session: Session, policy: Policy, versions: list[ModelVersion], at: d
     """A ``version.lapsed`` event for each approved version no longer fit for use, told once per
     spell and reason (:class:`VersionLapse`); a version fit again, or no longer approved, is
     forgotten."""
+    from .chain import fit_for_use
+
     made = []
     for version in versions:
         mark = session.get(VersionLapse, version.id)
@@ -236,6 +240,8 @@ def _in_force(session: Session) -> list[Governed]:
 
 def _expiring(session: Session, record: Governed, now: datetime,
               window: timedelta) -> Event | None:
+    from .sweep import due_dates
+
     today = now.date()
     soon = [(what, day) for what, day in due_dates(record)
             if isinstance(day, date) and today <= day <= today + window]

@@ -23,7 +23,6 @@ from ..governance.ledger import APPENDED
 from ..governance.policy import Policy
 from ..platform.services import Services
 from ..records import Delivery
-from .queue import enqueue, mode
 
 log = logging.getLogger("gatehouse.notify")
 
@@ -88,6 +87,11 @@ def digest(app: Flask, *, inline: bool = False) -> list[Delivery]:
 
 
 def _queue(app: Flask, session: Session, ids: list[int], inline: bool) -> list[Delivery]:
+    if not ids:
+        return []
+    # the queue (its runner and every job's handler) loads only when there is something to queue
+    from .queue import enqueue, mode
+
     queued = []
     for delivery_id in ids:
         enqueue(app, session, SYSTEM, "deliver", {"delivery_id": delivery_id}, None,

@@ -1,4 +1,9 @@
-"""SQLAlchemy 2.0 typed models of the governed records, one module per kind."""
+"""SQLAlchemy 2.0 typed models of the governed records, one module per kind.
+
+The modules that map records do not postpone their annotations (no `from __future__ import
+annotations`): SQLAlchemy then reads each `Mapped[...]` as the type itself, instead of evaluating
+a string for every column of every class at each start (issue 17: the command line's start-up).
+A relationship to a class defined later, or in another module, names it in quotes."""
 
 from .agreements import DataSharingAgreement, agreement_datasets
 from .base import Base, Governed

@@ -1,7 +1,5 @@
 """Data-sharing agreements: the legal permission for data to flow between organisations."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Any
 

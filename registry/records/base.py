@@ -1,7 +1,5 @@
 """The declarative base and the columns every governed record carries."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Datasets, their declared column schema, and the facts recorded when data is uploaded."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +47,10 @@ class Dataset(Governed, Base):
     completeness: Mapped[dict[str, Any] | None]
     uploaded_at: Mapped[datetime | None]
 
-    agreements: Mapped[list[DataSharingAgreement]] = relationship(
+    agreements: Mapped[list["DataSharingAgreement"]] = relationship(
         secondary="agreement_datasets", order_by="DataSharingAgreement.id"
     )
-    columns: Mapped[list[DatasetColumn]] = relationship(
+    columns: Mapped[list["DatasetColumn"]] = relationship(
         order_by="DatasetColumn.position", cascade="all, delete-orphan"
     )
 

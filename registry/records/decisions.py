@@ -1,7 +1,5 @@
 """Decisions on governed records, and the hash-chained ledger of every change."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Data protection impact assessments, following the ICO's seven steps."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -56,16 +54,16 @@ class DPIA(Governed, Base):
     prior_consultation: Mapped[str | None] = mapped_column(Text)
     review_date: Mapped[date | None]
 
-    datasets: Mapped[list[Dataset]] = relationship(secondary=dpia_datasets, order_by="Dataset.id")
-    models: Mapped[list[PredictiveModel]] = relationship(
+    datasets: Mapped[list["Dataset"]] = relationship(secondary=dpia_datasets, order_by="Dataset.id")
+    models: Mapped[list["PredictiveModel"]] = relationship(
         secondary=dpia_models, order_by="PredictiveModel.id"
     )
-    measures_approved_by: Mapped[User | None] = relationship(
+    measures_approved_by: Mapped["User | None"] = relationship(
         foreign_keys=[measures_approved_by_id], lazy="joined")
-    residual_risk_approved_by: Mapped[User | None] = relationship(
+    residual_risk_approved_by: Mapped["User | None"] = relationship(
         foreign_keys=[residual_risk_approved_by_id], lazy="joined")
     # Steps 5-6: the risk register with measures and residual risk.
-    risks: Mapped[list[DpiaRisk]] = relationship(
+    risks: Mapped[list["DpiaRisk"]] = relationship(
         order_by="DpiaRisk.position", cascade="all, delete-orphan"
     )
 

@@ -4,8 +4,6 @@ The private key is never here (it is in a file outside the database, `platform/k
 rows are the published copy. Verification trusts the public keys held outside the database.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import String

@@ -1,7 +1,5 @@
 """Predictive models and their versions (the servable unit)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +58,7 @@ class PredictiveModel(Governed, Base):
     # The outcomes a caseworker may report on this model's scores; None: the policy's default.
     outcome_vocabulary: Mapped[list[str] | None]
 
-    versions: Mapped[list[ModelVersion]] = relationship(
+    versions: Mapped[list["ModelVersion"]] = relationship(
         back_populates="model", order_by="ModelVersion.number"
     )
 
@@ -98,15 +96,15 @@ class ModelVersion(Governed, Base):
     pilot_end_date: Mapped[date | None]
     pilot_case_cap: Mapped[int | None]
 
-    model: Mapped[PredictiveModel] = relationship(back_populates="versions")
+    model: Mapped["PredictiveModel"] = relationship(back_populates="versions")
     # Links are written as rows of version_datasets (with their role), so these only read.
-    training_datasets: Mapped[list[Dataset]] = relationship(
+    training_datasets: Mapped[list["Dataset"]] = relationship(
         secondary=version_datasets,
         secondaryjoin="and_(Dataset.id == version_datasets.c.dataset_id, "
         "version_datasets.c.role == 'training')",
         viewonly=True,
     )
-    evaluation_datasets: Mapped[list[Dataset]] = relationship(
+    evaluation_datasets: Mapped[list["Dataset"]] = relationship(
         secondary=version_datasets,
         secondaryjoin="and_(Dataset.id == version_datasets.c.dataset_id, "
         "version_datasets.c.role == 'evaluation')",

@@ -1,7 +1,5 @@
 """Bias audits and drift monitors: the evidence that a model treats groups fairly and still fits."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +30,7 @@ class BiasAudit(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
     label_column: Mapped[str] = mapped_column(String(120))
     positive_label: Mapped[str] = mapped_column(String(120))
-    dataset: Mapped[Dataset] = relationship(viewonly=True)
+    dataset: Mapped["Dataset"] = relationship(viewonly=True)
     threshold: Mapped[float]
     sensitive_features: Mapped[list[str]]
     extra_groupings: Mapped[list[str]]

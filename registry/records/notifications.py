@@ -1,8 +1,6 @@
 """Notifications: the events the ledger's entries raise, the webhooks that subscribe to them, and
 each delivery (a webhook's POST or an email) with its attempts."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

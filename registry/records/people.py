@@ -1,8 +1,6 @@
 """Organisations, the people who use Gatehouse and the roles they hold in each organisation, and
 the frontline tools that ask for scores."""
 
-from __future__ import annotations
-
 import re
 from datetime import datetime
 from typing import Any
@@ -69,7 +67,7 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
 
-    memberships: Mapped[list[Membership]] = relationship(
+    memberships: Mapped[list["Membership"]] = relationship(
         order_by="Membership.id", lazy="selectin", cascade="all, delete-orphan")
 
     @property

@@ -1,8 +1,6 @@
 """Score receipts (one per score served), the Merkle batches that chain them, and background
 jobs."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +43,8 @@ class ScoreReceipt(Base):
     batch: Mapped[int | None] = mapped_column(index=True)
     batch_index: Mapped[int | None]
 
-    model_version: Mapped[ModelVersion] = relationship()
-    outcome_reports: Mapped[list[OutcomeReport]] = relationship(order_by="OutcomeReport.id")
+    model_version: Mapped["ModelVersion"] = relationship()
+    outcome_reports: Mapped[list["OutcomeReport"]] = relationship(order_by="OutcomeReport.id")
 
 
 class OutcomeReport(Base):
