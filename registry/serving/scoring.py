@@ -89,8 +89,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
 
     With ``commit`` the receipts are committed before this returns; otherwise the caller
     commits. With ``commit`` the checks are a reader's work that holds back no other request
-    (see :func:`..db.read_first`) and end before the model runs (or loads); the receipts are
-    then stored in a short transaction of their own.
+    (see :func:`..db.read_first`; none at all when the caches answer them) and end before the
+    model runs (or loads); the receipts are then stored in a short transaction of their own.
     """
     if len(name) > MAX_NAME:
         raise NotFound(f"no model named {name[:MAX_NAME]!r}…", {"model": ["no such model"]})
@@ -99,15 +99,21 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     if len(cases) > policy.max_batch:
         raise Invalid(f"at most {policy.max_batch} cases per request",
                       {"instances": [f"{len(cases)} given; the policy allows {policy.max_batch}"]})
-    release_early = commit and read_first(session)
     # The head as the token's lookup read it, moments ago; a cache entry keyed by it is never
-    # older than it (so a change since is seen by the next request, as before).
-    at = people.ledger_head_read(session) or verdicts.head(session)
+    # older than it (so a change since is seen by the next request, as before). When the checks
+    # below are all answered from the caches (the warm request), they read nothing: no read
+    # transaction is begun at all.
+    at = people.ledger_head_read(session)
+    reading = commit and not (
+        at is not None and not session.in_transaction()
+        and verdicts.settled(actor.id, actor.organisation_id, name, number, policy, now, at,
+                             loaded.has)) and read_first(session)
+    at = at or verdicts.head(session)
     check_client(session, actor, name, purpose, now, at)
     verdict = verdicts.verdict(session, actor.organisation_id, name, number, policy, now, at)
     check_purpose(session, actor, name, purpose, verdict, now)
     verdicts.require_servable(session, verdict, len(cases))
-    if release_early:
+    if reading:
         session.commit()  # nothing written yet: this only ends the read transaction
     schema = list(verdict.feature_schema)
     where = "features" if len(cases) == 1 else "instances"
@@ -141,8 +147,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     # A Core insert built once, without the ORM's unit of work: receipts are not changed again
     # in this request.
     insert = _INSERT_RECEIPTS if len(receipts) == 1 else _INSERT_BATCH
-    if release_early:
-        commit_alone(session.get_bind(), insert, receipts)  # no transaction is open
+    if commit and not session.in_transaction():
+        commit_alone(session.get_bind(), insert, receipts)
     else:
         session.connection().execute(insert, receipts)
         if commit:

@@ -19,6 +19,7 @@ schema, bands, artefact), so a warm request reads nothing else about the model.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -107,6 +108,20 @@ def verdict(session: Session, organisation_id: int | None, name: str, number: in
         cached = _compute(session, organisation_id, name, number, policy, now)
         _remember(_verdicts, key, cached)
     return cached
+
+
+def settled(client_id: int, organisation_id: int | None, name: str, number: int | None,
+            policy: Policy, now: datetime, ledger_head: str,
+            loaded: Callable[[Verdict], bool]) -> bool:
+    """Whether a score's checks are all answered from the caches at this head and moment, so
+    they read nothing: the client's rights and the verdict cached and current, no pilot cap to
+    count against, and the version ``loaded``."""
+    if (client_id, ledger_head) not in _rights:
+        return False
+    cached = _verdicts.get((organisation_id, name, number, ledger_head, policy.content_hash,
+                            now.date()))
+    return (cached is not None and (cached.recheck_at is None or now < cached.recheck_at)
+            and cached.pilot_cap is None and loaded(cached))
 
 
 def rights(session: Session, client_id: int, ledger_head: str) -> Rights | None:
