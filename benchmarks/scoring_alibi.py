@@ -126,6 +126,11 @@ def start(python: str, work: Path, rows: list[dict[str, Any]], workers: int = 2
     return None
 
 
+def pid() -> int | None:
+    """MLServer's main process (its parallel workers are its children), while it runs."""
+    return _process.pid if _process is not None else None
+
+
 def stop() -> None:
     global _process
     if _process is not None:

@@ -87,6 +87,12 @@ def is_client_token(token: str) -> bool:
     return token.partition("_")[0] == CLIENT_TOKEN
 
 
+def ledger_head_seen(session: Session) -> str | None:
+    """The ledger's head as the client's token lookup read it, left for
+    :func:`ledger_head_read`."""
+    return session.info.get(_LEDGER_HEAD_READ)  # type: ignore[no-any-return]
+
+
 def ledger_head_read(session: Session) -> str | None:
     """The ledger's head as the client's token lookup read it in this session, once (later
     calls: None, so a second use reads it afresh)."""

@@ -20,7 +20,7 @@ from ..analysis.statements import explanation
 from ..governance import ledger, people, receipt_chain, refusals
 from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid, NotFound
-from ..governance.permissions import require
+from ..governance.permissions import allowed, require
 from ..governance.policy import Policy
 from ..platform.db import commit_alone, read_first
 from ..platform.storage import FileStore
@@ -76,6 +76,24 @@ def _refuse(session: Session, actor: Actor, model: str, purpose: str,
     raise Refused(" and ".join(p[0] for p in problems.values()), problems)
 
 
+def clear_to_serve(session: Session, actor: Actor, name: str, purpose: str,
+                   number: int | None, policy: Policy, now: datetime) -> bool:
+    """Whether a one-row score by this client would pass every check answered from the caches
+    alone: allowed the model and the purpose, the version servable and loaded, so nothing is
+    read and nothing refused (on the ledger). Reads nothing, changes nothing."""
+    at = people.ledger_head_seen(session)
+    if at is None or len(name) > MAX_NAME or actor.kind != "client" or \
+            not allowed(actor, "score"):
+        return False
+    found = verdicts.cached(actor.id, actor.organisation_id, name, number, policy, now, at,
+                            loaded.has)
+    if found is None:
+        return False
+    rights, verdict = found
+    return (rights is not None and name in rights.models and purpose in rights.purposes
+            and verdict.ok and not verdict.purpose_refusal(purpose))
+
+
 def band_of(score: float, bands: Any, policy: Policy) -> str:
     """The name of the first band whose upper bound the score is below (the last band if none)."""
     listed = bands or [{"name": b.name, "below": b.below} for b in policy.score_bands]
@@ -106,8 +124,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     at = people.ledger_head_read(session)
     reading = commit and not (
         at is not None and not session.in_transaction()
-        and verdicts.settled(actor.id, actor.organisation_id, name, number, policy, now, at,
-                             loaded.has)) and read_first(session)
+        and verdicts.cached(actor.id, actor.organisation_id, name, number, policy, now, at,
+                            loaded.has)) and read_first(session)
     at = at or verdicts.head(session)
     check_client(session, actor, name, purpose, now, at)
     verdict = verdicts.verdict(session, actor.organisation_id, name, number, policy, now, at)

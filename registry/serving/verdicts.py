@@ -110,18 +110,21 @@ def verdict(session: Session, organisation_id: int | None, name: str, number: in
     return cached
 
 
-def settled(client_id: int, organisation_id: int | None, name: str, number: int | None,
-            policy: Policy, now: datetime, ledger_head: str,
-            loaded: Callable[[Verdict], bool]) -> bool:
-    """Whether a score's checks are all answered from the caches at this head and moment, so
-    they read nothing: the client's rights and the verdict cached and current, no pilot cap to
-    count against, and the version ``loaded``."""
-    if (client_id, ledger_head) not in _rights:
-        return False
-    cached = _verdicts.get((organisation_id, name, number, ledger_head, policy.content_hash,
-                            now.date()))
-    return (cached is not None and (cached.recheck_at is None or now < cached.recheck_at)
-            and cached.pilot_cap is None and loaded(cached))
+def cached(client_id: int, organisation_id: int | None, name: str, number: int | None,
+           policy: Policy, now: datetime, ledger_head: str,
+           loaded: Callable[[Verdict], bool]) -> tuple[Rights | None, Verdict] | None:
+    """The client's rights and the verdict when a score's checks are all answered from the
+    caches at this head and moment, so they read nothing: both cached and current, no pilot cap
+    to count against, and the version ``loaded``; else None."""
+    key = (client_id, ledger_head)
+    if key not in _rights:
+        return None
+    found = _verdicts.get((organisation_id, name, number, ledger_head, policy.content_hash,
+                           now.date()))
+    if (found is None or (found.recheck_at is not None and now >= found.recheck_at)
+            or found.pilot_cap is not None or not loaded(found)):
+        return None
+    return _rights[key], found
 
 
 def rights(session: Session, client_id: int, ledger_head: str) -> Rights | None:
