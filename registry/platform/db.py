@@ -116,7 +116,8 @@ def commit_alone(engine: Engine, statement: Executable, rows: list[dict[str, Any
     by itself, sparing the BEGIN and COMMIT round trips; several rows share one transaction.
     A single row goes straight to the driver (see :func:`execute_alone`).
     """
-    if len(rows) == 1 and isinstance(statement, ClauseElement):
+    if len(rows) == 1 and isinstance(statement, ClauseElement) and \
+            _plan(engine, statement).covered_by(rows[0]):
         execute_alone(engine, statement, rows[0], write=True)
         return
     if engine.dialect.name != "sqlite" and len(rows) == 1:
@@ -144,6 +145,13 @@ class _Plan:
     positions: tuple[str, ...] | None  # the parameters' order for a positional paramstyle
     defaults: dict[str, Any]  # parameters the statement binds itself (literals in it)
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    names: frozenset[str]  # every parameter the statement takes
+
+    def covered_by(self, values: dict[str, Any]) -> bool:
+        """Whether ``values`` gives every parameter the statement does not bind itself (an
+        INSERT compiled for every column: one that leaves a column to its default, which
+        SQLAlchemy fills in as it executes, goes through SQLAlchemy)."""
+        return self.names <= values.keys() | self.defaults.keys()
 
 
 # Called with (DBAPI connection, SQL) before each statement these helpers send, which
@@ -169,7 +177,7 @@ def _plan(engine: Engine, statement: ClauseElement) -> _Plan:
                  tuple(compiled.positiontup) if compiled.positional and compiled.positiontup
                  else None,
                  {name: bind.effective_value for name, bind in compiled.binds.items()
-                  if not bind.required}, tuple(processors))
+                  if not bind.required}, tuple(processors), frozenset(compiled.binds))
     with _plans_lock:
         _plans[key] = (statement, plan)  # the statement is held, so its id is not reused
     return plan
@@ -213,6 +221,9 @@ def execute_alone(engine: Engine, statement: ClauseElement, values: dict[str, An
     itself in autocommit: one round trip.
     """
     plan = _plan(engine, statement)
+    if not plan.covered_by(values):
+        raise ValueError(f"no value for {sorted(plan.names - values.keys() - plan.defaults.keys())}"
+                         " (execute_alone runs a statement as compiled for every parameter)")
     params = _parameters(plan, values)
     with _driver(engine, plan, params) as (fairy, cursor):
         if engine.dialect.name == "sqlite":
