@@ -87,14 +87,17 @@ def test_what_the_lane_does_not_serve_goes_to_the_route(app: Flask, api: Api) ->
         wrong = post(client, url, "ghc_not-a-token", {"purpose": PURPOSE, "features": case(2)})
         text = client.post(url, data="{", content_type="application/json",
                            headers={"Authorization": f"Bearer {token}"})
+        cookie = client.post(url, json={"purpose": PURPOSE, "features": case(4)},
+                             headers={"Authorization": f"Bearer {token}", "Cookie": "a=b"})
     assert invalid.status_code == 422 and "features.duration" in invalid.get_json()["error"][
         "details"]
     assert unknown.status_code == 422 and "x" in unknown.get_json()["error"]["details"]
     assert batch.status_code == 200 and len(batch.get_json()["results"]) == 2
     assert wrong.status_code == 401 and text.status_code == 422
-    assert handled == [url] * 5
+    assert cookie.status_code == 200
+    assert handled == [url] * 6
     with app.extensions["gatehouse"].sessions() as session:
-        assert session.scalar(select(func.count()).select_from(ScoreReceipt)) == 3
+        assert session.scalar(select(func.count()).select_from(ScoreReceipt)) == 4
 
 
 def test_the_lane_never_serves_from_a_stale_cache(app: Flask, api: Api, clock: Any) -> None:

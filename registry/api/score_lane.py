@@ -5,9 +5,10 @@ A warm score's own work (the token's lookup, the explanation, the receipt's inse
 as much as what Flask does around it for every request: a request context, the before- and
 after-request hooks (rate limits, the session cookie, the JSON body parsed twice), URL matching,
 the schema-documenting wrappers, teardown. This lane takes a request only when it is an API
-client's one-row score with a JSON body and no query string, and only when every check is
-answered from the caches and passes (:func:`..serving.scoring.clear_to_serve`): the client is
-allowed the model and the purpose, the version is servable and loaded. It then runs the very
+client's one-row score with a JSON body, no query string and no cookie (Flask may refresh a
+session's), and only when every check is answered from the caches and passes
+(:func:`..serving.scoring.clear_to_serve`): the client is allowed the model and the purpose,
+the version is servable and loaded. It then runs the very
 same use case (:func:`..usecases.scoring.score`), so the answer, the receipt, and the receipt's
 durability before the answer leaves are the same as on the Flask route.
 
@@ -51,7 +52,8 @@ class ScoreLane:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:
         match = None
-        if environ.get("REQUEST_METHOD") == "POST" and not environ.get("QUERY_STRING"):
+        if environ.get("REQUEST_METHOD") == "POST" and not environ.get("QUERY_STRING") and \
+                not environ.get("HTTP_COOKIE"):  # a session cookie may be refreshed
             match = _PATH.fullmatch(environ.get("PATH_INFO", ""))
         token = _client_token(environ) if match else None
         body = _body(environ, self.app.config.get("MAX_CONTENT_LENGTH")) if token else None
