@@ -87,8 +87,9 @@ def test_what_the_lane_does_not_serve_goes_to_the_route(app: Flask, api: Api) ->
         wrong = post(client, url, "ghc_not-a-token", {"purpose": PURPOSE, "features": case(2)})
         text = client.post(url, data="{", content_type="application/json",
                            headers={"Authorization": f"Bearer {token}"})
-        cookie = client.post(url, json={"purpose": PURPOSE, "features": case(4)},
-                             headers={"Authorization": f"Bearer {token}", "Cookie": "a=b"})
+        with_cookie = app.test_client()
+        with_cookie.set_cookie("gatehouse_session", "anything")
+        cookie = post(with_cookie, url, token, {"purpose": PURPOSE, "features": case(4)})
     assert invalid.status_code == 422 and "features.duration" in invalid.get_json()["error"][
         "details"]
     assert unknown.status_code == 422 and "x" in unknown.get_json()["error"]["details"]
@@ -148,3 +149,32 @@ def test_the_lane_never_serves_from_a_stale_cache(app: Flask, api: Api, clock: A
     with services.sessions() as session:
         served = session.scalar(select(func.count()).select_from(ScoreReceipt))
     assert served == 5  # rows 1, 2, 5, 6, 8
+
+
+def test_an_error_after_the_receipt_is_answered_by_the_routes_handlers(app: Flask) -> None:
+    """The database gone away at the receipt's insert, a refusal, a bug: Flask's error handlers
+    and after-request hooks answer, as on the route (a 503 with Retry-After, never a bare 500)."""
+    from sqlalchemy import exc
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    from registry.governance.actors import Actor
+    from registry.serving.scoring import Refused
+
+    lane = app.wsgi_app
+    environ = EnvironBuilder(path="/api/v1/models/m/score", method="POST", json={},
+                             headers={"Authorization": "Bearer ghc_x"}).get_environ()
+    actor = Actor("client", 1, "app", organisation_id=1)
+    answers = {}
+    for error in (exc.OperationalError("INSERT", {}, Exception("gone")),
+                  Refused("not allowed", {"purpose": ["not allowed"]}), ValueError("NaN")):
+        body, status, headers = run_wsgi_app(lane._flask_error(error, actor),  # type: ignore[attr-defined]
+                                             dict(environ))
+        answers[type(error).__name__] = (status, headers, b"".join(body))
+    status, headers, body = answers["OperationalError"]
+    assert status.startswith("503") and headers["Retry-After"] == "5"
+    assert b'"unavailable"' in body and headers["Cache-Control"] == "no-store"
+    status, headers, body = answers["Refused"]
+    assert status.startswith("403") and b'"forbidden"' in body
+    status, headers, body = answers["ValueError"]
+    assert status.startswith("500") and b'"internal"' in body
+    assert headers["X-Content-Type-Options"] == "nosniff"
