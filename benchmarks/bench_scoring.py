@@ -295,12 +295,13 @@ def main() -> None:
         for r in range(args.rounds):
             machine = calibration_ms()
             for name, (server, load) in servers.items():
-                cpu = cpu_seconds(server.process.pid) if server else 0.0
+                pid = server.process.pid if server else scoring_alibi.pid()
+                cpu = cpu_seconds(pid) if pid else 0.0
                 ms, wall = load.run(payloads[name], args.clients)
                 figures[name].append(summary(ms, wall))
-                cpu_ms = (cpu_seconds(server.process.pid) - cpu) / len(ms) * 1000 if server else 0
+                cpu_ms = (cpu_seconds(pid) - cpu) / len(ms) * 1000 if pid else 0.0
                 print(line(f"round {r + 1} {name}", figures[name][-1])
-                      + (f"   server CPU {cpu_ms:.2f} ms/req" if server else "")
+                      + (f"   server CPU {cpu_ms:.2f} ms/req" if pid else "")
                       + (f"   machine check {machine:.1f} ms" if name == "bare" else ""))
                 sent += len(ms) if name != "alibi" else 0
         best = {k: min(v, key=lambda f: f["p50"]) | {"rps": max(f["rps"] for f in v)}

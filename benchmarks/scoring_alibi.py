@@ -4,12 +4,17 @@ gradient-boosting model, in a virtual environment of its own.
 It is optional, and skipped, saying why, when the environment is missing. Make it with
 
     python3.11 -m venv /tmp/alibi-venv
-    /tmp/alibi-venv/bin/pip install mlserver==1.6.1 mlserver-alibi-explain==1.6.1 alibi==0.9.6 \
-        shap==0.43.0 numba==0.59.1 tensorflow==2.14.1
+    /tmp/alibi-venv/bin/pip install mlserver==1.6.1 alibi==0.9.6 shap==0.43.0 numba==0.59.1 \
+        tensorflow==2.14.1 pydantic==2.7.1 orjson "uvloop<0.22" "xgboost-cpu<3"
+    /tmp/alibi-venv/bin/pip install --no-deps mlserver-alibi-explain==1.6.1 \
+        mlserver-xgboost==1.6.1 mlserver-sklearn==1.6.1
 
-(mlserver 1.7 needs protobuf 5, which alibi's TensorFlow extra refuses; pip's resolver then
-backtracks to a numba that does not build on Python 3.11; and mlserver 1.6's parallel workers
-need uvloop<0.22: ``pip install "uvloop<0.22"`` after.) Its numpy is 1.x, so nothing is
+(mlserver-alibi-explain asks for ``alibi[shap,tensorflow]`` unpinned, and pip's resolver then
+backtracks through every alibi release and gives up — alibi 0.9.5 and older want pydantic 1,
+MLServer 1.6 pins pydantic 2.7.1 — hence ``--no-deps`` for it and for the two runtimes its tree
+explainers import; xgboost-cpu is xgboost without the CUDA libraries. mlserver 1.7 needs
+protobuf 5, which alibi's TensorFlow extra refuses; mlserver 1.6's parallel workers need
+uvloop<0.22.) Its numpy is 1.x, so nothing is
 pickled across: the benchmark hands over the encoded training rows, background and request rows
 as arrays, and the model is fitted again there with the same estimator and seed. As in the
 comparison the issue describes, alibi's client one-hot-encodes each row itself (here, before
@@ -124,6 +129,11 @@ def start(python: str, work: Path, rows: list[dict[str, Any]], workers: int = 2
     unavailable = "MLServer did not start"
     stop()
     return None
+
+
+def pid() -> int | None:
+    """MLServer's main process (its parallel workers are its children), while it runs."""
+    return _process.pid if _process is not None else None
 
 
 def stop() -> None:

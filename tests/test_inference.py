@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import event, func, select
 from tritonclient.utils import InferenceServerException
 
+from registry.platform import db
 from registry.records import ScoreReceipt
 
 from . import builders as b
@@ -197,7 +198,7 @@ def test_malformed_binary_bodies_are_422(app: Flask, api: Api) -> None:
 
 
 class Statements:
-    """Counts the SQL statements the engine sends."""
+    """Counts the SQL statements the engine sends (those sent straight to the driver too)."""
 
     def __init__(self, app: Flask) -> None:
         self.engine = app.extensions["gatehouse"].engine
@@ -206,16 +207,21 @@ class Statements:
     def _count(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.seen.append(statement)
 
+    def _driver(self, _raw: Any, statement: str) -> None:
+        self.seen.append(statement)
+
     def work(self) -> list[str]:
         """The statements other than SQLite's BEGINs."""
         return [s for s in self.seen if not s.lstrip().upper().startswith("BEGIN")]
 
     def __enter__(self) -> Statements:
         event.listen(self.engine, "before_cursor_execute", self._count)
+        db.observers.append(self._driver)
         return self
 
     def __exit__(self, *_: Any) -> None:
         event.remove(self.engine, "before_cursor_execute", self._count)
+        db.observers.remove(self._driver)
 
 
 def test_a_warm_score_costs_a_few_statements_and_suspension_bites_next(app: Flask,

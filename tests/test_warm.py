@@ -18,6 +18,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, event, select
 
+from registry.platform import db
 from registry.platform.db import make_engine, make_sessionmaker
 from registry.records import Base, ScoreReceipt
 from registry.serving import loaded, warm
@@ -64,7 +65,13 @@ class RoundTrips:
         if self.postgres and self._open(raw):
             self.seen.append("ROLLBACK")
 
+    def _driver(self, raw: Any, statement: str) -> None:  # sent past SQLAlchemy's engine
+        if self.postgres and not raw.autocommit and not self._open(raw):
+            self.seen.append("BEGIN")
+        self.seen.append(statement.split()[0].upper())
+
     def __enter__(self) -> RoundTrips:
+        db.observers.append(self._driver)
         event.listen(self.engine, "before_cursor_execute", self._statement)
         event.listen(self.engine, "commit", self._commit)
         event.listen(self.engine, "rollback", self._rollback)
@@ -72,6 +79,7 @@ class RoundTrips:
         return self
 
     def __exit__(self, *_: Any) -> None:
+        db.observers.remove(self._driver)
         event.remove(self.engine, "before_cursor_execute", self._statement)
         event.remove(self.engine, "commit", self._commit)
         event.remove(self.engine, "rollback", self._rollback)

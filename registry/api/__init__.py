@@ -22,6 +22,7 @@ from . import (
     models,
     monitoring,
     people,
+    score_lane,
     scoring,
     watch,
     webhooks,
@@ -118,4 +119,5 @@ def init_app(app: Flask) -> None:
     app.before_request(authenticate)
     app.before_request(bounded_json)
     errors.register(app)
+    score_lane.install(app)
     app.extensions["gatehouse_api"] = api

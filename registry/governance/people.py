@@ -7,12 +7,13 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..platform.db import execute_alone
 from ..records import ApiClient, LedgerHead, Membership, Organisation, User
 from ..records.people import slug_of
 from . import ledger, purposes
@@ -73,6 +74,25 @@ _ACTIVE_CLIENT = select(
 _LEDGER_HEAD_READ = "gatehouse_ledger_head_read"
 
 
+class _ClientRow(NamedTuple):  # _ACTIVE_CLIENT's columns
+    id: int
+    name: str
+    organisation_id: int | None
+    ledger_head: str | None
+
+
+def is_client_token(token: str) -> bool:
+    """Whether the token is an API client's (whose lookup needs no session: see
+    :func:`authenticate`)."""
+    return token.partition("_")[0] == CLIENT_TOKEN
+
+
+def ledger_head_seen(session: Session) -> str | None:
+    """The ledger's head as the client's token lookup read it, left for
+    :func:`ledger_head_read`."""
+    return session.info.get(_LEDGER_HEAD_READ)  # type: ignore[no-any-return]
+
+
 def ledger_head_read(session: Session) -> str | None:
     """The ledger's head as the client's token lookup read it in this session, once (later
     calls: None, so a second use reads it afresh)."""
@@ -82,7 +102,9 @@ def ledger_head_read(session: Session) -> str | None:
 def authenticate(session: Session, token: str) -> Actor:
     """The actor a bearer token belongs to; the token itself is never stored or logged.
 
-    The token's prefix says which table holds it, so one indexed lookup answers.
+    The token's prefix says which table holds it, so one indexed lookup answers. A client's,
+    when the session is in no transaction, runs by itself straight on the driver (a snapshot of
+    its own, no lock held): every score request makes it.
     """
     kind = token.partition("_")[0]
     if kind in (USER_TOKEN, CLIENT_TOKEN):
@@ -94,8 +116,12 @@ def authenticate(session: Session, token: str) -> Actor:
                              for m in session.execute(_MEMBERSHIPS, {"u": row.id}))
                 return Actor("user", row.id, row.email,
                              frozenset().union(*(r for _, r in held)), held)
-        else:
+        elif session.in_transaction():
             row = session.execute(_ACTIVE_CLIENT, {"h": digest}).first()
+        else:
+            found = execute_alone(session.get_bind(), _ACTIVE_CLIENT, {"h": digest})
+            row = _ClientRow(*found[0]) if found else None
+        if kind == CLIENT_TOKEN:
             if row is not None and row.organisation_id is None:  # made before organisations
                 raise Forbidden(
                     f"API client {row.name!r} belongs to no organisation, so it may score no "

@@ -20,7 +20,7 @@ from ..analysis.statements import explanation
 from ..governance import ledger, people, receipt_chain, refusals
 from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid, NotFound
-from ..governance.permissions import require
+from ..governance.permissions import allowed, require
 from ..governance.policy import Policy
 from ..platform.db import commit_alone, read_first
 from ..platform.storage import FileStore
@@ -76,6 +76,24 @@ def _refuse(session: Session, actor: Actor, model: str, purpose: str,
     raise Refused(" and ".join(p[0] for p in problems.values()), problems)
 
 
+def clear_to_serve(session: Session, actor: Actor, name: str, purpose: str,
+                   number: int | None, policy: Policy, now: datetime) -> bool:
+    """Whether a one-row score by this client would pass every check answered from the caches
+    alone: allowed the model and the purpose, the version servable and loaded, so nothing is
+    read and nothing refused (on the ledger). Reads nothing, changes nothing."""
+    at = people.ledger_head_seen(session)
+    if at is None or len(name) > MAX_NAME or actor.kind != "client" or \
+            not allowed(actor, "score"):
+        return False
+    found = verdicts.cached(actor.id, actor.organisation_id, name, number, policy, now, at,
+                            loaded.has)
+    if found is None:
+        return False
+    rights, verdict = found
+    return (rights is not None and name in rights.models and purpose in rights.purposes
+            and verdict.ok and not verdict.purpose_refusal(purpose))
+
+
 def band_of(score: float, bands: Any, policy: Policy) -> str:
     """The name of the first band whose upper bound the score is below (the last band if none)."""
     listed = bands or [{"name": b.name, "below": b.below} for b in policy.score_bands]
@@ -89,8 +107,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
 
     With ``commit`` the receipts are committed before this returns; otherwise the caller
     commits. With ``commit`` the checks are a reader's work that holds back no other request
-    (see :func:`..db.read_first`) and end before the model runs (or loads); the receipts are
-    then stored in a short transaction of their own.
+    (see :func:`..db.read_first`; none at all when the caches answer them) and end before the
+    model runs (or loads); the receipts are then stored in a short transaction of their own.
     """
     if len(name) > MAX_NAME:
         raise NotFound(f"no model named {name[:MAX_NAME]!r}…", {"model": ["no such model"]})
@@ -99,15 +117,21 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     if len(cases) > policy.max_batch:
         raise Invalid(f"at most {policy.max_batch} cases per request",
                       {"instances": [f"{len(cases)} given; the policy allows {policy.max_batch}"]})
-    release_early = commit and read_first(session)
     # The head as the token's lookup read it, moments ago; a cache entry keyed by it is never
-    # older than it (so a change since is seen by the next request, as before).
-    at = people.ledger_head_read(session) or verdicts.head(session)
+    # older than it (so a change since is seen by the next request, as before). When the checks
+    # below are all answered from the caches (the warm request), they read nothing: no read
+    # transaction is begun at all.
+    at = people.ledger_head_read(session)
+    reading = commit and not (
+        at is not None and not session.in_transaction()
+        and verdicts.cached(actor.id, actor.organisation_id, name, number, policy, now, at,
+                            loaded.has)) and read_first(session)
+    at = at or verdicts.head(session)
     check_client(session, actor, name, purpose, now, at)
     verdict = verdicts.verdict(session, actor.organisation_id, name, number, policy, now, at)
     check_purpose(session, actor, name, purpose, verdict, now)
     verdicts.require_servable(session, verdict, len(cases))
-    if release_early:
+    if reading:
         session.commit()  # nothing written yet: this only ends the read transaction
     schema = list(verdict.feature_schema)
     where = "features" if len(cases) == 1 else "instances"
@@ -141,8 +165,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     # A Core insert built once, without the ORM's unit of work: receipts are not changed again
     # in this request.
     insert = _INSERT_RECEIPTS if len(receipts) == 1 else _INSERT_BATCH
-    if release_early:
-        commit_alone(session.get_bind(), insert, receipts)  # no transaction is open
+    if commit and not session.in_transaction():
+        commit_alone(session.get_bind(), insert, receipts)
     else:
         session.connection().execute(insert, receipts)
         if commit:

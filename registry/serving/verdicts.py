@@ -19,6 +19,7 @@ schema, bands, artefact), so a warm request reads nothing else about the model.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -107,6 +108,23 @@ def verdict(session: Session, organisation_id: int | None, name: str, number: in
         cached = _compute(session, organisation_id, name, number, policy, now)
         _remember(_verdicts, key, cached)
     return cached
+
+
+def cached(client_id: int, organisation_id: int | None, name: str, number: int | None,
+           policy: Policy, now: datetime, ledger_head: str,
+           loaded: Callable[[Verdict], bool]) -> tuple[Rights | None, Verdict] | None:
+    """The client's rights and the verdict when a score's checks are all answered from the
+    caches at this head and moment, so they read nothing: both cached and current, no pilot cap
+    to count against, and the version ``loaded``; else None."""
+    key = (client_id, ledger_head)
+    if key not in _rights:
+        return None
+    found = _verdicts.get((organisation_id, name, number, ledger_head, policy.content_hash,
+                           now.date()))
+    if (found is None or (found.recheck_at is not None and now >= found.recheck_at)
+            or found.pilot_cap is not None or not loaded(found)):
+        return None
+    return _rights[key], found
 
 
 def rights(session: Session, client_id: int, ledger_head: str) -> Rights | None:

@@ -20,7 +20,7 @@ def authenticate(session: Session, token: str, organisation: str | None = None) 
     """The actor a bearer token belongs to; the session sees only what it may from now on, and
     resolves names in URLs within `organisation` (a slug) when one is named. The lookup's read
     transaction is ended at once, so the request's own work takes whatever lock it needs."""
-    reading = read_first(session)
+    reading = not people.is_client_token(token) and read_first(session)
     actor = people.authenticate(session, token)
     if reading:
         session.rollback()

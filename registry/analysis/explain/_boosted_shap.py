@@ -27,7 +27,7 @@ are left to shap (see :class:`~registry.analysis.explain._explainer.Explainer`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -130,6 +130,7 @@ class BoostedShap:
     entry_order: np.ndarray  # entries grouped by the transformed column they add to
     entry_starts: np.ndarray
     entry_columns: np.ndarray
+    prob_z: np.ndarray = field(default_factory=lambda: np.empty(0))  # p of each background row
 
     @classmethod
     def build(cls, estimator: Any, background: np.ndarray) -> BoostedShap | None:
@@ -162,6 +163,7 @@ class BoostedShap:
         self.init = float(estimator.decision_function(background[:1])[0]
                           - self._margin(z_pattern[:1])[0])
         self.margin_z = self._margin(z_pattern)
+        self.prob_z = expit(self.margin_z)
         perm, group_starts, tables = [], [], []
         base, stride, entry_tree, entry_group, entry_column = [], [], [], [], []
         offset = n_groups = 0
@@ -208,12 +210,12 @@ class BoostedShap:
         return np.add.reduceat(left * self.split_weight, self.tree_starts, axis=1)
 
     def _margin(self, pattern: np.ndarray) -> np.ndarray:
-        """F: the trees' leaf values added tree after tree, then the constant."""
+        """F: the trees' leaf values added tree after tree (from 0.0, each sum rounded in turn:
+        an accumulation, never a pairwise sum), then the constant."""
         values = self.leaf_values[self.leaf_starts[None, :] + pattern]  # (rows, trees)
-        total = np.zeros(len(pattern))
-        for t in range(values.shape[1]):
-            total += values[:, t]
-        return self.init + total
+        running = np.add.accumulate(
+            np.concatenate((np.zeros((len(pattern), 1)), values), axis=1), axis=1)
+        return self.init + running[:, -1]
 
     def shap_values(self, x: np.ndarray) -> np.ndarray:
         """(rows, transformed columns) SHAP values of the probability (x moved to its cells)."""
@@ -231,7 +233,7 @@ class BoostedShap:
         a fixed order."""
         diff = self.margin_z[:, None] - margin[None, :]
         same = diff == 0
-        rescale = np.where(same, 1.0, (expit(self.margin_z)[:, None] - expit(margin)[None, :])
+        rescale = np.where(same, 1.0, (self.prob_z[:, None] - expit(margin)[None, :])
                            / np.where(same, 1.0, diff))  # (background, rows)
         grouped = np.add.reduceat(rescale[self.perm], self.group_starts, axis=0)
         index = self.entry_base[:, None] + pattern[self.entry_tree] * self.entry_stride[:, None]
