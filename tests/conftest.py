@@ -4,6 +4,7 @@ PostgreSQL when GATEHOUSE_TEST_DATABASE_URL names a (throwaway) database."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -50,6 +51,52 @@ def worker_database(url: str, worker: str) -> str:
     return named.set(database=own).render_as_string(hide_password=False)
 
 
+# --- the order files go to pytest-xdist's workers -------------------------------------------
+# With `--dist loadfile` each file runs whole on one worker, handed out in the order of a queue;
+# pytest-xdist orders that queue by each file's number of tests, so a long file of one test
+# (test_properties.py) would start last and run on alone while the other worker stood idle.
+# Here the queue is longest first instead (the greedy schedule that balances the workers): the
+# seconds below are each file's total (setup and calls, `--durations=0`) on SQLite on a quiet
+# two-core machine; a file not listed counts a quarter of a second a test. A stale figure only
+# makes the workers finish less together, never changes what runs.
+FILE_SECONDS = {
+    "tests/test_properties.py": 64, "tests/test_fuzz.py": 46, "tests/test_gates.py": 35,
+    "tests/test_monitor_health.py": 25, "tests/test_monitoring.py": 25,
+    "tests/test_evaluation_evidence.py": 21, "tests/test_notifications.py": 20,
+    "tests/web/test_pages.py": 18, "tests/web/test_browser.py": 14,
+    "tests/analysis/test_drift.py": 14, "tests/test_evidence_api.py": 14,
+    "tests/test_lifecycle.py": 14, "tests/web/test_organisation_mutations.py": 13,
+    "tests/analysis/test_explain_held_out.py": 10, "tests/test_inbox.py": 9,
+    "tests/test_jobs.py": 9, "tests/test_database_away.py": 9, "tests/test_at_rest.py": 9,
+    "tests/test_purposes.py": 8, "tests/web/test_organisation_pages.py": 8,
+    "tests/analysis/test_fairness.py": 8, "tests/test_client_package.py": 8,
+    "tests/test_readme.py": 8, "tests/web/test_monitor_pages.py": 8, "tests/web/test_auth.py": 7,
+    "tests/test_warm.py": 7, "tests/web/test_organisation_matrix.py": 7,
+    "tests/web/test_evidence_pages.py": 7, "tests/test_outcome_monitoring.py": 6,
+    "tests/test_migrations.py": 6, "tests/test_sign_in.py": 6, "tests/test_cli.py": 6,
+    "tests/test_notebook.py": 6, "tests/test_serving.py": 6,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "dist", "no") in ("loadfile", "loadscope"):
+        config.option.loadscopereorder = False  # the workers' collection order is the queue
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # in one process the files keep their order
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.nodeid.split("::")[0]] = counts.get(item.nodeid.split("::")[0], 0) + 1
+
+    def seconds(path: str) -> float:
+        return FILE_SECONDS.get(path, 0.25 * counts[path])
+
+    # sort() is stable: a file's tests stay together and in their order
+    items.sort(key=lambda item: -seconds(item.nodeid.split("::")[0]))
+
+
 PG_URL = os.environ.get("GATEHOUSE_TEST_DATABASE_URL")
 if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
     PG_URL = worker_database(PG_URL, os.environ["PYTEST_XDIST_WORKER"])
@@ -69,13 +116,26 @@ def pg_schema() -> Iterator[str | None]:
 
 
 def empty_tables(engine: Engine) -> None:
-    """Every table emptied and its ids restarted (PostgreSQL)."""
+    """Every table emptied and its ids restarted (PostgreSQL), as `TRUNCATE … RESTART IDENTITY`
+    would, in a few milliseconds: TRUNCATE gives each of the ~35 tables and their indexes new
+    files, a third of a second a test. Only the tables holding rows are emptied, each before
+    those it refers to (no foreign key cascades, none refers to its own table)."""
+    tables = Base.metadata.sorted_tables
     with engine.begin() as conn:
         # A connection the previous test left open in a transaction would make this wait for
         # ever: fail, saying so, instead.
         conn.execute(text("SET LOCAL lock_timeout = '30s'"))
-        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        held = {row[0] for row in conn.execute(text(" UNION ALL ".join(
+            f"(SELECT '{t.name}' FROM {t.name} LIMIT 1)" for t in tables)))}
+        for table in reversed(tables):
+            if table.name in held:
+                conn.execute(table.delete())
+        sequences = conn.execute(text(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences"
+            " WHERE schemaname = current_schema()")).scalars().all()
+        if sequences:
+            conn.execute(text("SELECT " + ", ".join(
+                f"setval('{name}', 1, false)" for name in sequences)))
 
 
 # Passwords are hashed with a single round of PBKDF2 in tests, not scrypt (a quarter of a second
@@ -90,6 +150,46 @@ def cheap_passwords() -> Iterator[None]:
     people.use_password_method(CHEAP_PASSWORDS)
     yield
     people.use_password_method(None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drift_checks_computed_once() -> Iterator[dict[Any, Any]]:
+    """The service's drift checks (`registry.analysis.drift.check_drift`, as the monitoring
+    rules call it) computed once per worker for each distinct reference, batch, columns and
+    rules, then answered again as computed: evidently takes seconds a check (most of it drawing
+    plots), and the suite's tests and property walks check the same held-out batch against the
+    same reference over and over. What the rules do with a check is unchanged (they get the
+    result evidently gave); a check that raises is not kept. tests/analysis/ calls evidently
+    itself, every time."""
+    from registry.analysis import drift
+
+    real = drift.check_drift
+    results: dict[Any, Any] = {}
+
+    def check_drift(reference: Any, current: Any, *, numerical: list[str],
+                    categorical: list[str], rules: Any, with_html: bool = True) -> Any:
+        try:
+            key = (_frame_key(reference), _frame_key(current), tuple(numerical),
+                   tuple(categorical), rules, with_html)
+        except TypeError:  # not a frame pandas can hash: as it is
+            return real(reference, current, numerical=numerical, categorical=categorical,
+                        rules=rules, with_html=with_html)
+        if key not in results:
+            results[key] = real(reference, current, numerical=numerical,
+                                categorical=categorical, rules=rules, with_html=with_html)
+        return copy.deepcopy(results[key])
+
+    drift.check_drift = check_drift
+    yield results
+    drift.check_drift = real
+
+
+def _frame_key(frame: Any) -> tuple[Any, ...]:
+    """A data frame's content, columns and types, as a key."""
+    import pandas as pd
+
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).values.tobytes())
+    return (digest.hexdigest(), tuple(frame.columns), tuple(map(str, frame.dtypes)), frame.shape)
 
 
 @pytest.fixture
