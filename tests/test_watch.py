@@ -5,6 +5,7 @@ and (action suspend) stops serving; an officer acknowledges an alert."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -183,6 +184,22 @@ def test_the_same_inputs_scored_again_and_again(app: Flask, served: Chain,
 def test_the_hash_of_served_inputs_is_the_same_for_the_same_case(app: Flask, api: Api,
                                                                  served: Chain) -> None:
     body = {"purpose": "credit_risk_research", "instances": [case(3), case(3), case(4)]}
+    results = ok(api.post(f"/api/v1/models/{served.model}/score", as_="app", json=body))
+    ids = [r["receipt_id"] for r in results["results"]]
+    with app.extensions["gatehouse"].sessions() as session:
+        hashes = [session.get(ScoreReceipt, i).inputs_hash for i in ids]
+    assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_the_same_case_written_another_way_has_the_same_hash(app: Flask, api: Api,
+                                                             served: Chain) -> None:
+    """The hash is of the checked row, not of the request's text: 12 and 12.0, or the keys in
+    another order, are the same case, so repeated_inputs cannot be dodged by rewriting it."""
+    same = case(3)
+    rewritten = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                 for k, v in reversed(list(same.items()))}
+    assert json.dumps(rewritten) != json.dumps(same)  # the request's text differs
+    body = {"purpose": "credit_risk_research", "instances": [same, rewritten, case(4)]}
     results = ok(api.post(f"/api/v1/models/{served.model}/score", as_="app", json=body))
     ids = [r["receipt_id"] for r in results["results"]]
     with app.extensions["gatehouse"].sessions() as session:

@@ -145,14 +145,14 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     keep_until = now + timedelta(days=policy.retain_inputs_days) if keep else None
     base, scale, specs = explainer.base_value, explainer.scale, explainer.features
     results, receipts = [], []
-    for case, row, score_, explained, values in zip(
-            cases, rows, scored.score, scored.explained, scored.contributions, strict=True):
+    for row, score_, explained, values in zip(
+            rows, scored.score, scored.explained, scored.contributions, strict=True):
         band = band_of(score_, verdict.bands, policy)
         receipt_id, code = str(uuid.uuid4()), receipt_chain.new_code()
         receipts.append({
             "id": receipt_id, "model_version_id": verdict.version_id,
             "approval_id": verdict.approval_id, "client_id": actor.id, "purpose": purpose,
-            "inputs_hash": ledger.sha256(case), "inputs": row if keep else None,
+            "inputs_hash": ledger.sha256(row), "inputs": row if keep else None,
             "inputs_expire_at": keep_until, "score": score_, "band": band,
             "explanation": packer.pack(row, base, values, scale, explained, score_),
             "created_at": now, "outcome": None, "overrode": None, "outcome_reason": None,
