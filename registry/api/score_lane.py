@@ -30,7 +30,7 @@ from flask import Flask, g
 
 from ..governance.errors import GovernanceError
 from ..governance.inputs import json_loads
-from ..platform.db import DATABASE_AWAY
+from ..platform.services import end_session
 from ..serving.scoring import Refused, clear_to_serve
 from ..usecases import people, scoring
 from ..usecases.unit import of_app
@@ -99,7 +99,7 @@ class ScoreLane:
             except Exception as exc:  # as on the route, after its receipt
                 return self._flask_error(exc, actor)
         finally:
-            _close(session)
+            end_session(session)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
                    *_EVERY_RESPONSE]
         if environ.get("wsgi.url_scheme") == "https":
@@ -163,15 +163,6 @@ def _body(environ: dict[str, Any], limit: int | None) -> bytes | None:
         environ["wsgi.input"] = io.BytesIO(body)
         return None
     return body  # type: ignore[no-any-return]
-
-
-def _close(session: Any) -> None:
-    try:
-        session.rollback()
-    except DATABASE_AWAY:
-        pass  # the answer already says so; the pool reconnects
-    finally:
-        session.close()
 
 
 def install(app: Flask) -> None:

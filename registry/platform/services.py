@@ -51,9 +51,14 @@ def db() -> Session:
 def close_db(_exc: BaseException | None = None) -> None:
     session = g.pop("db", None)
     if session is not None:
-        try:
-            session.rollback()
-        except DATABASE_AWAY:
-            pass  # the server went away: the answer already says so; the pool reconnects
-        finally:
-            session.close()
+        end_session(session)
+
+
+def end_session(session: Session) -> None:
+    """A request's session ended as teardown ends it: what the view did not commit is undone."""
+    try:
+        session.rollback()
+    except DATABASE_AWAY:
+        pass  # the server went away: the answer already says so; the pool reconnects
+    finally:
+        session.close()
