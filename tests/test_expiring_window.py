@@ -36,22 +36,16 @@ def _expiring(app: Flask, policy: Policy) -> list[str]:
         return [e.summary for e in made if e.kind == "record.expiring"]
 
 
-def test_the_default_window_is_the_default_policys_30_days(app: Flask, api: Api) -> None:
-    default = load_policies(SHIPPED)["default"]
-    assert default.watch.due_within_days == 30
-    _agreement_ending_in(api, 20)
-    _agreement_ending_in(api, 40)
-    assert _expiring(app, default) == [
-        f'agreement "DSA-END20": it ends on {b.date_str(20)} (in 20 days)']
-
-
-def test_a_policy_of_45_days_tells_of_what_ends_in_40(app: Flask, api: Api) -> None:
-    childrens = load_policies(SHIPPED)["childrens_services"]
-    assert childrens.watch.due_within_days == 45
-    _agreement_ending_in(api, 40)
-    _agreement_ending_in(api, 50)
-    assert _expiring(app, childrens) == [
-        f'agreement "DSA-END40": it ends on {b.date_str(40)} (in 40 days)']
+@pytest.mark.parametrize(("policy", "window", "inside", "beyond"), [
+    ("default", 30, 20, 40), ("childrens_services", 45, 40, 50)])
+def test_the_policys_window_tells_of_what_ends_within_it(
+        app: Flask, api: Api, policy: str, window: int, inside: int, beyond: int) -> None:
+    chosen = load_policies(SHIPPED)[policy]
+    assert chosen.watch.due_within_days == window
+    _agreement_ending_in(api, inside)
+    _agreement_ending_in(api, beyond)
+    assert _expiring(app, chosen) == [
+        f'agreement "DSA-END{inside}": it ends on {b.date_str(inside)} (in {inside} days)']
 
 
 def test_a_shorter_window_tells_of_nothing_beyond_it(app: Flask, api: Api) -> None:
