@@ -122,3 +122,23 @@ def test_the_inbox_asks_nobody_for_what_they_may_not_do(api: Api) -> None:
 
     assert "advice_response" not in asked("duo")  # gave the advice
     assert "advice_response" in asked("olivia")
+
+
+def test_the_dpo_who_advised_does_not_approve_the_assessment(api: Api) -> None:
+    """Someone both DPO and governance officer advises on a DPIA, another officer accepts the
+    advice, and the adviser then approves the DPIA as officer: the advice would have decided."""
+    person(api, "duo", ["governance_officer", "dpo"])
+    url = new_dpia(api)
+    ok(api.post(f"{url}/dpo-advice", as_="duo", json=ADVICE))
+    ok(api.post(f"{url}/advice-response", as_="olivia", json=ANSWER))
+    ok(api.post(f"{url}/submit"))
+    status, body = api.post(f"{url}/decisions", as_="duo",
+                            json={"decision": "approve", "rationale": "Checked"})
+    assert status == 403, body
+    assert "gave the DPO's advice" in body["error"]["message"], body
+    assert ok(api.get(url))["state"] == "submitted"
+    assert "decision" not in {i["kind"] for i in ok(api.get("/api/v1/inbox", as_="duo"))["items"]
+                             if i["link"].startswith(f"/dpias/{url.rsplit('/', 1)[1]}")}
+    assert "decision" in {i["kind"] for i in ok(api.get("/api/v1/inbox", as_="gus"))["items"]}
+    b.approve(api, url, "gus")
+    assert ok(api.get(url))["state"] == "approved"

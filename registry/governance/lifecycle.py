@@ -13,7 +13,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records import DataSharingAgreement, Decision, Governed, ModelVersion, User, WatchAlert
+from ..records import (
+    DPIA,
+    DataSharingAgreement,
+    Decision,
+    Governed,
+    ModelVersion,
+    User,
+    WatchAlert,
+)
 from . import ledger
 from .actors import Actor
 from .chain import evaluate
@@ -48,10 +56,20 @@ def builders(record: Governed) -> set[int]:
 
 
 def check_separation(actor: Actor, record: Governed) -> None:
-    if actor.kind == "user" and actor.user_id in builders(record):
+    if actor.kind != "user":
+        return
+    if actor.user_id in builders(record):
         raise Forbidden(
             f"separation of duties: {actor.name} built or submitted {record.label} and cannot "
             "approve, reinstate or decide on its evidence",
+            {"actor": actor.name, "rule": "separation_of_duties"},
+        )
+    # The DPO advises and someone independent of the advice decides (GDPR Art. 38(6)): a DPO
+    # who is also an officer would otherwise approve the assessment on their own advice.
+    if isinstance(record, DPIA) and record.dpo_advice and actor.user_id == record.dpo_advice_by_id:
+        raise Forbidden(
+            f"separation of duties: {actor.name} gave the DPO's advice on {record.label} and "
+            "cannot also approve or reinstate it: another governance officer decides",
             {"actor": actor.name, "rule": "separation_of_duties"},
         )
 
