@@ -14,7 +14,7 @@ from .conftest import Api
 
 def record(app: Flask, name: str) -> dict[str, Any]:
     found = app.test_client().get("/transparency.json").get_json()["records"]
-    return next(r for r in found if r["id"] == name)
+    return next(r for r in found if r["id"] == f"{r['metadata']['organisation_slug']}/{name}")
 
 
 def test_a_version_whose_approval_lapsed_is_not_published_as_in_use(app: Flask,

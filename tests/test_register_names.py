@@ -5,7 +5,9 @@ answers 300 with each organisation's tool to choose from: never a guess, never a
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from typing import Any
 
@@ -88,3 +90,16 @@ def test_a_verified_receipt_links_its_own_organisations_tool(app: Flask, api: Ap
     [result] = _scored(api, chain.model, rows=1)
     page = _text(app.test_client().get(f"/verify/{result['verify_code']}"))
     assert (f'href="/transparency/{chain.model}?organisation={NORTH}"') in page
+
+
+def test_each_record_of_the_export_has_an_id_of_its_own(app: Flask, api: Api) -> None:
+    """Two councils' tools of one name are two records: their ids (JSON and CSV) differ, and each
+    names its organisation."""
+    _both_have_hmo_finder(app, api)
+    public = app.test_client()
+    records = public.get("/transparency.json").get_json()["records"]
+    ids = sorted(r["id"] for r in records)
+    assert ids == [f"{EAST}/hmo-finder", f"{NORTH}/hmo-finder"], ids
+    rows = list(csv.DictReader(io.StringIO(public.get("/transparency.csv").get_data(
+        as_text=True))))
+    assert sorted(r["id"] for r in rows) == ids

@@ -39,7 +39,10 @@ def public(app: Flask, name: str = "live-model") -> dict[str, str]:
 
 
 def records(app: Flask) -> dict[str, dict]:
-    return {r["id"]: r for r in app.test_client().get("/transparency.json").get_json()["records"]}
+    """The exported records by model name (one council in this world; ids are SLUG/NAME)."""
+    found = app.test_client().get("/transparency.json").get_json()["records"]
+    assert all(r["id"].startswith(r["metadata"]["organisation_slug"] + "/") for r in found)
+    return {r["id"].split("/", 1)[1]: r for r in found}
 
 
 def test_the_register_is_public_and_shows_a_model_in_pilot(world: World) -> None:
@@ -144,7 +147,7 @@ def test_the_csv_export_has_the_standard_header_and_a_row_per_model(world: World
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert tuple(rows[0]) == CSV_FIELDS
     assert len(rows) == 6
-    row = next(dict(zip(rows[0], r, strict=True)) for r in rows[1:] if r[0] == "live-model")
+    row = next(dict(zip(rows[0], r, strict=True)) for r in rows[1:] if r[0].endswith("/live-model"))
     assert row["status"] == "in_pilot" and row["paused"] == "no"
     assert row["decision_role"] == "advisory" and row["bias_audit"].endswith(
         "; groups not assessed, waived by an officer: foreign_worker × sex=no × female")
