@@ -197,3 +197,24 @@ def test_a_dpia_review_falls_due_for_the_dpo_too(app: Flask, api: Api) -> None:
     due = [i for i in inbox(api, "dee") if i["kind"] == "due"]
     assert [i["subject_id"] for i in due] == [str(chain.dpia)]
     assert "DPIA review on" in due[0]["detail"] and due[0]["detail"].endswith("(in 3 days)")
+
+
+def test_a_version_stopped_upstream_reaches_its_officers_and_owner(api: Api,
+                                                                  east: int) -> None:  # noqa: F811
+    """The agreement under a live model is suspended: the version still reads "approved" on its
+    own page, yet it is not served. Its officers and owner are told what stopped it."""
+    chain = build_chain(api)
+    assert not any(i["kind"] == "stopped" for i in inbox(api, "olivia"))
+    ok(api.post(f"/api/v1/agreements/{chain.agreement}/decisions", as_="gus",
+                json={"decision": "suspend", "rationale": "The supplier's audit is overdue."}),
+       201)
+    [item] = [i for i in inbox(api, "olivia") if i["kind"] == "stopped"]
+    assert item["title"] == "credit-risk v1"
+    assert item["link"] == "/models/credit-risk/versions/1#checklist"
+    assert "not usable" in item["detail"] and "DSA-credit-risk" in item["detail"], item
+    assert any(i["kind"] == "stopped" for i in inbox(api, "sam"))  # who built it
+    assert not any(i["kind"] == "stopped" for i in inbox(api, "priya"))
+    assert not any(i["kind"] == "stopped" for i in inbox(api, "erin"))
+    ok(api.post(f"/api/v1/agreements/{chain.agreement}/decisions", as_="olivia",
+                json={"decision": "reinstate", "rationale": "Audit received."}), 201)
+    assert not any(i["kind"] == "stopped" for i in inbox(api, "olivia"))

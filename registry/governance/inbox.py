@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ..records import DPIA, DataSharingAgreement, Decision, Governed, ModelVersion
 from . import gaps, gates, monitor_health, watch
 from .actors import Actor
+from .chain import evaluate
 from .dpia import OPEN as DPIA_OPEN
 from .dpia import authors
 from .evidence import CLOSED
@@ -32,7 +33,10 @@ from .sweep import due_dates
 
 # The order items are listed in: what only this person can unblock first.
 PRIORITY = ("dpo_advice", "advice_response", "decision", "changes_requested", "alert",
-            "monitor", "overdue", "due")
+            "monitor", "stopped", "overdue", "due")
+# A version's requirements that fail when something it rests on fails (its model, datasets,
+# and the agreements that permit its purposes): the version reads approved but is not usable.
+UPSTREAM = ("model", "datasets", "purpose_permitted", "use_permitted")
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,25 @@ def _monitors(session: Session, actor: Actor, policy: Policy, now: datetime) -> 
                    path(version, "drift-health"), _day(h.since))
 
 
+def _stopped(session: Session, actor: Actor, policy: Policy, now: datetime) -> Iterator[Item]:
+    """Approved versions that something upstream stopped (an agreement expired, a dataset's
+    approval lapsed): the version's own page reads "approved", and the lapsed record may be
+    another organisation's, so its officers and owner are told here."""
+    versions = session.scalars(select(ModelVersion).where(ModelVersion.state == "approved")
+                               .order_by(ModelVersion.id)).all()
+    for version in versions:
+        if not (_holds(actor, version, "governance_officer") or actor.user_id in (
+                version.owner_id, version.created_by_id)):
+            continue
+        unmet = [r for r in evaluate(session, version, policy, now).unmet if r.id in UPSTREAM]
+        if unmet:
+            todo = "; ".join(dict.fromkeys(r.remedy for r in unmet if r.remedy)) or (
+                "find what stopped it on its checklist")
+            yield Item("stopped", version, f"{todo[0].upper()}{todo[1:]}",
+                       "approved, but not usable: " + "; ".join(r.detail for r in unmet),
+                       path(version, "checklist"))
+
+
 def _due(session: Session, actor: Actor, policy: Policy, today: date) -> Iterator[Item]:
     horizon = today + timedelta(days=policy.watch.due_within_days)
     for record in _records(session, ("approved", "suspended")):
@@ -205,5 +228,6 @@ def inbox(session: Session, actor: Actor, policy: Policy, now: datetime) -> list
         return []
     items = [*_dpias(session, actor), *_decisions(session, actor, policy),
              *_changes_requested(session, actor), *_alerts(session, actor, policy),
-             *_monitors(session, actor, policy, now), *_due(session, actor, policy, now.date())]
+             *_monitors(session, actor, policy, now), *_stopped(session, actor, policy, now),
+             *_due(session, actor, policy, now.date())]
     return sorted(items, key=lambda i: (PRIORITY.index(i.kind), i.when or date.max))
