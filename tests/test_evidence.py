@@ -96,13 +96,13 @@ def test_an_officer_accepts_or_declines_a_proposed_monitor(approved: World) -> N
     assert old is not None and old.action == "suspend"
     # The change: alert instead of suspend, one column, a check every 10⁹ receipts.
     weaker = seed.new_monitor(w.session, version, w.sam, w.now, action="alert",
-                              columns={"numerical": ["duration"], "categorical": []},
+                              columns={"numerical": ["duration", "score"], "categorical": []},
                               every_receipts=10_000)
     assert weaker.status == "proposed"
     assert evidence.in_force_monitor(w.session, version) is old  # still in force
     assert evidence.proposals(w.session, version) == [weaker]
     assert proposals.changes(w.session, version, weaker) == {
-        "columns": [old.columns, {"numerical": ["duration"], "categorical": []}],
+        "columns": [old.columns, {"numerical": ["duration", "score"], "categorical": []}],
         "every_receipts": [500, 10_000], "action": ["suspend", "alert"]}
 
     # Only an officer who neither built the version nor proposed the change settles it.

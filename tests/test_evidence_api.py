@@ -17,7 +17,7 @@ from .conftest import Api, table_counts
 from .test_monitoring import post_batch, run_job, shifted_batch
 
 SCORE = {"purpose": "credit_risk_research"}
-WEAKER = {"action": "alert", "columns": ["duration"], "every_receipts": 10_000}
+WEAKER = {"action": "alert", "columns": ["duration", "score"], "every_receipts": 10_000}
 
 
 def user_id(app: Flask, name: str) -> int:
@@ -70,7 +70,7 @@ def test_a_monitor_in_use_is_changed_only_by_an_officers_decision(app, api: Api)
     assert listed["proposed_by_id"] == user_id(app, "sam")
     assert listed["changes"]["action"] == ["suspend", "alert"]
     assert listed["changes"]["every_receipts"] == [500, 10_000]
-    assert listed["changes"]["columns"][1]["numerical"] == ["duration"]
+    assert listed["changes"]["columns"][1]["numerical"] == ["duration", "score"]
     [entry] = [e for e in ledger(api, "drift_monitor")
                if e["change"]["monitor_id"] == proposed["id"]]
     assert entry["change"]["status"] == "proposed"

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask
 
+from registry.governance import evidence, registration
+
 from . import builders as b
 from .chain import build_chain, ok
 from .conftest import Api
@@ -78,3 +80,31 @@ def test_an_audit_of_another_outcome_than_the_version_predicts_is_not_met(api: A
     job = ok(api.post(f"{url}/bias-audits", json={"dataset_id": chain.evaluation}), 202)
     assert ok(api.get(f"/api/v1/jobs/{job['id']}"))["state"] == "succeeded"
     assert gate(api, url)["bias_audit"]["met"] is True
+
+
+def test_a_drift_monitor_that_does_not_watch_the_score_is_not_met(app: Flask,
+                                                                   api: Api) -> None:
+    """A monitor watching one feature and not the model's score reads "monitor configured",
+    yet a change in whom the model scores high would go unseen. Asking for one is refused,
+    naming the field; one stored before the rule reads unmet on the gate."""
+    chain = build_chain(api, approve_version=False)
+    url = chain.version_url
+    before = ok(api.get(f"{url}/drift-monitor"))
+    status, body = api.post(f"{url}/drift-monitor", json={"columns": ["duration"]})
+    assert status == 422, body
+    assert "score" in body["error"]["details"]["columns"][0], body
+    assert ok(api.get(f"{url}/drift-monitor"))["id"] == before["id"]  # nothing replaced
+    assert gate(api, url)["drift_monitor"]["met"] is True
+    # a monitor of some features and the score is the owner's choice
+    ok(api.post(f"{url}/drift-monitor", json={"columns": ["duration", "score"]}), 201)
+    assert gate(api, url)["drift_monitor"]["met"] is True
+
+    with app.extensions["gatehouse"].sessions() as session:  # stored before the rule
+        version = registration.get(session, "model_version", (chain.model, chain.version))
+        monitor = evidence.in_force_monitor(session, version)
+        monitor.columns = {**monitor.columns, "numerical": ["duration"]}
+        session.commit()
+    requirement = gate(api, url)["drift_monitor"]
+    assert requirement["met"] is False, requirement
+    assert "does not watch the model's score" in requirement["detail"], requirement
+    assert "watches the score" in requirement["remedy"], requirement

@@ -326,6 +326,14 @@ def _drift_monitor(session: Session, v: ModelVersion, policy: Policy, c: _Checkl
     if monitor is None:
         c.add("drift_monitor", False, "no drift monitor is configured",
               "configure a drift monitor (POST .../drift-monitor)")
+    elif "score" not in [*monitor.columns.get("numerical", []),
+                         *monitor.columns.get("categorical", [])]:
+        # stored before the rule (configure_monitor refuses it now): no safeguard on the output
+        c.add("drift_monitor", False,
+              f"monitor {monitor.id} does not watch the model's score, so a change in whom it "
+              "scores high would go unseen",
+              "configure a drift monitor that watches the score (by default it watches every "
+              "feature and the score)")
     elif monitor.in_breach:
         c.add("drift_monitor", False,
               f"monitor {monitor.id} in breach: the latest check found drift",

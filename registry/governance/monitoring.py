@@ -62,9 +62,10 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
 
     The reference is the dataset given (one of the version's training or evaluation datasets),
     else the version's first evaluation dataset with data.
-    Columns default to every feature plus the score; method, thresholds, schedule and action
-    default to the policy's. On a version not yet in use the new monitor replaces the one in
-    force; on a version in use it is a proposal an officer decides (see :mod:`.evidence`).
+    Columns default to every feature plus the score (always watched); method, thresholds,
+    schedule and action default to the policy's. On a version not yet in use the new monitor
+    replaces the one in force; on a version in use it is a proposal an officer decides (see
+    :mod:`.evidence`).
     """
     actor = actor.within(version.organisation_id)  # the roles held in its organisation
     require(actor, "monitor")
@@ -88,6 +89,10 @@ def configure_monitor(session: Session, actor: Actor, version: ModelVersion, *,
     unknown = [c for c in chosen if c not in schema and c != "score"]
     if unknown:
         raise Invalid("unknown monitored columns", {"columns": [f"not features: {unknown}"]})
+    if "score" not in chosen:  # the features may be chosen; the model's own output may not
+        raise Invalid("a drift monitor always watches the model's score", {"columns": [
+            'include "score": a change in whom the model scores high is the drift that '
+            "matters most, and only the score shows it"]})
     frame = read_dataset(source, store)
     needed = [*schema] if "score" in chosen else [c for c in chosen if c != "score"]
     absent = [c for c in needed if c not in frame]

@@ -166,7 +166,7 @@ def _build(app: Flask, name: str = "credit-risk", *, approve_version: bool = Fal
         monitor = DriftMonitor(
             model_version_id=version.id, reference_path=dataset.data_path or "",
             reference_hash=dataset.content_hash or "", reference_rows=1000,
-            columns={"numerical": b.NUMERIC, "categorical": ["purpose", "housing"]},
+            columns={"numerical": [*b.NUMERIC, "score"], "categorical": ["purpose", "housing"]},
             method=None, column_threshold=None, drift_share=0.3, every_receipts=500,
             action="suspend", created_by_id=sam.user_id, created_at=now)
         session.add(monitor)

@@ -58,7 +58,8 @@ class Gatehouse(Records):
     ) -> dict[str, Any]:
         """Watch a version's inputs for drift. ``action``: alert or suspend (default the
         policy's); ``dataset``: the reference (default its first evaluation dataset);
-        ``columns`` (default every feature); check after ``every_receipts`` scored cases
+        ``columns`` (default every feature and "score"; "score", the model's output, must be
+        among them); check after ``every_receipts`` scored cases
         and/or ``daily``."""
         return self.post(f"{self.path('version', (model, version))}/drift-monitor", given(
             action=action, dataset_id=ids(dataset)[0] if dataset is not None else None,
