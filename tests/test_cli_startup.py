@@ -61,3 +61,11 @@ def test_users_create_loads_only_what_it_uses_and_does_all_it_did(tmp_path: Path
         ("create", "user", str(user_id))]
     # the commit's events were collected after it, as before (the entry raises none)
     assert cursor == [(entries[-1][0],)]
+
+    # The ledger's first entry cuts its first checkpoint, which chains the receipts; a later
+    # entry with no checkpoint due loads no receipt chain either.
+    again = subprocess.run([sys.executable, "-c", code.replace("ada@", "bob@").replace(
+        repr(HEAVY), repr((*HEAVY, "registry.governance.receipt_chain")))],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "loaded: " in again.stdout.splitlines(), again.stdout
