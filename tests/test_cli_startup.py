@@ -12,11 +12,15 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 # What the command does not use: the API and the pages, the job machinery (loaded when a
 # delivery is queued), the chain rule and the sweep (loaded when an entry lapses a version or
-# the calendar runs), serving, and the analysis and queue libraries.
+# the calendar runs), serving, registration's rules and the analysis tables, webhooks' checks
+# and the outbound HTTP and mail (dispatching an event needs neither), and the analysis and
+# queue libraries.
 HEAVY = ("registry.api", "registry.web", "registry.serving", "flask_smorest", "apispec",
          "flask_wtf", "alembic", "registry.jobs.queue", "registry.jobs.runner",
          "registry.jobs.handlers", "registry.governance.chain", "registry.governance.gates",
-         "registry.governance.sweep", "celery", "pandas", "sklearn", "shap", "evidently")
+         "registry.governance.sweep", "registry.governance.registration", "registry.analysis",
+         "registry.governance.webhooks", "registry.platform.outbound", "smtplib", "celery",
+         "pandas", "sklearn", "shap", "evidently")
 
 
 def test_users_create_loads_only_what_it_uses_and_does_all_it_did(tmp_path: Path) -> None:
@@ -57,3 +61,11 @@ def test_users_create_loads_only_what_it_uses_and_does_all_it_did(tmp_path: Path
         ("create", "user", str(user_id))]
     # the commit's events were collected after it, as before (the entry raises none)
     assert cursor == [(entries[-1][0],)]
+
+    # The ledger's first entry cuts its first checkpoint, which chains the receipts; a later
+    # entry with no checkpoint due loads no receipt chain either.
+    again = subprocess.run([sys.executable, "-c", code.replace("ada@", "bob@").replace(
+        repr(HEAVY), repr((*HEAVY, "registry.governance.receipt_chain")))],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "loaded: " in again.stdout.splitlines(), again.stdout

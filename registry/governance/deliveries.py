@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..records import (
+    ApiClient,
     Delivery,
     Event,
     Membership,
@@ -27,8 +28,7 @@ from ..records import (
     Webhook,
 )
 from .events import payload
-from .registration import KINDS
-from .webhooks import hears
+from .kinds import KINDS
 
 MAX_ATTEMPTS = 8
 FIRST_WAIT = timedelta(seconds=30)
@@ -40,6 +40,17 @@ OFFICERS = "governance_officer"
 def backoff(attempts: int) -> timedelta:
     """How long after the n-th failed attempt the next is made."""
     return min(FIRST_WAIT * 2 ** (attempts - 1), LONGEST_WAIT)
+
+
+def hears(session: Session, webhook: Webhook, kind: str, models: list[str]) -> bool:
+    """Whether an event of this kind about these models is for the webhook: a tool's webhook
+    hears only of the models the tool may use, and nothing once the tool is switched off."""
+    if webhook.deleted_at is not None or kind not in webhook.events:
+        return False
+    if webhook.api_client_id is None:
+        return True
+    client = session.get(ApiClient, webhook.api_client_id)
+    return client is not None and client.active and bool(set(models) & set(client.models))
 
 
 def dispatch(session: Session, now: datetime, email: bool) -> list[Delivery]:

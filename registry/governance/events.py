@@ -34,8 +34,8 @@ from ..records import (
     dpia_models,
     version_datasets,
 )
+from .kinds import KINDS
 from .policy import Policy
-from .registration import KINDS
 from .upstream import dependents_of_agreement
 
 # The chain rule (gates, evidence) and the sweep's dates are imported by the functions that use

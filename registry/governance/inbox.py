@@ -26,9 +26,9 @@ from .chain import evaluate
 from .dpia import OPEN as DPIA_OPEN
 from .dpia import authors
 from .evidence import CLOSED
+from .kinds import KINDS
 from .lifecycle import can_approve
 from .policy import Policy
-from .registration import KINDS
 from .sweep import due_dates
 
 # The order items are listed in: what only this person can unblock first.

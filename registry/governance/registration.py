@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 from ..analysis import tables
 from ..platform.storage import FileStore
 from ..records import (
-    DPIA,
     Dataset,
-    DataSharingAgreement,
     Governed,
     ModelVersion,
     Organisation,
@@ -33,16 +31,10 @@ from . import (
 from .actors import Actor
 from .at_rest import sealed_at_rest
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .kinds import KINDS
 from .permissions import RULES, require
 
 EDITABLE = ("draft", "changes_requested")
-KINDS: dict[str, type[Governed]] = {
-    "agreement": DataSharingAgreement,
-    "dataset": Dataset,
-    "dpia": DPIA,
-    "model": PredictiveModel,
-    "model_version": ModelVersion,
-}
 
 
 def get(session: Session, kind: str, key: Any) -> Governed:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from ..records import DPIA, DataSharingAgreement, ModelVersion
 from .actors import SYSTEM
+from .kinds import KINDS
 from .lifecycle import decide
 from .policy import Policy
-from .registration import KINDS
 
 
 @dataclass

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..platform.outbound import private_address
-from ..records import ApiClient, Delivery, Webhook
+from ..records import Delivery, Webhook
 from . import ledger
 from .actors import Actor
 from .errors import Forbidden, Invalid, NotFound
@@ -102,17 +102,6 @@ def log(session: Session, webhook: Webhook, limit: int = 100) -> list[Delivery]:
     """Its deliveries, the latest first, each with every attempt."""
     return list(session.scalars(select(Delivery).where(Delivery.webhook_id == webhook.id)
                                 .order_by(Delivery.id.desc()).limit(limit)))
-
-
-def hears(session: Session, webhook: Webhook, kind: str, models: list[str]) -> bool:
-    """Whether an event of this kind about these models is for the webhook: a tool's webhook
-    hears only of the models the tool may use, and nothing once the tool is switched off."""
-    if webhook.deleted_at is not None or kind not in webhook.events:
-        return False
-    if webhook.api_client_id is None:
-        return True
-    client = session.get(ApiClient, webhook.api_client_id)
-    return client is not None and client.active and bool(set(models) & set(client.models))
 
 
 # -- checks, each naming the problem -----------------------------------------------------------

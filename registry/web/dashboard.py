@@ -13,10 +13,10 @@ from ..governance import chain, gaps, gates, monitor_health
 from ..governance.actors import Actor
 from ..governance.chain import fit_for_use
 from ..governance.evidence import CLOSED
+from ..governance.kinds import KINDS
 from ..governance.lifecycle import can_approve
 from ..governance.permissions import allowed
 from ..governance.policy import Policy
-from ..governance.registration import KINDS
 from ..governance.sweep import due_dates
 from ..records import DataSharingAgreement, Decision, Governed, ModelVersion
 from .present import format_date, format_datetime, role_name
