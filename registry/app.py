@@ -136,6 +136,9 @@ class GatehouseGroup(FlaskGroup):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Flask's --app would load another application, and --env-file another configuration
+        # than the server's: Gatehouse's settings come from the environment alone.
+        self.params = [p for p in self.params if p.name not in ("app", "env_file")]
         for command in cli.COMMANDS:
             self.add_command(command)
 
@@ -157,7 +160,9 @@ def main() -> None:
     gc.disable()
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     routes = command in SERVING_COMMANDS
-    GatehouseGroup(create_app=lambda: _loaded(routes),
+    # Settings come from the environment alone, as for `gatehouse serve`'s gunicorn: a stray
+    # .env file (read by Flask when python-dotenv is installed) would set up the command only.
+    GatehouseGroup(create_app=lambda: _loaded(routes), load_dotenv=False,
                    help="Gatehouse: governed model registry.")()
 
 

@@ -14,13 +14,13 @@ ROOT = Path(__file__).parent.parent
 # delivery is queued), the chain rule and the sweep (loaded when an entry lapses a version or
 # the calendar runs), serving, registration's rules and the analysis tables, webhooks' checks
 # and the outbound HTTP and mail (dispatching an event needs neither), and the analysis and
-# queue libraries.
+# queue libraries; nor python-dotenv (settings come from the environment alone).
 HEAVY = ("registry.api", "registry.web", "registry.serving", "flask_smorest", "apispec",
          "flask_wtf", "alembic", "registry.jobs.queue", "registry.jobs.runner",
          "registry.jobs.handlers", "registry.governance.chain", "registry.governance.gates",
          "registry.governance.sweep", "registry.governance.registration", "registry.analysis",
          "registry.governance.webhooks", "registry.platform.outbound", "smtplib", "celery",
-         "pandas", "sklearn", "shap", "evidently")
+         "pandas", "sklearn", "shap", "evidently", "dotenv")
 
 
 def test_users_create_loads_only_what_it_uses_and_does_all_it_did(tmp_path: Path) -> None:
