@@ -32,13 +32,16 @@ def test_users_create_loads_only_what_it_uses_and_does_all_it_did(tmp_path: Path
     upgraded = subprocess.run([sys.executable, "-c", gatehouse, "db", "upgrade"],
                               capture_output=True, text=True, env=env, timeout=120)
     assert upgraded.returncode == 0, upgraded.stderr
-    code = ("import gc, sys\n"
+    # what was loaded is reported by an exit handler: the command ends the process itself
+    code = ("import atexit, gc, sys\n"
             "sys.argv = ['gatehouse', 'users', 'create', 'ada@example.org', '--role', 'auditor']\n"
-            "from registry.__main__ import main\n"  # the console script's entry point
-            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            f"print('loaded:', ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+            "def report():\n"
+            f"    print('loaded:', ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
             # the collector is on again for the command's own work, the loaded heap frozen
-            "print('collector:', gc.isenabled(), gc.get_freeze_count() > 0)\n")
+            "    print('collector:', gc.isenabled(), gc.get_freeze_count() > 0)\n"
+            "atexit.register(report)\n"
+            "from registry.__main__ import main\n"  # the console script's entry point
+            "main()\n")
     made = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=120)
     assert made.returncode == 0, made.stderr
@@ -69,3 +72,9 @@ def test_users_create_loads_only_what_it_uses_and_does_all_it_did(tmp_path: Path
         capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 0, again.stderr
     assert "loaded: " in again.stdout.splitlines(), again.stdout
+
+    # A refused command ends with its status and its message, as before.
+    refused = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, timeout=120)
+    assert refused.returncode == 2, refused
+    assert "a user with this email exists" in refused.stderr and "email" in refused.stderr
