@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import event, or_, select
@@ -119,7 +120,10 @@ def unscoped(session: Session) -> Iterator[Session]:
             session.info[_KEY] = saved
 
 
-def _criteria(scope: Scope) -> list[Any]:
+@lru_cache(maxsize=256)
+def _criteria(scope: Scope) -> tuple[Any, ...]:
+    """The options scoping a statement, built once per scope: they are immutable, and building
+    them afresh for every query took a fifth of a request's time."""
     orgs, ledger = scope.records, scope.ledger
     own = [with_loader_criteria(cls, cls.organisation_id.in_(orgs), include_aliases=True)
            for cls in (Dataset, DPIA, PredictiveModel, ModelVersion, Decision, ApiClient,
@@ -129,7 +133,7 @@ def _criteria(scope: Scope) -> list[Any]:
     # evidence, receipts and jobs belong to the organisation of their version (their creator)
     versions = select(ModelVersion.id).where(ModelVersion.organisation_id.in_(orgs))
     monitors = select(DriftMonitor.id).where(DriftMonitor.model_version_id.in_(versions))
-    return [
+    return (
         *own,
         *(with_loader_criteria(cls, cls.model_version_id.in_(versions), include_aliases=True)
           for cls in (BiasAudit, DriftMonitor, ScoreReceipt, WatchAlert)),
@@ -142,7 +146,7 @@ def _criteria(scope: Scope) -> list[Any]:
         with_loader_criteria(LedgerEntry, LedgerEntry.organisation_id.in_(ledger),
                              include_aliases=True),
         with_loader_criteria(User, User.id.in_(members), include_aliases=True),
-    ]
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -212,6 +212,22 @@ def check_types(data: bytes, extra_trusted: list[str]) -> list[str]:
     arrays other than plain numeric ones. ``[]`` when the file is safe to load.
     Raises :class:`ArtefactRefused` if ``data`` is not a skops file at all.
     """
+    key = (sha256_bytes(data), frozenset(extra_trusted))
+    if key not in _CHECKED:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = _offending_types(data, extra_trusted)
+    return list(_CHECKED[key])
+
+
+# What `check_types` found, by the artefact's sha256 and the allow-list: a version's artefact is
+# checked on upload, self-check and every load, and reading its schema takes a good part of a
+# second. Refusals of what is not a skops file are raised, not kept.
+_CHECKED: dict[tuple[str, frozenset[str]], list[str]] = {}
+_CHECKED_MAX = 64
+
+
+def _offending_types(data: bytes, extra_trusted: list[str]) -> list[str]:
     from skops.io import get_untrusted_types
 
     sniff_refuse_pickle(data)
