@@ -20,9 +20,10 @@ an ``http.client`` keep-alive connection, alternating between the servers so tha
 the machine's load falls on each: p50/p99 (send to last byte read) and requests/s, with their
 ratios to bare gunicorn and to alibi. Then, on the configured server: one client alone, the
 requests/s while a killed worker is replaced, a batch per request; the receipts stored against
-the cases scored; and the floor in process: the sklearn pipeline's ``predict_proba`` plus
-``shap.TreeExplainer`` (interventional, probability, the same 100 background rows) summed back
-over one-hot columns, against Gatehouse's own Explainer.
+the cases scored and their bytes (as ``benchmarks/bench_batch.py`` measures them); and the
+floor in process: the sklearn pipeline's ``predict_proba`` plus ``shap.TreeExplainer``
+(interventional, probability, the same 100 background rows) summed back over one-hot columns,
+against Gatehouse's own Explainer.
 
 SQLite (a temporary file) by default; ``--database-url`` (or ``GATEHOUSE_BENCH_DATABASE_URL``)
 names a throwaway PostgreSQL database instead — its tables are dropped and recreated.
@@ -58,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import scoring_alibi  # noqa: E402
+from benchmarks.bench_batch import receipt_bytes  # noqa: E402
 from benchmarks.scoring_server import (  # noqa: E402
     Load,
     Server,
@@ -222,18 +224,6 @@ def profile(env: dict[str, str], model: str, token: str, n: int = 300) -> None:
 
 # --- main ----------------------------------------------------------------------------------
 
-def receipts_stored(database_url: str) -> int:
-    from sqlalchemy import create_engine, func, select
-
-    from registry.records import ScoreReceipt
-
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        count = connection.scalar(select(func.count()).select_from(ScoreReceipt))
-    engine.dispose()
-    return int(count or 0)
-
-
 def first_requests(load: Load, bodies: list[bytes], clients: int) -> tuple[float, float]:
     """The first request after a start, alone, in ms; and the slowest of the next ``clients``
     concurrent ones (every worker's first score, where connections spread)."""
@@ -338,8 +328,10 @@ def main() -> None:
                              for _ in range(12)][2:]) * 1000
         connection.close()
         sent += 12 * args.batch
+        per_case = float(np.median(batch_ms)) / args.batch
         print(f"  batch of {args.batch} in one request (1 client, median of 10): "
-              f"{np.median(batch_ms):.1f} ms, {np.median(batch_ms) / args.batch:.2f} ms a case")
+              f"{np.median(batch_ms):.1f} ms, {per_case:.2f} ms a case: x{steady / per_case:.1f} "
+              "the rows/s of one client's one-row requests (benchmarks/bench_batch.py: 1,000)")
     finally:
         for server, _ in servers.values():
             if server is not None:
@@ -347,9 +339,13 @@ def main() -> None:
         if "bare" not in servers:
             bare.stop()
         scoring_alibi.stop()
-    stored = receipts_stored(database_url)
-    print(f"  receipts stored: {stored} for {sent} cases scored"
-          + ("" if stored == sent else "  <-- MISMATCH"))
+    size = receipt_bytes(database_url)
+    print(f"  receipts stored: {size['count']:.0f} for {sent} cases scored"
+          + ("" if size["count"] == sent else "  <-- MISMATCH"))
+    print(f"  bytes a receipt: row {size['row']:.0f} without its inputs (target <= 1024), "
+          f"{size['row'] + size['inputs']:.0f} with them; on disk {size['disk']:.0f} (table and "
+          f"indexes); explanation {size['explanation']:.0f} compact, x"
+          f"{size['old_explanation'] / size['explanation']:.1f} in the full form")
 
     local = in_process(rows[:200], args.batch)
     print("in process, one row (median of 200), the floor:")
