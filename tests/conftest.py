@@ -412,13 +412,15 @@ def databases(
 
 def forget_process_state() -> None:
     """What the process keeps between requests whatever the app: cached verdicts and client
-    rights (keyed by ids and ledger heads, which repeat across fresh databases), loaded models
+    rights (keyed by ids and ledger heads, which repeat across fresh databases), client tokens
+    seen, loaded models
     (keyed by version id), and the sign-in rate limiter's counts."""
-    from registry.serving import loaded, verdicts
+    from registry.serving import loaded, tokens, verdicts
     from registry.web.auth import limiter
 
     verdicts.clear()
     loaded.clear()
+    tokens.clear()
     limiter.reset()
 
 

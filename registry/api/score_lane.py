@@ -10,7 +10,9 @@ session's), and only when every check is answered from the caches and passes
 (:func:`..serving.scoring.clear_to_serve`): the client is allowed the model and the purpose,
 the version is servable and loaded. It then runs the very
 same use case (:func:`..usecases.scoring.score`), so the answer, the receipt, and the receipt's
-durability before the answer leaves are the same as on the Flask route.
+durability before the answer leaves are the same as on the Flask route. A client token it has
+answered before names its client without a lookup: the receipt's INSERT checks the token and
+the ledger's head in the same statement (:mod:`..serving.tokens`), one round trip in all.
 
 Anything else goes to Flask untouched, with the body it sent: a user's token, a batch, a pinned
 version that is not cached, a refusal, an invalid feature (``serving.scoring.score`` raises a
@@ -30,8 +32,10 @@ from flask import Flask, g
 
 from ..governance.errors import GovernanceError
 from ..governance.inputs import json_loads
+from ..governance.people import assume_ledger_head, hash_token, ledger_head_seen
 from ..platform.services import end_session
-from ..serving.scoring import Refused, clear_to_serve
+from ..serving import tokens
+from ..serving.scoring import Refused, Stale, clear_to_serve
 from ..usecases import people, scoring
 from ..usecases.unit import of_app
 from .scoring import json_body, refusals_limited, score_arguments
@@ -76,9 +80,16 @@ class ScoreLane:
             return None
         services = self.app.extensions["gatehouse"]
         session = services.sessions()
+        digest = hash_token(token)
+        seen = tokens.recall(digest)
         try:
             try:
-                actor = people.authenticate(session, token)
+                if seen is not None:  # named without a lookup: the INSERT checks the token
+                    actor, head = seen
+                    assume_ledger_head(session, head)
+                else:
+                    actor = people.authenticate(session, token)
+                    head = ledger_head_seen(session) or ""
                 number = data.get("version")
                 unit = of_app(self.app, actor, session)
                 if not clear_to_serve(session, actor, name, data["purpose"], number,
@@ -87,7 +98,11 @@ class ScoreLane:
             except Exception:  # an unknown token, the database away: nothing written yet
                 return None
             try:
-                result = scoring.score(unit, name, data["purpose"], [data["features"]], number)
+                result = scoring.score(unit, name, data["purpose"], [data["features"]], number,
+                                       guard=digest if seen is not None else None)
+            except Stale:  # the token or the ledger moved: nothing written, ask afresh
+                tokens.forget(digest)
+                return None
             except Refused as refused:  # on the ledger already: answered as the route does
                 return self._flask_error(refused, actor)
             except GovernanceError:
@@ -98,6 +113,8 @@ class ScoreLane:
                 payload = json_body(result).encode()
             except Exception as exc:  # as on the route, after its receipt
                 return self._flask_error(exc, actor)
+            if seen is None:
+                tokens.remember(digest, actor, head)
         finally:
             end_session(session)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),

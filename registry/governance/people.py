@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -74,6 +74,17 @@ _ACTIVE_CLIENT = select(
 _LEDGER_HEAD_READ = "gatehouse_ledger_head_read"
 
 
+# What a warm score's receipt INSERT checks in the same statement when its client was named from
+# a token seen before (no lookup of its own): the token is still the client's and active, and the
+# ledger's head is the one the score's checks were answered at. Binds: guard_client, guard_token
+# (the token's hash), guard_head ("" for an empty ledger).
+STILL_CURRENT: ColumnElement[bool] = and_(
+    exists().where(_CLIENTS.id == bindparam("guard_client"),
+                   _CLIENTS.token_hash == bindparam("guard_token"), _CLIENTS.active.is_(True)),
+    func.coalesce(select(_HEAD.entry_hash).where(_HEAD.id == 1).scalar_subquery(), "")
+    == bindparam("guard_head"))
+
+
 class _ClientRow(NamedTuple):  # _ACTIVE_CLIENT's columns
     id: int
     name: str
@@ -91,6 +102,12 @@ def ledger_head_seen(session: Session) -> str | None:
     """The ledger's head as the client's token lookup read it, left for
     :func:`ledger_head_read`."""
     return session.info.get(_LEDGER_HEAD_READ)  # type: ignore[no-any-return]
+
+
+def assume_ledger_head(session: Session, head: str) -> None:
+    """Take ``head`` as what a token lookup read (a client named from a token seen before): the
+    receipt's INSERT then checks it is still the head (:data:`STILL_CURRENT`)."""
+    session.info[_LEDGER_HEAD_READ] = head
 
 
 def ledger_head_read(session: Session) -> str | None:

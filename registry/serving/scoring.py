@@ -2,10 +2,11 @@
 
 A warm request makes two round trips to the database: one SELECT reads the caller's token and
 the ledger head together (see :func:`..governance.people.ledger_head_read`), one INSERT writes
-its receipts, committed before the answer leaves. Whether the model may be served and what the
-client may use are cached against the ledger head (see :mod:`.verdicts`), and the loaded model
-against its artefact's sha256 (see :mod:`.loaded`), warmed before the first caller (see
-:mod:`.warm`).
+its receipts, committed before the answer leaves. A client whose token was seen before (see
+:mod:`.tokens`) makes one: the INSERT itself checks the token and the head (``guard``).
+Whether the model may be served and what the client may use are cached against the ledger
+head (see :mod:`.verdicts`), and the loaded model against its artefact's sha256 (see
+:mod:`.loaded`), warmed before the first caller (see :mod:`.warm`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..analysis.statements import explanation
@@ -22,7 +24,7 @@ from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid, NotFound
 from ..governance.permissions import allowed, require
 from ..governance.policy import Policy
-from ..platform.db import commit_alone, read_first
+from ..platform.db import commit_alone, execute_alone, read_first
 from ..platform.storage import FileStore
 from ..records import ScoreReceipt
 from . import compact, features, loaded, verdicts
@@ -32,6 +34,13 @@ _INSERT_RECEIPTS = ScoreReceipt.__table__.insert()
 # rows into one "INSERT ... VALUES (...), (...)" (its insertmanyvalues) on SQLite and PostgreSQL
 # alike, rather than the statement once per row.
 _INSERT_BATCH = _INSERT_RECEIPTS.returning(ScoreReceipt.__table__.c.id)
+# One receipt stored only while the client's token and the ledger's head are as the checks saw
+# them (governance.people.STILL_CURRENT): the guard's check and the write are one statement.
+_COLUMNS = list(ScoreReceipt.__table__.columns)
+_INSERT_GUARDED = _INSERT_RECEIPTS.from_select(
+    [c.name for c in _COLUMNS],
+    select(*(bindparam(c.name, type_=c.type) for c in _COLUMNS)).where(people.STILL_CURRENT),
+).returning(ScoreReceipt.__table__.c.id)
 # The longest purpose a request may name (the receipts' column), and model name (the models').
 MAX_PURPOSE = 80
 MAX_NAME = 80
@@ -39,6 +48,11 @@ MAX_NAME = 80
 
 class Refused(Forbidden):
     """A score call refused for the caller's rights or the purpose; it is on the ledger."""
+
+
+class Stale(Exception):
+    """A guarded score's token or ledger head is not current any more: nothing was written, and
+    the request is to be answered from scratch."""
 
 
 def check_client(session: Session, actor: Actor, model: str, purpose: str, now: datetime,
@@ -102,13 +116,17 @@ def band_of(score: float, bands: Any, policy: Policy) -> str:
 
 def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[Any],
           policy: Policy, store: FileStore, now: datetime, number: int | None = None,
-          *, commit: bool = False) -> dict[str, Any]:
+          *, commit: bool = False, guard: str | None = None) -> dict[str, Any]:
     """Score and explain the cases, adding one receipt per case to the session.
 
     With ``commit`` the receipts are committed before this returns; otherwise the caller
     commits. With ``commit`` the checks are a reader's work that holds back no other request
     (see :func:`..db.read_first`; none at all when the caches answer them) and end before the
     model runs (or loads); the receipts are then stored in a short transaction of their own.
+
+    ``guard`` is the hash of the token the actor was named by without a lookup (the ledger head
+    taken as read, :func:`..governance.people.assume_ledger_head`): the one receipt is stored
+    only if both are still current, else :class:`Stale` is raised with nothing written.
     """
     if len(name) > MAX_NAME:
         raise NotFound(f"no model named {name[:MAX_NAME]!r}…", {"model": ["no such model"]})
@@ -165,7 +183,14 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     # A Core insert built once, without the ORM's unit of work: receipts are not changed again
     # in this request.
     insert = _INSERT_RECEIPTS if len(receipts) == 1 else _INSERT_BATCH
-    if commit and not session.in_transaction():
+    if guard is not None:
+        if len(receipts) != 1 or not commit or session.in_transaction() or not at:
+            raise Stale("a guarded score is one row stored by itself")
+        if not execute_alone(session.get_bind(), _INSERT_GUARDED, {
+                **receipts[0], "guard_client": actor.id, "guard_token": guard,
+                "guard_head": at}, write=True):
+            raise Stale("the token or the ledger has changed since the token was seen")
+    elif commit and not session.in_transaction():
         commit_alone(session.get_bind(), insert, receipts)
     else:
         session.connection().execute(insert, receipts)

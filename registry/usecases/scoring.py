@@ -10,12 +10,12 @@ from .unit import Unit
 
 
 def score(unit: Unit, name: str, purpose: str, cases: list[Any],
-          number: int | None = None) -> dict[str, Any]:
+          number: int | None = None, guard: str | None = None) -> dict[str, Any]:
     """Score and explain the cases. Serving keeps its own short transactions (the checks end
     before the model runs; the receipts are stored before the answer leaves), so this unit's
-    transaction is not held open around the model."""
+    transaction is not held open around the model. ``guard``: see ``serving.scoring.score``."""
     return scoring.score(unit.session, unit.actor, name, purpose, cases, unit.policy,
-                         unit.store, unit.now, number, commit=True)
+                         unit.store, unit.now, number, commit=True, guard=guard)
 
 
 def read_receipt(unit: Unit, receipt_id: str) -> dict[str, Any]:
