@@ -41,15 +41,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_scoring import (  # noqa: E402
-    PURPOSE,
-    build,
-    calibration_ms,
-    cases,
-    environment,
-    free_port,
-    start_gunicorn,
-)
+from benchmarks.bench_scoring import PURPOSE, build, cases, environment  # noqa: E402
+from benchmarks.receipt_size import receipt_bytes  # noqa: E402
+from benchmarks.scoring_server import Server, calibration_ms  # noqa: E402
 
 
 class Client:
@@ -75,49 +69,6 @@ class Client:
         return len(bodies) * rows_each / (time.perf_counter() - start)
 
 
-def receipt_bytes(database_url: str) -> dict[str, float]:
-    """Bytes per receipt from the rows stored: the row without and with its inputs, the table
-    on disk, and the explanation compact against its full form as stored before."""
-    from sqlalchemy import create_engine, text
-
-    from registry.platform import sealing
-    from registry.records import ScoreReceipt
-    from registry.serving import compact
-
-    engine = create_engine(database_url)
-    columns = [c.name for c in ScoreReceipt.__table__.columns if c.name != "inputs"]
-    with engine.connect() as connection:
-        count = connection.scalar(text("SELECT count(*) FROM score_receipts"))
-        if engine.dialect.name == "postgresql":
-            row, inputs = connection.execute(text(
-                "SELECT avg(pg_column_size(s.*) - coalesce(pg_column_size(inputs), 0)), "
-                "avg(coalesce(pg_column_size(inputs), 0)) FROM score_receipts s")).one()
-            disk = connection.scalar(text("SELECT pg_total_relation_size('score_receipts')"))
-        else:
-            total = " + ".join(f"coalesce(length(CAST({c} AS BLOB)), 0)" for c in columns)
-            row, inputs = connection.execute(text(
-                f"SELECT avg({total}), avg(coalesce(length(CAST(inputs AS BLOB)), 0)) "
-                "FROM score_receipts")).one()
-            disk = connection.scalar(text(
-                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE '%score_receipts%'"))
-        stored = connection.execute(text(
-            "SELECT explanation, score, model_version_id FROM score_receipts LIMIT 1")).one()
-        schema = connection.scalar(text("SELECT feature_schema FROM model_versions WHERE id = :v"),
-                                   {"v": stored.model_version_id})
-    engine.dispose()
-    schema = json.loads(schema) if isinstance(schema, str) else schema
-    sealed = json.loads(stored.explanation) if stored.explanation.startswith('"') \
-        else stored.explanation
-    full = compact.expand(sealing.open_json(sealed, "score_receipts.explanation"), schema,
-                          stored.score)
-    assert full is not None
-    old = {k: full[k] for k in ("base_value", "contributions", "scale")}
-    old_sealed = json.dumps(sealing.seal_json(old, "score_receipts.explanation"))
-    return {"count": float(count or 0), "row": float(row), "inputs": float(inputs),
-            "disk": float(disk or 0) / max(int(count or 1), 1),
-            "explanation": float(len(stored.explanation)), "old_explanation": len(old_sealed)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=1000)
@@ -140,10 +91,9 @@ def main() -> None:
     print(f"chain built on {database_url.split(':', 1)[0]}; load average "
           f"{' '.join(f'{x:.2f}' for x in load_before)}, {os.cpu_count()} CPUs")
 
-    port = free_port()
-    server = start_gunicorn(env, port, args.workers, "gthread", 1)
+    server = Server(env, args.workers, configured=False, threads=1)  # gthread, one thread
     try:
-        client = Client(port, f"/api/v1/models/{model}/score", token)
+        client = Client(server.port, f"/api/v1/models/{model}/score", token)
         rows = cases(args.batch)
         one = [json.dumps({"purpose": PURPOSE, "features": r}).encode()
                for r in rows[:args.requests]]
@@ -167,8 +117,7 @@ def main() -> None:
               f"x{many / single:.2f}, median of the rounds' ratios x{ratio:.2f} (target x10)")
         client.connection.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
     size = receipt_bytes(database_url)
     sent = args.workers * (args.batch + 20) + args.rounds * (args.requests + 3 * args.batch)

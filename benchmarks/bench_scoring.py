@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import scoring_alibi  # noqa: E402
-from benchmarks.bench_batch import receipt_bytes  # noqa: E402
+from benchmarks.receipt_size import receipt_bytes  # noqa: E402
 from benchmarks.scoring_server import (  # noqa: E402
     Load,
     Server,
