@@ -12,7 +12,7 @@ from flask import Flask, request_started
 from sqlalchemy import func, select, update
 from werkzeug.test import Client
 
-from registry.records import ApiClient, LedgerEntry, ScoreReceipt
+from registry.records import ApiClient, LedgerEntry, Organisation, ScoreReceipt
 
 from .chain import build_chain, case
 from .conftest import Api
@@ -178,3 +178,41 @@ def test_an_error_after_the_receipt_is_answered_by_the_routes_handlers(app: Flas
     status, headers, body = answers["ValueError"]
     assert status.startswith("500") and b'"internal"' in body
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_remembered_token_is_checked_against_its_client_in_the_same_statement(
+        app: Flask, api: Api) -> None:
+    """A worker remembers which client a token named (so a warm score makes one round trip).
+    Changed straight in the database, with no ledger entry to move the head, the client is now
+    another organisation's: the remembered one is not served, nothing is written, and the route
+    answers as for that organisation (which has no such model)."""
+    chain = build_chain(api)
+    url, token = f"/api/v1/models/{chain.model}/score", chain.client_token
+    client = app.test_client()
+    services = app.extensions["gatehouse"]
+
+    def receipts() -> int:
+        with services.sessions() as session:
+            return session.scalar(select(func.count()).select_from(ScoreReceipt)) or 0
+
+    for row in (1, 2):  # the second is answered from the remembered token
+        assert post(client, url, token, {"purpose": PURPOSE, "features": case(row)}
+                    ).status_code == 200
+    with services.sessions() as session:
+        elsewhere = Organisation(name="Westvale District Council", slug="westvale",
+                                 created_at=services.clock.now())
+        session.add(elsewhere)
+        session.flush()
+        home = session.scalar(select(ApiClient.organisation_id))
+        session.execute(update(ApiClient).values(organisation_id=elsewhere.id))
+        session.commit()
+    before = receipts()
+    with flask_requests(app) as handled:
+        moved = post(client, url, token, {"purpose": PURPOSE, "features": case(3)})
+    assert moved.status_code in (403, 404), moved.get_json()
+    assert handled == [url] and receipts() == before
+    with services.sessions() as session:  # back home: served again
+        session.execute(update(ApiClient).values(organisation_id=home))
+        session.commit()
+    assert post(client, url, token, {"purpose": PURPOSE, "features": case(4)}).status_code == 200
+    assert receipts() == before + 1

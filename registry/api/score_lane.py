@@ -32,7 +32,12 @@ from flask import Flask, g
 
 from ..governance.errors import GovernanceError
 from ..governance.inputs import json_loads
-from ..governance.people import assume_ledger_head, hash_token, ledger_head_seen
+from ..governance.people import (
+    assume_ledger_head,
+    hash_token,
+    is_client_token,
+    ledger_head_seen,
+)
 from ..platform.services import end_session
 from ..serving import tokens
 from ..serving.scoring import Refused, Stale, clear_to_serve
@@ -41,7 +46,6 @@ from ..usecases.unit import of_app
 from .scoring import json_body, refusals_limited, score_arguments
 
 _PATH = re.compile(r"/api/v1/models/([^/]+)/score")
-_CLIENT_TOKEN = "ghc_"
 
 StartResponse = Callable[..., Any]
 Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -159,7 +163,7 @@ _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 def _client_token(environ: dict[str, Any]) -> str | None:
     scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token.startswith(_CLIENT_TOKEN):
+    if scheme.lower() != "bearer" or not is_client_token(token):
         return None
     return token
 

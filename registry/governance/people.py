@@ -75,11 +75,12 @@ _LEDGER_HEAD_READ = "gatehouse_ledger_head_read"
 
 
 # What a warm score's receipt INSERT checks in the same statement when its client was named from
-# a token seen before (no lookup of its own): the token is still the client's and active, and the
-# ledger's head is the one the score's checks were answered at. Binds: guard_client, guard_token
-# (the token's hash), guard_head ("" for an empty ledger).
+# a token seen before (no lookup of its own): the token is still the client's, active and in the
+# same organisation, and the ledger's head is the one the score's checks were answered at. Binds:
+# guard_client, guard_org, guard_token (the token's hash), guard_head ("" for an empty ledger).
 STILL_CURRENT: ColumnElement[bool] = and_(
     exists().where(_CLIENTS.id == bindparam("guard_client"),
+                   _CLIENTS.organisation_id == bindparam("guard_org"),
                    _CLIENTS.token_hash == bindparam("guard_token"), _CLIENTS.active.is_(True)),
     func.coalesce(select(_HEAD.entry_hash).where(_HEAD.id == 1).scalar_subquery(), "")
     == bindparam("guard_head"))

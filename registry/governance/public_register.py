@@ -183,8 +183,7 @@ def atrs_record(session: Session, model: PredictiveModel, status: str, policy: P
     feature_names = sorted({f.get("name", "") for v in versions for f in (v.feature_schema or [])
                             if isinstance(f, dict)} - _hidden_columns(datasets.values()))
     return {
-        # a model's name is its organisation's own: the slug makes the id the register's own
-        "id": f"{org_slug}/{model.name}",
+        "id": f"{org_slug}/{model.name}",  # a model's name is its organisation's own
         "metadata": {
             "standard": STANDARD, "standard_version": STANDARD_VERSION,
             "status": status, "status_text": words, "phase": phase,

@@ -187,8 +187,8 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
         if len(receipts) != 1 or not commit or session.in_transaction() or not at:
             raise Stale("a guarded score is one row stored by itself")
         if not execute_alone(session.get_bind(), _INSERT_GUARDED, {
-                **receipts[0], "guard_client": actor.id, "guard_token": guard,
-                "guard_head": at}, write=True):
+                **receipts[0], "guard_client": actor.id, "guard_org": actor.organisation_id,
+                "guard_token": guard, "guard_head": at}, write=True):
             raise Stale("the token or the ledger has changed since the token was seen")
     elif commit and not session.in_transaction():
         commit_alone(session.get_bind(), insert, receipts)
