@@ -208,7 +208,7 @@ class Statements:
     def _count(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.seen.append(statement)
 
-    def _driver(self, _raw: Any, statement: str) -> None:
+    def _driver(self, _raw: Any, statement: str, _rows: int) -> None:
         self.seen.append(statement)
 
     def work(self) -> list[str]:

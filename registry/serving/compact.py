@@ -45,11 +45,8 @@ class Packer:
 
     def values(self, row: dict[str, Any]) -> list[Any]:
         """The row's values in schema order, a category as its index in the allowed values."""
-        out = []
-        for name, index in zip(self.names, self.index, strict=True):
-            value = row.get(name)
-            out.append(value if index is None or value is None else index.get(value, value))
-        return out
+        return [value if index is None or value is None else index.get(value, value)
+                for value, index in zip(map(row.get, self.names), self.index, strict=True)]
 
     def pack(self, row: dict[str, Any], base: float, contributions: Sequence[float],
              scale: str, explained: float, score: float) -> dict[str, Any]:

@@ -24,19 +24,20 @@ from ..governance.actors import Actor
 from ..governance.errors import Forbidden, Invalid, NotFound
 from ..governance.permissions import allowed, require
 from ..governance.policy import Policy
+from ..platform import sealing
 from ..platform.db import commit_alone, execute_alone, read_first
 from ..platform.storage import FileStore
 from ..records import ScoreReceipt
 from . import compact, features, loaded, verdicts
 
+# A batch's receipts are this one statement, prepared once and run for every row in one
+# transaction (see platform.db.commit_alone).
 _INSERT_RECEIPTS = ScoreReceipt.__table__.insert()
-# A batch's receipts as one multi-row INSERT statement: with RETURNING, SQLAlchemy renders the
-# rows into one "INSERT ... VALUES (...), (...)" (its insertmanyvalues) on SQLite and PostgreSQL
-# alike, rather than the statement once per row.
-_INSERT_BATCH = _INSERT_RECEIPTS.returning(ScoreReceipt.__table__.c.id)
 # One receipt stored only while the client's token and the ledger's head are as the checks saw
 # them (governance.people.STILL_CURRENT): the guard's check and the write are one statement.
 _COLUMNS = list(ScoreReceipt.__table__.columns)
+_INPUTS_SEALED_AS = ScoreReceipt.__table__.c.inputs.type.context
+_EXPLANATION_SEALED_AS = ScoreReceipt.__table__.c.explanation.type.context
 _INSERT_GUARDED = _INSERT_RECEIPTS.from_select(
     [c.name for c in _COLUMNS],
     select(*(bindparam(c.name, type_=c.type) for c in _COLUMNS)).where(people.STILL_CURRENT),
@@ -108,10 +109,15 @@ def clear_to_serve(session: Session, actor: Actor, name: str, purpose: str,
             and verdict.ok and not verdict.purpose_refusal(purpose))
 
 
-def band_of(score: float, bands: Any, policy: Policy) -> str:
-    """The name of the first band whose upper bound the score is below (the last band if none)."""
+def bands_of(bands: Any, policy: Policy) -> list[tuple[str, float]]:
+    """The version's score bands, else the policy's: (name, upper bound) in order."""
     listed = bands or [{"name": b.name, "below": b.below} for b in policy.score_bands]
-    return next((b["name"] for b in listed if score < b["below"]), listed[-1]["name"])
+    return [(b["name"], b["below"]) for b in listed]
+
+
+def band_of(score: float, bands: list[tuple[str, float]]) -> str:
+    """The name of the first band whose upper bound the score is below (the last band if none)."""
+    return next((name for name, below in bands if score < below), bands[-1][0])
 
 
 def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[Any],
@@ -151,28 +157,35 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     verdicts.require_servable(session, verdict, len(cases))
     if reading:
         session.commit()  # nothing written yet: this only ends the read transaction
-    schema = list(verdict.feature_schema)
-    where = "features" if len(cases) == 1 else "instances"
-    rows = [features.validate(c, schema, where if len(cases) == 1 else f"instances.{i}")
-            for i, c in enumerate(cases)]
+    check = features.checker(verdict.version_id, verdict.feature_schema)
+    rows = [check(cases[0])] if len(cases) == 1 else \
+        [check(c, f"instances.{i}") for i, c in enumerate(cases)]
     prepared = loaded.get(session, verdict, store, policy, now, release=commit)
     explainer = prepared.explainer
     scored = explainer.score_rows(rows if len(rows) > 1 else rows[0])
-    packer = compact.Packer(schema)
+    packer = compact.Packer(verdict.feature_schema)
+    bands = bands_of(verdict.bands, policy)
     keep = policy.retain_inputs_days > 0
     keep_until = now + timedelta(days=policy.retain_inputs_days) if keep else None
     base, scale, specs = explainer.base_value, explainer.scale, explainer.features
+    # Both sealed columns in one pass each, under one data key (platform.sealing.seal_many).
+    packed = sealing.seal_many(
+        [packer.pack(row, base, values, scale, explained, score_) for row, score_, explained,
+         values in zip(rows, scored.score, scored.explained, scored.contributions, strict=True)],
+        _EXPLANATION_SEALED_AS)
+    kept = sealing.seal_many(rows, _INPUTS_SEALED_AS) if keep else [None] * len(rows)
     results, receipts = [], []
-    for row, score_, explained, values in zip(
-            rows, scored.score, scored.explained, scored.contributions, strict=True):
-        band = band_of(score_, verdict.bands, policy)
+    for row, score_, explained, values, sealed_explanation, sealed_inputs in zip(
+            rows, scored.score, scored.explained, scored.contributions, packed, kept,
+            strict=True):
+        band = band_of(score_, bands)
         receipt_id, code = str(uuid.uuid4()), receipt_chain.new_code()
         receipts.append({
             "id": receipt_id, "model_version_id": verdict.version_id,
             "approval_id": verdict.approval_id, "client_id": actor.id, "purpose": purpose,
-            "inputs_hash": ledger.sha256(row), "inputs": row if keep else None,
+            "inputs_hash": ledger.sha256(row), "inputs": sealed_inputs,
             "inputs_expire_at": keep_until, "score": score_, "band": band,
-            "explanation": packer.pack(row, base, values, scale, explained, score_),
+            "explanation": sealed_explanation,
             "created_at": now, "outcome": None, "overrode": None, "outcome_reason": None,
             "outcome_at": None, "code": code, "batch": None, "batch_index": None,
         })
@@ -182,7 +195,6 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
                         "verify_code": receipt_chain.display_code(code)})
     # A Core insert built once, without the ORM's unit of work: receipts are not changed again
     # in this request.
-    insert = _INSERT_RECEIPTS if len(receipts) == 1 else _INSERT_BATCH
     if guard is not None:
         if len(receipts) != 1 or not commit or session.in_transaction() or not at:
             raise Stale("a guarded score is one row stored by itself")
@@ -191,9 +203,9 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
                 "guard_token": guard, "guard_head": at}, write=True):
             raise Stale("the token or the ledger has changed since the token was seen")
     elif commit and not session.in_transaction():
-        commit_alone(session.get_bind(), insert, receipts)
+        commit_alone(session.get_bind(), _INSERT_RECEIPTS, receipts)
     else:
-        session.connection().execute(insert, receipts)
+        session.connection().execute(_INSERT_RECEIPTS, receipts)
         if commit:
             session.commit()
     return {

@@ -271,8 +271,11 @@ class Explainer:
             rows = rows.to_dict()
         x = self._transform(rows)
         score, explained = self._scores(x)
-        return Scored(score.tolist(), explained.tolist(),
-                      self._aggregate(self._shap_values(x)).tolist())
+        contributions = self._aggregate(self._shap_values(x))
+        if not (np.isfinite(score).all() and np.isfinite(explained).all()
+                and np.isfinite(contributions).all()):
+            raise ValueError("the model gave a score or contribution that is not a finite number")
+        return Scored(score.tolist(), explained.tolist(), contributions.tolist())
 
     def score_and_explain(self, rows: Rows) -> list[Explanation]:
         """One :class:`Explanation` per row (a DataFrame, one dict, or a list of dicts)."""

@@ -53,7 +53,26 @@ def notice_for(scale: str) -> str:
 
 
 def points(change: float) -> int:
-    """A change in the score (0 to 1) in points out of 100, rounded half away from zero."""
+    """A change in the score (0 to 1) in points out of 100, rounded half away from zero, as the
+    change is written (0.145 is 15 points, though the float 0.145 * 100 is 14.4999…).
+
+    Float arithmetic gives that answer except within a hair of a half point, where the decimal
+    reading decides; it is ~8x cheaper than reading every change as a decimal, and a batch
+    words tens of thousands of changes."""
+    scaled = abs(change) * 100.0
+    whole = math.floor(scaled) if scaled < _EXACT_BEYOND else None
+    if whole is None or abs(scaled - whole - 0.5) < _NEAR_HALF:
+        return _decimal_points(change)
+    return int(whole + (scaled - whole > 0.5)) * (1 if change > 0 else -1)
+
+
+# The float product is within ~1e-13 of the written change times 100 below this size, so a
+# margin of 1e-9 around each half point leaves every rounding that could differ to the decimal.
+_EXACT_BEYOND = 1e6
+_NEAR_HALF = 1e-9
+
+
+def _decimal_points(change: float) -> int:
     return int(Decimal(repr(change)).scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -73,19 +92,19 @@ def probability_changes(contributions: Sequence[float], scale: str, score: float
     return [c * factor for c in contributions]
 
 
-@lru_cache(maxsize=16384)
-def _subject(name: str, type_: str, value: Any, _kind: type) -> str:
-    """"Label value": cached, as a batch repeats the same values (``_kind`` keeps 1, 1.0 and
-    True apart, which are equal as keys but not written alike)."""
-    label = sentence(name)
-    return f"{label} not recorded" if value is None else f"{label} {format_value(value, type_)}"
-
-
 def statement(spec: FeatureSpec, value: Any, change: float) -> str:
     """E.g. "Council tax band B raised the score by 4 points" (``change``: in the score, 0 to 1;
     a missing value is said once, "not recorded"; a false value is "no")."""
-    subject = _subject(spec.name, spec.type, value, type(value))
-    amount = points(change)
+    return _worded(spec.name, spec.type, value, type(value), points(change))
+
+
+@lru_cache(maxsize=65536)
+def _worded(name: str, type_: str, value: Any, _kind: type, amount: int) -> str:
+    """Cached: a batch says the same things many times over (``_kind`` keeps 1, 1.0 and True
+    apart, which are equal as keys but not written alike)."""
+    label = sentence(name)
+    subject = f"{label} not recorded" if value is None else \
+        f"{label} {format_value(value, type_)}"
     if amount == 0:
         return f"{subject} made little difference to the score"
     verb = "raised" if amount > 0 else "lowered"
