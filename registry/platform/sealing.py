@@ -65,6 +65,7 @@ class Keyring:
     def __init__(self, master_path: Path, keys_path: Path, may_create: bool) -> None:
         self.master_path, self.keys_path, self.may_create = master_path, keys_path, may_create
         self._pending = master_path.with_name(f".{master_path.name}.pending")
+        self._keys_file = str(keys_path)
         self._lock = threading.Lock()
         self._keys: dict[str, AESGCM] = {}
         self._current: str | None = None
@@ -163,7 +164,7 @@ class Keyring:
 
     def _stamp(self) -> tuple[int, int] | None:
         try:  # every write replaces the file: a new inode, even within one mtime tick
-            found = self.keys_path.stat()
+            found = os.stat(self._keys_file)  # (os.stat on text: pathlib's costs as much again)
         except FileNotFoundError:
             return None
         return found.st_ino, found.st_mtime_ns
