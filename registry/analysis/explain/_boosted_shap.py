@@ -27,7 +27,7 @@ are left to shap (see :class:`~registry.analysis.explain._explainer.Explainer`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,8 @@ from scipy.special import expit
 
 _MAX_SPLITS = 10  # splits in one tree: a table of 2^splits x groups x columns per tree
 _MAX_ENTRIES = 8_000_000  # all the tables together (64 MB); beyond it shap's kernel is used
-_CHUNK = 32  # rows at a time: the working arrays stay in cache
+_CHUNK = 16  # rows at a time: the working arrays stay in cache
+_PADDED = (4, 8)  # background groups of up to these sizes are summed padded
 
 
 @dataclass
@@ -107,6 +108,57 @@ def _leaf_of_pattern(tree: _Tree) -> np.ndarray:
 
 
 @dataclass
+class _SubsetSums:
+    """Sums of fixed subsets of an array's last axis, each row alone and in a fixed order.
+
+    ``np.add.reduceat`` costs mostly per subset (one inner-loop call each), and most subsets
+    are small: those of up to 4, then up to 8, members are padded (with a position holding
+    0.0, which leaves a sum as it is) and added pairwise, a few whole-array steps for all of
+    them; the larger ones go to ``reduceat``. The output holds the subsets in that order.
+    """
+
+    blocks: list[tuple[int, np.ndarray]]  # (width, each subset's positions padded to it)
+    members: np.ndarray  # the larger subsets' positions, subset after subset
+    starts: np.ndarray  # where each larger subset begins in ``members``
+
+    @classmethod
+    def of(cls, subsets: list[list[int]], pad: int) -> tuple[_SubsetSums, np.ndarray]:
+        """The sums of ``subsets`` (``pad``: a position always 0.0), and each subset's place
+        in their output."""
+        place = np.empty(len(subsets), dtype=np.intp)
+        blocks, done, lower = [], 0, 0
+        for width in _PADDED:
+            chosen = [i for i, s in enumerate(subsets) if lower < len(s) <= width]
+            place[chosen] = np.arange(done, done + len(chosen))
+            padded = [[*subsets[i], *[pad] * (width - len(subsets[i]))] for i in chosen]
+            # member after member (width, subsets): each step adds whole runs of subsets
+            blocks.append((width, np.array(padded, dtype=np.intp).reshape(-1, width).T.ravel()))
+            done, lower = done + len(chosen), width
+        rest = [i for i, s in enumerate(subsets) if len(s) > lower]
+        place[rest] = np.arange(done, done + len(rest))
+        members = np.array([m for i in rest for m in subsets[i]], dtype=np.intp)
+        starts = np.cumsum([0] + [len(subsets[i]) for i in rest[:-1]]).astype(np.intp)
+        return cls(blocks, members, starts if rest else starts[:0]), place
+
+    def __call__(self, values: np.ndarray, out: np.ndarray) -> None:
+        """``out[:, k]``: the sum of ``values[:, subset k]`` (both (rows, ...))."""
+        done = 0
+        for width, positions in self.blocks:
+            n = len(positions) // width
+            if n == 0:
+                continue
+            part = np.take(values, positions, axis=1).reshape(len(values), width, n)
+            while width > 2:
+                width //= 2
+                part = part[:, :width] + part[:, width:]
+            np.add(part[:, 0], part[:, 1], out=out[:, done:done + n])
+            done += n
+        if len(self.starts):
+            out[:, done:] = np.add.reduceat(np.take(values, self.members, axis=1),
+                                            self.starts, axis=1)
+
+
+@dataclass
 class BoostedShap:
     """SHAP values (probability, interventional) on transformed columns; see the module doc."""
 
@@ -120,17 +172,16 @@ class BoostedShap:
     leaf_starts: np.ndarray  # where each tree's begin
     init: float  # the margin before the trees
     margin_z: np.ndarray  # F of each background row
-    perm: np.ndarray  # background rows, tree after tree, grouped by their pattern in the tree
-    group_starts: np.ndarray  # where each (tree, group) begins in ``perm``
+    prob_z: np.ndarray  # p of each background row
+    group_sums: _SubsetSums  # each distinct background group's rescale factors, summed
     tables: np.ndarray  # every tree's table, flattened
-    entry_base: np.ndarray  # per (tree, group, column) entry: its place in ``tables``...
-    entry_stride: np.ndarray  # ... plus the row's pattern in the tree times this
+    tree_stride: np.ndarray  # a row's pattern in a tree times this: its entries' offset
+    # per (tree, group, column) entry, grouped by the transformed column it adds to:
+    entry_base: np.ndarray  # its place in ``tables`` for pattern 0
     entry_tree: np.ndarray
-    entry_group: np.ndarray  # its (tree, group) among all
-    entry_order: np.ndarray  # entries grouped by the transformed column they add to
-    entry_starts: np.ndarray
+    entry_group: np.ndarray  # its group's place in ``group_sums``'s output
+    entry_starts: np.ndarray  # where each column's entries begin
     entry_columns: np.ndarray
-    prob_z: np.ndarray = field(default_factory=lambda: np.empty(0))  # p of each background row
 
     @classmethod
     def build(cls, estimator: Any, background: np.ndarray) -> BoostedShap | None:
@@ -145,15 +196,13 @@ class BoostedShap:
         split_weight = np.array([1 << s for t in trees for s in range(len(t.splits))],
                                 dtype=np.intp)
         tree_starts = np.cumsum([0] + [len(t.splits) for t in trees[:-1]])
-        values, starts = [], []
-        for tree in trees:
-            starts.append(sum(len(v) for v in values))
-            values.append(_leaf_of_pattern(tree))
+        values = [_leaf_of_pattern(tree) for tree in trees]
+        leaf_starts = np.cumsum([0] + [len(v) for v in values[:-1]]).astype(np.intp)
+        empty = np.empty(0, dtype=np.intp)
         self = cls(estimator, background.shape[1], split_column, split_threshold, split_weight,
-                   tree_starts, np.concatenate(values), np.array(starts, dtype=np.intp), 0.0,
-                   np.empty(0),
-                   *(np.empty(0, dtype=np.intp),) * 2, np.empty(0),
-                   *(np.empty(0, dtype=np.intp),) * 7)
+                   tree_starts, np.concatenate(values), leaf_starts, 0.0, np.empty(0),
+                   np.empty(0), _SubsetSums([], empty, empty), np.empty(0),
+                   *(empty,) * 6)
         z_pattern = self._patterns(self._goes_left(background))  # (background, trees)
         entries = sum((1 << len(tree.splits)) * len(np.unique(z_pattern[:, t])) * len(tree.columns)
                       for t, tree in enumerate(trees))
@@ -164,40 +213,39 @@ class BoostedShap:
                           - self._margin(z_pattern[:1])[0])
         self.margin_z = self._margin(z_pattern)
         self.prob_z = expit(self.margin_z)
-        perm, group_starts, tables = [], [], []
-        base, stride, entry_tree, entry_group, entry_column = [], [], [], [], []
-        offset = n_groups = 0
+        subsets: dict[tuple[int, ...], int] = {}  # distinct groups: many trees split alike
+        tables, stride = [], []
+        base, entry_tree, entry_group, entry_column = [], [], [], []
+        offset = 0
         for t, tree in enumerate(trees):
             n_splits = len(tree.splits)
             patterns, members = np.unique(z_pattern[:, t], return_inverse=True)
-            for g in range(len(patterns)):
-                group_starts.append(len(perm))
-                perm.extend(np.flatnonzero(members == g).tolist())
+            groups = [subsets.setdefault(tuple(np.flatnonzero(members == g).tolist()),
+                                         len(subsets)) for g in range(len(patterns))]
             x_bits = ((np.arange(1 << n_splits)[:, None] >> np.arange(n_splits)) & 1) == 1
             z_bits = ((patterns[:, None] >> np.arange(n_splits)) & 1) == 1
             table = _tree_table(tree, x_bits, z_bits)  # (2^splits, groups, columns)
             tables.append(table.ravel())
             n_g, n_c = table.shape[1], table.shape[2]
+            stride.append(n_g * n_c)
             for g in range(n_g):
                 for j, column in enumerate(tree.columns):
                     base.append(offset + g * n_c + j)
-                    stride.append(n_g * n_c)
                     entry_tree.append(t)
-                    entry_group.append(n_groups + g)
+                    entry_group.append(groups[g])
                     entry_column.append(column)
             offset += table.size
-            n_groups += n_g
-        columns = np.array(entry_column, dtype=np.intp)
-        self.perm = np.array(perm, dtype=np.intp)
-        self.group_starts = np.array(group_starts, dtype=np.intp)
+        self.group_sums, place = _SubsetSums.of([list(s) for s in subsets], len(background))
         self.tables = np.concatenate(tables)
-        self.entry_base = np.array(base, dtype=np.intp)
-        self.entry_stride = np.array(stride, dtype=np.intp)
-        self.entry_tree = np.array(entry_tree, dtype=np.intp)
-        self.entry_group = np.array(entry_group, dtype=np.intp)
-        self.entry_order = np.argsort(columns, kind="stable")
-        self.entry_columns, self.entry_starts = np.unique(columns[self.entry_order],
-                                                          return_index=True)
+        self.tree_stride = np.array(stride, dtype=np.intp)
+        # sorted by column (stably: tree after tree within one), so each column's terms are
+        # contiguous and summed by one reduceat
+        columns = np.array(entry_column, dtype=np.intp)
+        order = np.argsort(columns, kind="stable")
+        self.entry_base = np.array(base, dtype=np.intp)[order]
+        self.entry_tree = np.array(entry_tree, dtype=np.intp)[order]
+        self.entry_group = place[np.array(entry_group, dtype=np.intp)[order]]
+        self.entry_columns, self.entry_starts = np.unique(columns[order], return_index=True)
         return self
 
     def _goes_left(self, x: np.ndarray) -> np.ndarray:
@@ -218,27 +266,40 @@ class BoostedShap:
         return self.init + running[:, -1]
 
     def shap_values(self, x: np.ndarray) -> np.ndarray:
-        """(rows, transformed columns) SHAP values of the probability (x moved to its cells)."""
+        """(rows, transformed columns) SHAP values of the probability (x moved to its cells).
+
+        Rows run along the first axis and entries along the last, so each step reads and writes
+        whole rows contiguously; every step is elementwise or sums within a row, in an order
+        fixed by the model alone. The working arrays are allocated once per call (``np.take``
+        with ``out=`` in mode "clip": "raise" would buffer; the indices are always in range).
+        """
         pattern = self._patterns(self._goes_left(x))
         margin = self._margin(pattern)
-        out = np.zeros((len(x), self.n_columns))
-        for start in range(0, len(x), _CHUNK):
-            end = start + _CHUNK
-            out[start:end] = self._chunk(pattern[start:end].T, margin[start:end]).T
+        offset = pattern * self.tree_stride  # where each tree's entries for the row begin
+        n, n_z = len(x), len(self.margin_z)
+        rows, n_entries = min(n, _CHUNK), len(self.entry_base)
+        index = np.empty((rows, n_entries), dtype=np.intp)
+        terms = np.empty((rows, n_entries))
+        factor = np.empty((rows, n_entries))
+        rescale = np.zeros((rows, n_z + 1))  # the last column stays 0.0: group_sums' padding
+        grouped = np.empty((rows, len(self.group_sums.starts) + sum(
+            len(p) // w for w, p in self.group_sums.blocks)))
+        out = np.zeros((n, self.n_columns))
+        for start in range(0, n, _CHUNK):
+            m = margin[start:start + _CHUNK]
+            r = len(m)
+            diff = self.margin_z[None, :] - m[:, None]
+            same = diff == 0
+            rescale[:r, :n_z] = np.where(same, 1.0, (self.prob_z[None, :] - expit(m)[:, None])
+                                         / np.where(same, 1.0, diff))
+            self.group_sums(rescale[:r], grouped[:r])
+            np.take(offset[start:start + r], self.entry_tree, axis=1, out=index[:r],
+                    mode="clip")
+            index[:r] += self.entry_base
+            np.take(self.tables, index[:r], out=terms[:r], mode="clip")
+            np.take(grouped[:r], self.entry_group, axis=1, out=factor[:r], mode="clip")
+            terms[:r] *= factor[:r]
+            out[start:start + r, self.entry_columns] = np.add.reduceat(
+                terms[:r], self.entry_starts, axis=1)
+        out /= n_z
         return out
-
-    def _chunk(self, pattern: np.ndarray, margin: np.ndarray) -> np.ndarray:
-        """(transformed columns, rows) from (trees, rows) patterns: the rows run along the last
-        axis throughout, so every step works on whole runs of them and adds each row's terms in
-        a fixed order."""
-        diff = self.margin_z[:, None] - margin[None, :]
-        same = diff == 0
-        rescale = np.where(same, 1.0, (self.prob_z[:, None] - expit(margin)[None, :])
-                           / np.where(same, 1.0, diff))  # (background, rows)
-        grouped = np.add.reduceat(rescale[self.perm], self.group_starts, axis=0)
-        index = self.entry_base[:, None] + pattern[self.entry_tree] * self.entry_stride[:, None]
-        terms = self.tables[index] * grouped[self.entry_group]  # (entries, rows)
-        out = np.zeros((self.n_columns, len(margin)))
-        out[self.entry_columns] = np.add.reduceat(terms[self.entry_order], self.entry_starts,
-                                                  axis=0)
-        return out / len(self.margin_z)
