@@ -130,7 +130,9 @@ class BoostedShap:
     # per (tree, group, column) entry, grouped by the transformed column it adds to:
     entry_base: np.ndarray  # its place in ``tables`` for pattern 0
     entry_tree: np.ndarray
-    entry_group: np.ndarray  # its group: a background row, or n + its place in group_starts
+    # its group's place among a row's factors: a background row (its own rescale factor), or
+    # the background's size + the group's place in group_starts (the sum of its rows')
+    entry_group: np.ndarray
     entry_starts: np.ndarray  # where each column's entries begin
     entry_columns: np.ndarray
 
