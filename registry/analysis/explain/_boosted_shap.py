@@ -236,30 +236,31 @@ class BoostedShap:
         margin = self._margin(pattern)
         offset = pattern * self.tree_stride  # where each tree's entries for the row begin
         n, n_z, n_entries = len(x), len(self.margin_z), len(self.entry_base)
-        # per row: each background row's rescale factor, then each larger group's sum of them
-        factors = np.empty((n, n_z + len(self.group_starts)))
-        rescale = factors[:, :n_z]
-        diff = self.margin_z[None, :] - margin[:, None]
-        rescale[...] = 1.0  # where F(z) = F(x)
-        np.divide(self.prob_z[None, :] - expit(margin)[:, None], diff, out=rescale,
-                  where=diff != 0)
         rows = min(n, _CHUNK)
+        # per row: each background row's rescale factor, then each larger group's sum of them
+        factors = np.empty((rows, n_z + len(self.group_starts)))
         gathered = np.empty((rows, len(self.members)))
         index = np.empty((rows, n_entries), dtype=np.intp)
         terms = np.empty((rows, n_entries))
         factor = np.empty((rows, n_entries))
         sums = np.empty((n, len(self.entry_columns)))
+        p_x = expit(margin)
         for start in range(0, n, _CHUNK):
             end = min(start + _CHUNK, n)
             r = end - start
+            rescale = factors[:r, :n_z]
+            diff = self.margin_z[None, :] - margin[start:end, None]
+            rescale[...] = 1.0  # where F(z) = F(x)
+            np.divide(self.prob_z[None, :] - p_x[start:end, None], diff, out=rescale,
+                      where=diff != 0)
             if len(self.group_starts):
-                rescale[start:end].take(self.members, axis=1, out=gathered[:r], mode="wrap")
+                rescale.take(self.members, axis=1, out=gathered[:r], mode="wrap")
                 np.add.reduceat(gathered[:r], self.group_starts, axis=1,
-                                out=factors[start:end, n_z:])
+                                out=factors[:r, n_z:])
             offset[start:end].take(self.entry_tree, axis=1, out=index[:r], mode="wrap")
             index[:r] += self.entry_base
             self.tables.take(index[:r], out=terms[:r], mode="wrap")
-            factors[start:end].take(self.entry_group, axis=1, out=factor[:r], mode="wrap")
+            factors[:r].take(self.entry_group, axis=1, out=factor[:r], mode="wrap")
             terms[:r] *= factor[:r]
             np.add.reduceat(terms[:r], self.entry_starts, axis=1, out=sums[start:end])
         out = np.zeros((n, self.n_columns))
