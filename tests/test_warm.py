@@ -65,7 +65,7 @@ class RoundTrips:
         if self.postgres and self._open(raw):
             self.seen.append("ROLLBACK")
 
-    def _driver(self, raw: Any, statement: str, _rows: int) -> None:  # sent past SQLAlchemy's engine
+    def _driver(self, raw: Any, statement: str, _rows: int) -> None:  # past SQLAlchemy
         if self.postgres and not raw.autocommit and not self._open(raw):
             self.seen.append("BEGIN")
         self.seen.append(statement.split()[0].upper())
