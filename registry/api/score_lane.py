@@ -1,20 +1,21 @@
-"""The warm one-row score's lane: ``POST /api/v1/models/<name>/score`` answered in front of
-Flask's request machinery, when nothing about it needs that machinery.
+"""The warm score's lane: ``POST /api/v1/models/<name>/score`` answered in front of Flask's
+request machinery, when nothing about it needs that machinery.
 
 A warm score's own work (the token's lookup, the explanation, the receipt's insert) costs about
 as much as what Flask does around it for every request: a request context, the before- and
 after-request hooks (rate limits, the session cookie, the JSON body parsed twice), URL matching,
 the schema-documenting wrappers, teardown. This lane takes a request only when it is an API
-client's one-row score with a JSON body, no query string and no cookie (Flask may refresh a
-session's), and only when every check is answered from the caches and passes
+client's score (one row or a batch) with a JSON body, no query string and no cookie (Flask may
+refresh a session's), and only when every check is answered from the caches and passes
 (:func:`..serving.scoring.clear_to_serve`): the client is allowed the model and the purpose,
 the version is servable and loaded. It then runs the very
 same use case (:func:`..usecases.scoring.score`), so the answer, the receipt, and the receipt's
 durability before the answer leaves are the same as on the Flask route. A client token it has
-answered before names its client without a lookup: the receipt's INSERT checks the token and
-the ledger's head in the same statement (:mod:`..serving.tokens`), one round trip in all.
+answered before names the client of a one-row score without a lookup: the receipt's INSERT
+checks the token and the ledger's head in the same statement (:mod:`..serving.tokens`), one
+round trip in all. A batch's token is looked up.
 
-Anything else goes to Flask untouched, with the body it sent: a user's token, a batch, a pinned
+Anything else goes to Flask untouched, with the body it sent: a user's token, a pinned
 version that is not cached, a refusal, an invalid feature (``serving.scoring.score`` raises a
 governance error only before it writes anything, so Flask answers it from scratch). An error
 after the receipt may have been written (the database gone away) is answered by Flask's own
@@ -80,12 +81,12 @@ class ScoreLane:
             data = score_arguments(json_loads(body, "json"))
         except GovernanceError:
             return None  # not an object, or not a valid one: Flask names the problem
-        if "features" not in data:
-            return None
+        cases = [data["features"]] if "features" in data else data["instances"]
         services = self.app.extensions["gatehouse"]
         session = services.sessions()
         digest = hash_token(token)
-        seen = tokens.recall(digest)
+        # a batch's token is looked up: the guard that stands in for the lookup is one row's
+        seen = tokens.recall(digest) if len(cases) == 1 else None
         try:
             try:
                 if seen is not None:  # named without a lookup: the INSERT checks the token
@@ -102,7 +103,7 @@ class ScoreLane:
             except Exception:  # an unknown token, the database away: nothing written yet
                 return None
             try:
-                result = scoring.score(unit, name, data["purpose"], [data["features"]], number,
+                result = scoring.score(unit, name, data["purpose"], cases, number,
                                        guard=digest if seen is not None else None)
             except Stale:  # the token or the ledger moved: nothing written, ask afresh
                 tokens.forget(digest)

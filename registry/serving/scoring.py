@@ -93,7 +93,7 @@ def _refuse(session: Session, actor: Actor, model: str, purpose: str,
 
 def clear_to_serve(session: Session, actor: Actor, name: str, purpose: str,
                    number: int | None, policy: Policy, now: datetime) -> bool:
-    """Whether a one-row score by this client would pass every check answered from the caches
+    """Whether a score by this client would pass every check answered from the caches
     alone: allowed the model and the purpose, the version servable and loaded, so nothing is
     read and nothing refused (on the ledger). Reads nothing, changes nothing."""
     at = people.ledger_head_seen(session)

@@ -68,6 +68,10 @@ def assert_equal_everywhere(fast, expected: np.ndarray, frame: pd.DataFrame) -> 
     for i, row in enumerate(frame.to_dict("records")):
         np.testing.assert_allclose(fast(row)[0], expected[i], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(fast(frame.iloc[[5]]), expected[[5]], rtol=1e-12, atol=1e-12)
+    # many rows as dicts (a batch) are each transformed as alone, bit for bit
+    records = frame.to_dict("records")
+    assert np.array_equal(fast(records), np.vstack([fast(r) for r in records]), equal_nan=True)
+    assert fast([]).shape == (0, fast.n_out)
 
 
 def test_plain_column_transformer_equals_sklearn_on_all_rows(credit) -> None:
