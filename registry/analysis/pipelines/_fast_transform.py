@@ -87,18 +87,9 @@ class Block:
     def _finish(self, x: np.ndarray) -> np.ndarray:
         return _apply_ops(self.float_ops, x)
 
-    def row(self, row: Mapping[str, Any], out: np.ndarray) -> None:
-        values = [row[c] for c in self.columns]
-        if self.onehot is None:
-            x = np.array(values, dtype=float)
-        else:
-            x = np.zeros(self.onehot.width)
-            self._encode(values, x)
-        out[self.start : self.start + self.width] = self._finish(x)
-
     def rows(self, rows: Sequence[Mapping[str, Any]], out: np.ndarray) -> None:
-        """Many rows at once: their values gathered, then each step over the whole block (the
-        same elementwise operations as :meth:`row`, so each row's values are the same bits)."""
+        """The rows' values gathered, then each step over the whole block: elementwise, so a
+        row's values are the same bits whatever rows come with it."""
         values = [[row[c] for c in self.columns] for row in rows]
         if self.onehot is None:
             x = np.array(values, dtype=float)
@@ -138,7 +129,7 @@ class FastTransform:
         if isinstance(rows, pd.Series):
             rows = rows.to_dict()
         if isinstance(rows, Mapping):
-            return self.transform_row(rows)[None, :]
+            return self.transform_rows([rows])
         if isinstance(rows, pd.DataFrame):
             if len(rows) <= 4:  # per-row dict path is faster than pandas for a few rows
                 rows = self.frame_rows(rows)
@@ -153,16 +144,6 @@ class FastTransform:
             raise KeyError(f"missing input columns: {missing}")
         columns = list(frame.columns)  # .values of the whole frame is the fast way out
         return [dict(zip(columns, r, strict=True)) for r in frame.values.tolist()]
-
-    def transform_row(self, row: Mapping[str, Any]) -> np.ndarray:
-        """One row given as ``{column: value}`` -> a 1-D array of ``n_out`` values."""
-        out = np.empty(self.n_out)
-        try:
-            for block in self.blocks:
-                block.row(row, out)
-        except KeyError as exc:
-            raise KeyError(f"missing input column {exc.args[0]!r}") from None
-        return _apply_ops(self.post_ops, out)
 
     def transform_rows(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Rows given as ``{column: value}`` -> a 2-D array, vectorised per block."""
