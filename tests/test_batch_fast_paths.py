@@ -104,6 +104,8 @@ def test_a_batch_sealed_in_one_pass_opens_as_each_value_alone(tmp_path: Path) ->
     assert sealing.seal_json(sealed[0], "score_receipts.inputs") is sealed[0]
     with pytest.raises(sealing.Unreadable):  # bound to its column like any sealed value
         sealing.open_json(sealed[0], "score_receipts.explanation")
+    with pytest.raises(ValueError, match="sealed for score_receipts.inputs"):  # said at once
+        sealing.seal_json(sealed[0], "score_receipts.explanation")
     _, new, _ = keyring.rotate_data()
     assert sealing.seal_many(values[:1], "x")[0].startswith(sealing.TEXT_PREFIX)
     blob = sealing.b64decode(sealing.seal_many(values[:1], "x")[0][len(sealing.TEXT_PREFIX):])

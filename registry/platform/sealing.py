@@ -266,6 +266,8 @@ def install(keyring: Keyring) -> None:
 
 def seal_json(value: Any, context: str) -> str:
     if isinstance(value, SealedText):
+        if value.context != context:  # it would not open there: say so now, not when read
+            raise ValueError(f"a value sealed for {value.context} given to {context}")
         return value
     blob = _keyring().seal(json.dumps(value, separators=(",", ":")).encode(), context.encode())
     return TEXT_PREFIX + b64encode(blob).decode()
@@ -273,6 +275,13 @@ def seal_json(value: Any, context: str) -> str:
 
 class SealedText(str):
     """A value sealed before its INSERT (:func:`seal_many`), which its column stores as it is."""
+
+    context: str
+
+    def __new__(cls, text: str, context: str) -> SealedText:
+        made = super().__new__(cls, text)
+        made.context = context
+        return made
 
 
 def seal_many(values: Sequence[Any], context: str) -> list[SealedText | None]:
@@ -282,8 +291,8 @@ def seal_many(values: Sequence[Any], context: str) -> list[SealedText | None]:
     as null, hence "finite")."""
     datas = [orjson.dumps(v) for v in values if v is not None]
     blobs = iter(_keyring().seal_all(datas, context.encode()) if datas else [])
-    return [None if v is None else SealedText(TEXT_PREFIX + b64encode(next(blobs)).decode())
-            for v in values]
+    return [None if v is None else
+            SealedText(TEXT_PREFIX + b64encode(next(blobs)).decode(), context) for v in values]
 
 
 def _keyring() -> Keyring:
