@@ -76,6 +76,31 @@ def test_commit_alone_stores_one_row_at_once_and_a_batch_all_or_nothing(app: Fla
     assert organisations(engine) == {"Alone"}
 
 
+def test_rows_given_every_column_go_to_the_driver_in_one_statement_all_or_nothing(
+        app: Flask) -> None:
+    engine = engine_of(app)
+    insert = Organisation.__table__.insert()
+    sent: list[tuple[str, int]] = []
+
+    def row(n: int, name: str) -> dict:
+        return {"id": 9000 + n, "slug": f"driver-{n}", "name": name, "kind": "council",
+                "created_at": NOW}
+
+    def seen(_raw: object, sql: str, rows: int) -> None:
+        sent.append((sql.split()[0].upper(), rows))
+
+    db.observers.append(seen)
+    try:
+        db.commit_alone(engine, insert, [row(1, "Driver one"), row(2, "Driver two")])
+        assert sent == [("INSERT", 2)]  # one statement, run for both rows (executemany)
+        with pytest.raises(exc.IntegrityError):  # the second row repeats a name
+            db.commit_alone(engine, insert, [row(3, "Driver three"), row(4, "Driver one")])
+    finally:
+        db.observers.remove(seen)
+    assert {"Driver one", "Driver two"} <= organisations(engine)
+    assert "Driver three" not in organisations(engine)  # nothing of the refused batch
+
+
 def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(
         app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = engine_of(app)
