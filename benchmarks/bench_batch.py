@@ -45,7 +45,6 @@ from benchmarks.bench_scoring import PURPOSE, build, cases, environment  # noqa:
 from benchmarks.receipt_size import receipt_bytes  # noqa: E402
 from benchmarks.scoring_server import Server, calibration_ms  # noqa: E402
 
-
 WARM_BATCHES = 3
 
 
@@ -127,7 +126,8 @@ def main() -> None:
         server.stop()
 
     size = receipt_bytes(database_url)
-    sent = args.workers * (WARM_BATCHES * args.batch + 20) + args.rounds * (args.requests + 3 * args.batch)
+    sent = (args.workers * (WARM_BATCHES * args.batch + 20)
+            + args.rounds * (args.requests + 3 * args.batch))
     print(f"receipts: {size['count']:.0f} stored ({sent} cases sent)"
           + ("" if size["count"] == sent else "  <-- MISMATCH"))
     print(f"  bytes a receipt: row {size['row']:.0f} without its inputs (target <= 1024), "
