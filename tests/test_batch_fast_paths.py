@@ -1,6 +1,7 @@
-"""The shortcuts a batch takes give exactly the answers of the plain code they stand in for:
+"""The shortcuts scoring takes give exactly the answers of the plain code they stand in for:
 the compiled feature check, the points a statement says, sealing a batch's values in one pass,
-and a model's non-finite output refused before anything is written."""
+the score body's plain shape read without the schema, and a model's non-finite output refused
+before anything is written."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 
 from registry.analysis.explain import Explainer, FeatureSpec
 from registry.analysis.statements import points
+from registry.api.scoring import _SCORE_IN, score_arguments
 from registry.governance.errors import Invalid
 from registry.platform import sealing
 from registry.serving.features import Checker, validate
@@ -123,3 +125,30 @@ def test_a_model_giving_a_non_finite_number_is_refused_before_anything_is_writte
     monkeypatch.setattr(explainer, "_scores", lambda x: (np.full(len(x), np.nan),) * 2)
     with pytest.raises(ValueError, match="not a finite number"):
         explainer.score_rows(row)
+
+
+BODIES = st.one_of(
+    st.fixed_dictionaries({"purpose": st.one_of(st.text(max_size=90), VALUES),
+                           "features": st.one_of(st.dictionaries(st.text(max_size=3), VALUES,
+                                                                 max_size=3), VALUES)}),
+    st.dictionaries(st.sampled_from(["purpose", "features", "instances", "version", "x"]),
+                    st.one_of(st.text(max_size=3), VALUES), max_size=3),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(BODIES)
+def test_a_score_body_is_read_as_the_schema_reads_it(body: dict[str, Any]) -> None:
+    def schema(b: Any) -> Any:
+        try:
+            return "ok", _SCORE_IN.load(b)
+        except Exception:  # noqa: BLE001 - any refusal: score_arguments must refuse too
+            return "refused", None
+
+    def ours(b: Any) -> Any:
+        try:
+            return "ok", score_arguments(b)
+        except Invalid:
+            return "refused", None
+
+    assert ours(body) == schema(body)
