@@ -78,6 +78,7 @@ def test_the_lane_answers_a_warm_score_as_the_route_does(app: Flask, api: Api) -
         lane = post(client, url, token, body)
     assert lane.status_code == 200 and handled == []
     route = post(Client(app.wsgi_app.flask), url, token, body)  # type: ignore[attr-defined]
+    assert sorted(lane.headers.items()) == sorted(route.headers.items())
     one, other = lane.get_json(), route.get_json()
     ids = [r.pop("receipt_id") for r in one["results"] + other["results"]]
     for r in one["results"] + other["results"]:
