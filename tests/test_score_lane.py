@@ -12,7 +12,7 @@ from flask import Flask, request_started
 from sqlalchemy import func, select, update
 from werkzeug.test import Client
 
-from registry.records import ApiClient, LedgerEntry, Organisation, ScoreReceipt
+from registry.records import ApiClient, LedgerEntry, ModelVersion, Organisation, ScoreReceipt
 
 from .chain import build_chain, case
 from .conftest import Api
@@ -231,3 +231,37 @@ def test_a_remembered_token_is_checked_against_its_client_in_the_same_statement(
         session.commit()
     assert post(client, url, token, {"purpose": PURPOSE, "features": case(4)}).status_code == 200
     assert receipts() == before + 1
+
+
+def test_a_free_text_value_any_json_text_can_hold_is_scored_by_the_lane_and_the_route(
+        app: Flask, api: Api) -> None:
+    """A lone surrogate ("\\ud800") is text JSON can carry, and a feature with no list of
+    categories takes any text: it is scored (200, its receipt sealed and opening to it), not
+    a 500 from a JSON writer that cannot write it."""
+    from registry.serving import verdicts
+
+    chain = build_chain(api)
+    url, token = f"/api/v1/models/{chain.model}/score", chain.client_token
+    with app.extensions["gatehouse"].sessions() as session:
+        version = session.scalar(select(ModelVersion).where(ModelVersion.number == chain.version))
+        assert version is not None
+        version.feature_schema = [  # "purpose": any text (the model ignores an unseen one)
+            {k: v for k, v in f.items() if not (f["name"] == "purpose" and k == "allowed")}
+            for f in version.feature_schema]
+        session.commit()
+    verdicts.clear()
+    client = app.test_client()
+    odd = dict(case(1), purpose="car \ud800")
+    assert post(client, url, token, {"purpose": PURPOSE, "features": case(2)}).status_code == 200
+    for body in ({"purpose": PURPOSE, "features": odd},
+                 {"purpose": PURPOSE, "instances": [case(2), odd]}):
+        with flask_requests(app) as handled:
+            lane = post(client, url, token, body)
+        assert lane.status_code == 200 and handled == [], lane.data[:300]
+        route = post(Client(app.wsgi_app.flask), url, token, body)  # type: ignore[attr-defined]
+        assert route.status_code == 200, route.data[:300]
+        for answer in (lane, route):
+            result = answer.get_json()["results"][-1]
+            shown = {c["feature"]: c["value"] for c in result["explanation"]["contributions"]}
+            assert shown["purpose"] == "car \ud800"
+            assert stored(app, result["receipt_id"])["inputs"]["purpose"] == "car \ud800"

@@ -289,10 +289,17 @@ def seal_many(values: Sequence[Any], context: str) -> list[SealedText | None]:
     pass under one data key, as :func:`seal_json` seals one (None stays None): a batch of score
     receipts. orjson writes them ~10x quicker than the standard library (it would write a NaN
     as null, hence "finite")."""
-    datas = [orjson.dumps(v) for v in values if v is not None]
+    datas = [_json(v) for v in values if v is not None]
     blobs = iter(_keyring().seal_all(datas, context.encode()) if datas else [])
     return [None if v is None else
             SealedText(TEXT_PREFIX + b64encode(next(blobs)).decode(), context) for v in values]
+
+
+def _json(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # text orjson cannot write (a lone surrogate, which JSON can carry)
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _keyring() -> Keyring:
