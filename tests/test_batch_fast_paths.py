@@ -152,3 +152,12 @@ def test_a_score_body_is_read_as_the_schema_reads_it(body: dict[str, Any]) -> No
             return "refused", None
 
     assert ours(body) == schema(body)
+
+
+def test_the_compiled_check_refuses_a_whole_number_no_float_holds_as_validate_does() -> None:
+    """An integer feature with no maximum: 2**53 + 1 becomes another number as a float, which
+    validate refuses ("must be a whole number"); the compiled check must not score it."""
+    schema = [{"name": "n", "type": "integer"}, {"name": "x", "type": "number"}]
+    for case in ({"n": 2 ** 53 + 1, "x": 1}, {"n": 10 ** 300 + 1, "x": 1},
+                 {"n": 1, "x": 2 ** 53 + 1}):
+        assert _outcome(Checker(schema), case) == _outcome(lambda c: validate(c, schema), case)

@@ -102,7 +102,8 @@ class Checker:
                 if kind_of is float:
                     if not math.isfinite(value) or (kind == "integer" and not value.is_integer()):
                         return None
-                elif kind_of is not int or abs(value) > sys.float_info.max:
+                elif kind_of is not int or abs(value) > sys.float_info.max or (
+                        kind == "integer" and float(value) != value):  # no float holds it
                     return None
                 if (lo is not None and value < lo) or (hi is not None and value > hi):
                     return None
