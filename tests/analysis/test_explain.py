@@ -110,6 +110,16 @@ def test_score_is_the_positive_class_probability(fitted, credit) -> None:
     np.testing.assert_allclose([e.score for e in explanations], expected, atol=1e-9)
 
 
+def test_a_batch_scores_and_explains_each_row_as_alone_bit_for_bit(fitted, credit) -> None:
+    _, _, explainer, _ = fitted
+    rows = credit[0].iloc[:ROWS].to_dict("records")
+    batch = explainer.score_rows(rows)
+    alone = [explainer.score_rows(row) for row in rows]
+    assert batch.score == [a.score[0] for a in alone]
+    assert batch.explained == [a.explained[0] for a in alone]
+    assert batch.contributions == [a.contributions[0] for a in alone]
+
+
 def test_base_plus_contributions_equals_the_explained_value(fitted) -> None:
     name, _, explainer, explanations = fitted
     for e in explanations:

@@ -226,7 +226,8 @@ class Explainer:
             return score, score if log_odds is None else log_odds
         if output == "linear":
             est = self._estimator
-            raw = x @ est.coef_[0] + est.intercept_[0]
+            # summed along each row (no BLAS product: its rounding changes with the row count)
+            raw = (x * est.coef_[0]).sum(axis=1) + est.intercept_[0]
             return _expit(raw), raw
         predicted = np.asarray(self._shap.model.predict(x))
         if output == "class-1":
