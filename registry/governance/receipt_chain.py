@@ -32,6 +32,7 @@ from ..records import (
     ReceiptBatch,
     ScoreReceipt,
 )
+from . import ledger
 from .actors import Actor
 from .checkpoints import checkpoint_message
 
@@ -131,25 +132,38 @@ class Standing:
     batch: int | None
     entry_seq: int | None
     checkpoint: LedgerCheckpoint | None
-    proven: bool  # its leaf, with the inclusion proof, gives the root the ledger records
+    matches: bool  # its leaf, with the inclusion proof, gives the root the ledger records
+    proven: bool  # and that entry is linked, intact, to the one its checkpoint signs
 
 
 def standing(session: Session, receipt: ScoreReceipt) -> Standing:
     if receipt.batch is None or receipt.batch_index is None:
-        return Standing(None, None, None, False)
+        return Standing(None, None, None, False, False)
     entry = session.scalars(select(LedgerEntry).where(
         LedgerEntry.action == ACTION, LedgerEntry.subject_id == str(receipt.batch))).first()
     if entry is None:
-        return Standing(receipt.batch, None, None, False)
+        return Standing(receipt.batch, None, None, False, False)
     leaves = [h for _, h in _leaf_rows(session, ScoreReceipt.batch == receipt.batch)]
     mine = leaf({f: getattr(receipt, f) for f in _LEAF_FIELDS})
-    proven = (receipt.batch_index < len(leaves) and merkle.verify_inclusion(
+    matches = (receipt.batch_index < len(leaves) and merkle.verify_inclusion(
         mine, receipt.batch_index, entry.change.get("size", 0),
         merkle.inclusion_proof(leaves, receipt.batch_index),
         bytes.fromhex(entry.change.get("root", ""))))
     checkpoint = session.scalars(select(LedgerCheckpoint).where(
         LedgerCheckpoint.seq >= entry.seq).order_by(LedgerCheckpoint.number)).first()
-    return Standing(receipt.batch, entry.seq, checkpoint, proven)
+    return Standing(receipt.batch, entry.seq, checkpoint, matches,
+                    matches and checkpoint is not None and _signed_over(session, entry,
+                                                                          checkpoint))
+
+
+def _signed_over(session: Session, entry: LedgerEntry, checkpoint: LedgerCheckpoint) -> bool:
+    """Whether the entries from the batch's to the checkpoint's are intact and linked, ending
+    in the hash the checkpoint signs: the signature vouches for the root only then (an entry
+    edited, or rehashed, beneath it would otherwise pass). Batches are chained just before a
+    checkpoint is cut, so this is a few entries."""
+    walked = ledger.walk(session, entry.seq, entry.prev_hash, end_seq=checkpoint.seq)
+    return walked.ok and walked.entries == checkpoint.seq and \
+        walked.last_hash == checkpoint.entry_hash
 
 
 @dataclass(frozen=True)
@@ -166,6 +180,19 @@ class Verified:
     standing: Standing
     signed: bool  # its checkpoint's signature verifies with the register's own public keys
     organisation: str | None = None  # the model's organisation's slug (names are each one's own)
+
+    @property
+    def state(self) -> str:
+        """"signed"; "unbatched" or "unsigned" (not yet chained, or chained and not yet in a
+        checkpoint); else "broken": the receipt, its batch or the ledger was changed since."""
+        where = self.standing
+        if self.signed:
+            return "signed"
+        if where.batch is None:
+            return "unbatched"
+        if where.matches and where.checkpoint is None:
+            return "unsigned"
+        return "broken"
 
 
 def verify_code(session: Session, text: str, trusted: dict[str, PublicKey]) -> Verified | None:
