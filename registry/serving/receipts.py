@@ -33,11 +33,12 @@ _FIELDS = ("id", "code", "model_version_id", "approval_id", "client_id", "purpos
 
 def view(session: Session, receipt: ScoreReceipt) -> dict[str, Any]:
     """A receipt as people read it: its explanation as the score gave it, from the compact form
-    it is stored in (a receipt stored before that form, as it was stored)."""
+    it is stored in, with the values of the inputs while they are kept (see `compact`)."""
     version = session.get(ModelVersion, receipt.model_version_id)
     schema = version.feature_schema if version is not None else []
     return {**{f: getattr(receipt, f) for f in _FIELDS},
-            "explanation": compact.expand(receipt.explanation, schema or [], receipt.score)}
+            "explanation": compact.expand(receipt.explanation, schema or [], receipt.score,
+                                          receipt.inputs)}
 
 
 def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> ScoreReceipt:
