@@ -42,7 +42,7 @@ def _forge_batch(app: Flask, receipt_id: str, *, rehash: bool) -> None:
         receipt = session.get(ScoreReceipt, receipt_id)
         receipt.score = 0.01
         session.flush()
-        leaves = [h for _, h in receipt_chain._leaf_rows(
+        leaves = [h for _, h in receipt_chain.leaf_rows(
             session, ScoreReceipt.batch == receipt.batch)]
         root = receipt_chain.merkle.root(leaves).hex()
         session.get(ReceiptBatch, receipt.batch).root = root
@@ -132,3 +132,27 @@ def test_inputs_not_kept_are_not_kept_in_the_explanation_either(app: Flask, api:
     assert "x" not in _stored_explanation(app, result["receipt_id"])
     got = ok(api.get(f"/api/v1/receipts/{result['receipt_id']}", as_="dee"))
     assert got["inputs"] is None and set(_explained_values(got).values()) == {None}
+
+
+def _erasures(app: Flask) -> list[tuple[str, str, dict[str, Any]]]:
+    with app.extensions["gatehouse"].sessions() as session:
+        return [(e.subject_kind, e.subject_id, e.change) for e in session.scalars(
+            select(LedgerEntry).where(LedgerEntry.action == "erase_inputs"))]
+
+
+def test_the_erasure_of_inputs_is_on_the_ledger_by_the_sweep_or_on_reading(
+        app: Flask, api: Api, clock: Any) -> None:
+    chain = build_chain(api)
+    swept, read = _scored(api, chain.model, rows=2)
+    services = app.extensions["gatehouse"]
+    clock.advance(days=services.policy.retain_inputs_days + 1)
+    got = ok(api.get(f"/api/v1/receipts/{read['receipt_id']}", as_="dee"))  # before the sweep
+    assert got["inputs"] is None
+    with services.sessions() as session:
+        assert erase_expired_inputs(session, clock.now()) == 1
+        session.commit()
+    assert [(kind, subject, change["receipts"]) for kind, subject, change in _erasures(app)] \
+        == [("receipt", read["receipt_id"], 1), ("receipts", "expired", 1)]
+    # an outcome still comes for a receipt whose inputs are gone: the record stays
+    ok(api.post(f"/api/v1/receipts/{swept['receipt_id']}/outcome", as_="app",
+                json={"outcome": "overridden", "reason": "moved"}))

@@ -13,7 +13,7 @@ from ..governance.actors import Actor
 from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
 from ..governance.permissions import require
 from ..governance.policy import Policy
-from ..governance.retention import still_kept
+from ..governance.retention import recorded_erasure, still_kept
 from ..records import ModelVersion, OutcomeReport, ScoreReceipt
 from . import compact
 
@@ -47,8 +47,9 @@ def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> Score
     if receipt is None or (actor.kind == "client" and receipt.client_id != actor.id):
         raise NotFound(f"no receipt {receipt_id!r} for {actor.name}", {"receipt_id": [receipt_id]})
     if receipt.inputs is not None and not still_kept(receipt.inputs_expire_at, now):
-        receipt.inputs = None  # past retention and not yet erased: erase it now
+        receipt.inputs = None  # past retention and not yet erased: erase it now, on the ledger
         session.flush()
+        recorded_erasure(session, "receipt", receipt.id, 1, now)
     return receipt
 
 
