@@ -31,15 +31,19 @@ def receipt_bytes(database_url: str) -> dict[str, float]:
             disk = connection.scalar(text(
                 "SELECT sum(pgsize) FROM dbstat WHERE name LIKE '%score_receipts%'"))
         stored = connection.execute(text(
-            "SELECT explanation, score, model_version_id FROM score_receipts LIMIT 1")).one()
+            "SELECT explanation, inputs, score, model_version_id FROM score_receipts LIMIT 1"
+        )).one()
         schema = connection.scalar(text("SELECT feature_schema FROM model_versions WHERE id = :v"),
                                    {"v": stored.model_version_id})
     engine.dispose()
     schema = json.loads(schema) if isinstance(schema, str) else schema
     sealed = json.loads(stored.explanation) if stored.explanation.startswith('"') \
         else stored.explanation
+    inputs = None if stored.inputs is None else sealing.open_json(
+        json.loads(stored.inputs) if stored.inputs.startswith('"') else stored.inputs,
+        "score_receipts.inputs")
     full = compact.expand(sealing.open_json(sealed, "score_receipts.explanation"), schema,
-                          stored.score)
+                          stored.score, inputs)
     assert full is not None
     old = {k: full[k] for k in ("base_value", "contributions", "scale")}
     old_sealed = json.dumps(sealing.seal_json(old, "score_receipts.explanation"))

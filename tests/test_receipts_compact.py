@@ -120,10 +120,10 @@ def test_the_compact_form_round_trips_values_categories_and_the_explained_value(
     row = {"age": 41.0, "housing": "rent", "note": "free text", "owner": None}
     contributions = [0.1 + 0.2, -1e-17, 0.0049999, -0.3333333333333333]
     explained = 0.7310585786300049 if scale == "log-odds" else 0.62
-    packed = compact.Packer(SCHEMA).pack(row, 0.25, contributions, scale, explained, 0.62)
-    assert packed["x"] == [41.0, 1, "free text", None]  # the category as its index
+    packed = compact.pack(0.25, contributions, scale, explained, 0.62)
+    assert "x" not in packed  # the values are the inputs', not kept twice
     stored = json.loads(json.dumps(packed))
-    got = compact.expand(stored, SCHEMA, 0.62)
+    got = compact.expand(stored, SCHEMA, 0.62, row)
     assert got is not None
     assert got["explained_value"] == explained and got["base_value"] == 0.25
     by_feature = {c["feature"]: c for c in got["contributions"]}
@@ -132,3 +132,18 @@ def test_the_compact_form_round_trips_values_categories_and_the_explained_value(
     assert by_feature["age"]["statement"].startswith("Age 41 raised the score by ")
     assert [c["feature"] for c in got["contributions"]] == ["owner", "age", "note", "housing"]
     assert ("log-odds" in got["notice"]) == (scale == "log-odds")
+
+
+def test_a_form_2_receipt_reads_its_values_from_the_inputs_and_never_its_copy_after() -> None:
+    row = {"age": 41.0, "housing": "rent", "note": "free text", "owner": None}
+    stored = {**compact.pack(0.25, [0.1, 0.2, 0.3, 0.4], "probability", 0.62, 0.62), "v": 2,
+              "x": [41.0, 1, "free text", None]}  # the copy form 2 kept
+    kept = compact.expand(stored, SCHEMA, 0.62, row)
+    assert kept == compact.expand({**stored, "v": 3}, SCHEMA, 0.62, row)
+    erased = compact.expand(stored, SCHEMA, 0.62, None)
+    assert erased is not None
+    assert {c["value"] for c in erased["contributions"]} == {None}
+    assert all(compact.ERASED in c["statement"] and "41" not in c["statement"]
+               for c in erased["contributions"])
+    assert [c["contribution"] for c in erased["contributions"]] == [
+        c["contribution"] for c in kept["contributions"]]

@@ -225,14 +225,17 @@ class Verification:
 
 
 def walk(session: Session, start_seq: int = 1, prev_hash: str = GENESIS,
-         v2_seen: bool = False) -> Verification:
+         v2_seen: bool = False, end_seq: int | None = None) -> Verification:
     """Walk the chain in order from `start_seq` (whose predecessor's hash is `prev_hash`, and
-    `v2_seen` whether it or any entry before it is of hash version 2); name the first entry
-    that was edited, deleted or moved. `entries` counts from the start."""
+    `v2_seen` whether it or any entry before it is of hash version 2) to `end_seq` (else the
+    end); name the first entry that was edited, deleted or moved. `entries` counts from the
+    start."""
     expected_prev, expected_seq, count = prev_hash, start_seq, start_seq - 1
     # rows, not entities: the walk reads each entry once, and the ORM would double its time
     query = (select(*LedgerEntry.__table__.columns).where(LedgerEntry.seq >= start_seq)
              .order_by(LedgerEntry.seq))
+    if end_seq is not None:
+        query = query.where(LedgerEntry.seq <= end_seq)
     for e in session.execute(query).yield_per(1000):
         count += 1
         if e.seq != expected_seq:

@@ -5,7 +5,12 @@ Before a checkpoint is cut, the receipts not yet chained become a batch: an RFC 
 of their leaves (see `leaf`), whose root a ledger entry ("chain_receipts") records; the
 checkpoint then signs it. Verification recomputes every batch's root from its receipts: a
 receipt edited, deleted or slipped into a batch changes it. A receipt's short code lets anyone
-check, on the public page, that it is in a signed checkpoint (see `standing`).
+check, on the public page, that it is in a signed checkpoint (see `receipt_codes`).
+
+A leaf covers what the receipt says of the score (`LEAF_FIELDS`), not its explanation
+(sealed, and not read back to verify) nor its outcome, whose every report is a ledger entry of
+its own: an explanation or an outcome edited in its row is not found by verification. Receipts
+not yet in a batch (those since the last checkpoint) are covered by nothing until it is cut.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,26 +25,19 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..platform import merkle
-from ..platform.keys import PublicKey
 from ..records import (
-    Decision,
-    LedgerCheckpoint,
     LedgerEntry,
-    ModelVersion,
-    Organisation,
-    PredictiveModel,
     ReceiptBatch,
     ScoreReceipt,
 )
 from .actors import Actor
-from .checkpoints import checkpoint_message
 
 ACTION = "chain_receipts"
 ACTOR = Actor("system", None, "receipts")
 # Crockford's base32: no I, L, O or U, so a code read aloud or copied by hand survives.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12  # 60 random bits
-_LEAF_FIELDS = ("id", "code", "model_version_id", "approval_id", "client_id", "purpose",
+LEAF_FIELDS = ("id", "code", "model_version_id", "approval_id", "client_id", "purpose",
                 "inputs_hash", "score", "band", "created_at")
 
 
@@ -64,13 +61,13 @@ def display_code(code: str) -> str:
 
 def leaf(values: dict[str, Any]) -> bytes:
     """A receipt's leaf hash: what it says about the score, never the inputs themselves."""
-    fields = {f: values[f] for f in _LEAF_FIELDS}
+    fields = {f: values[f] for f in LEAF_FIELDS}
     fields["created_at"] = fields["created_at"].isoformat()
     return merkle.leaf_hash(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode())
 
 
-def _leaf_rows(session: Session, *where: Any) -> list[tuple[str, bytes]]:
-    columns = [getattr(ScoreReceipt, f) for f in _LEAF_FIELDS]
+def leaf_rows(session: Session, *where: Any) -> list[tuple[str, bytes]]:
+    columns = [getattr(ScoreReceipt, f) for f in LEAF_FIELDS]
     query = select(*columns).where(*where).order_by(ScoreReceipt.batch_index,
                                                     ScoreReceipt.created_at, ScoreReceipt.id)
     return [(row.id, leaf(row._asdict())) for row in session.execute(query)]
@@ -79,7 +76,7 @@ def _leaf_rows(session: Session, *where: Any) -> list[tuple[str, bytes]]:
 def batch_pending(session: Session, now: datetime) -> tuple[int, dict[str, Any]] | None:
     """Put the receipts not yet chained into the next batch; its number and what the ledger
     entry records (None if there are none)."""
-    rows = _leaf_rows(session, ScoreReceipt.batch.is_(None))
+    rows = leaf_rows(session, ScoreReceipt.batch.is_(None))
     if not rows:
         return None
     number = (session.scalar(select(func.max(ReceiptBatch.number))) or 0) + 1
@@ -113,7 +110,7 @@ def problems(session: Session, from_seq: int = 1) -> list[tuple[str, int | None,
             found.append(("receipt_batch_unrecorded", None,
                           f"receipt batch {batch.number} is not the one the ledger records"))
             continue
-        leaves = [h for _, h in _leaf_rows(session, ScoreReceipt.batch == batch.number)]
+        leaves = [h for _, h in leaf_rows(session, ScoreReceipt.batch == batch.number)]
         if len(leaves) != entry.change.get("size") or merkle.root(leaves).hex() != batch.root:
             found.append(("receipts_altered", entry.seq,
                           f"the receipts of batch {batch.number} (entry {entry.seq}) were "
@@ -122,70 +119,3 @@ def problems(session: Session, from_seq: int = 1) -> list[tuple[str, int | None,
         found.append(("receipt_batch_unrecorded", entry.seq,
                       f"receipt batch {number}, recorded by entry {entry.seq}, is missing"))
     return found
-
-
-@dataclass(frozen=True)
-class Standing:
-    """Where a receipt stands in the chain: its batch's entry, and the checkpoint signing it."""
-
-    batch: int | None
-    entry_seq: int | None
-    checkpoint: LedgerCheckpoint | None
-    proven: bool  # its leaf, with the inclusion proof, gives the root the ledger records
-
-
-def standing(session: Session, receipt: ScoreReceipt) -> Standing:
-    if receipt.batch is None or receipt.batch_index is None:
-        return Standing(None, None, None, False)
-    entry = session.scalars(select(LedgerEntry).where(
-        LedgerEntry.action == ACTION, LedgerEntry.subject_id == str(receipt.batch))).first()
-    if entry is None:
-        return Standing(receipt.batch, None, None, False)
-    leaves = [h for _, h in _leaf_rows(session, ScoreReceipt.batch == receipt.batch)]
-    mine = leaf({f: getattr(receipt, f) for f in _LEAF_FIELDS})
-    proven = (receipt.batch_index < len(leaves) and merkle.verify_inclusion(
-        mine, receipt.batch_index, entry.change.get("size", 0),
-        merkle.inclusion_proof(leaves, receipt.batch_index),
-        bytes.fromhex(entry.change.get("root", ""))))
-    checkpoint = session.scalars(select(LedgerCheckpoint).where(
-        LedgerCheckpoint.seq >= entry.seq).order_by(LedgerCheckpoint.number)).first()
-    return Standing(receipt.batch, entry.seq, checkpoint, proven)
-
-
-@dataclass(frozen=True)
-class Verified:
-    """What the public page says of a receipt: nothing about the person or their score."""
-
-    code: str
-    model: str
-    model_title: str
-    version: int
-    purpose: str
-    scored_at: datetime
-    approval: Decision | None
-    standing: Standing
-    signed: bool  # its checkpoint's signature verifies with the register's own public keys
-    organisation: str | None = None  # the model's organisation's slug (names are each one's own)
-
-
-def verify_code(session: Session, text: str, trusted: dict[str, PublicKey]) -> Verified | None:
-    """The receipt a code names, where it stands in the chain; None for a code no receipt has."""
-    code = normalise_code(text)
-    receipt = None if code is None else session.scalars(
-        select(ScoreReceipt).where(ScoreReceipt.code == code)).first()
-    if receipt is None:
-        return None
-    version = session.get(ModelVersion, receipt.model_version_id)
-    model = None if version is None else session.get(PredictiveModel, version.model_id)
-    if version is None or model is None:
-        return None
-    where = standing(session, receipt)
-    cp = where.checkpoint
-    key = None if cp is None else trusted.get(cp.key_id)
-    signed = cp is not None and key is not None and key.verify(
-        cp.signature, checkpoint_message(cp.number, cp.seq, cp.entry_hash, cp.created_at))
-    org = session.get(Organisation, model.organisation_id)
-    return Verified(display_code(receipt.code or ""), model.name, model.title, version.number,
-                    receipt.purpose, receipt.created_at,
-                    session.get(Decision, receipt.approval_id), where, signed and where.proven,
-                    org.slug if org is not None else None)

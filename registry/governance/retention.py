@@ -1,8 +1,10 @@
 """How long personal data is kept: score inputs and drift reports, each by the policy.
 
 The receipt's other facts (score, explanation, inputs' hash, outcome) and a drift check's
-results are the record and are kept; what goes are the copies of people's data kept for drift
-checks (``serving.retain_inputs_days``) and the drift reports drawn from them
+results are the record and are kept (the explanation without the values: it reads them
+from the inputs, see `serving.compact`; its contributions stay, from which a linear model's
+coefficients give a numeric value back); what goes are the copies of people's data kept for
+drift checks (``serving.retain_inputs_days``) and the drift reports drawn from them
 (``drift.report_retention_days``). Readers treat inputs past their time as gone even before
 the erasure runs (:func:`inputs_kept`).
 """
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Text, cast, select, update
+from sqlalchemy import ColumnElement, Text, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from ..platform.storage import FileStore
-from ..records import DriftCheck, ScoreReceipt
+from ..records import DriftCheck, ModelVersion, ScoreReceipt
+from . import ledger
+from .actors import SYSTEM
 from .policy import Policy
 
 
@@ -32,13 +36,24 @@ def still_kept(inputs_expire_at: datetime | None, now: datetime) -> bool:
 
 
 def erase_expired_inputs(session: Session, now: datetime) -> int:
-    """Erase inputs kept past the policy's retention (the hash stays); how many receipts."""
-    result = session.execute(
-        update(ScoreReceipt)
-        .where(ScoreReceipt.inputs_expire_at < now, ScoreReceipt.inputs.is_not(None))
-        .values(inputs=None)
-    )
+    """Erase inputs kept past the policy's retention (the hash stays); how many receipts. The
+    erasure is on the ledger: one entry per organisation whose receipts' inputs went."""
+    expired = (ScoreReceipt.inputs_expire_at < now, ScoreReceipt.inputs.is_not(None))
+    counts = session.execute(
+        select(ModelVersion.organisation_id, func.count())
+        .join(ScoreReceipt, ScoreReceipt.model_version_id == ModelVersion.id)
+        .where(*expired).group_by(ModelVersion.organisation_id)).all()
+    result = session.execute(update(ScoreReceipt).where(*expired).values(inputs=None))
+    for organisation_id, count in counts:
+        recorded_erasure(session, "receipts", "expired", count, now, organisation_id)
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def recorded_erasure(session: Session, kind: str, subject_id: object, count: int,
+                     now: datetime, organisation_id: int | None = None) -> None:
+    """The ledger entry of an erasure of inputs past their retention."""
+    ledger.append(session, SYSTEM, "erase_inputs", kind, subject_id,
+                  {"receipts": count, "expired_before": now.isoformat()}, now, organisation_id)
 
 
 def prune_drift_reports(session: Session, store: FileStore, policy: Policy,

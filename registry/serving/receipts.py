@@ -13,7 +13,7 @@ from ..governance.actors import Actor
 from ..governance.errors import Conflict, Forbidden, Invalid, NotFound
 from ..governance.permissions import require
 from ..governance.policy import Policy
-from ..governance.retention import still_kept
+from ..governance.retention import recorded_erasure, still_kept
 from ..records import ModelVersion, OutcomeReport, ScoreReceipt
 from . import compact
 
@@ -33,11 +33,12 @@ _FIELDS = ("id", "code", "model_version_id", "approval_id", "client_id", "purpos
 
 def view(session: Session, receipt: ScoreReceipt) -> dict[str, Any]:
     """A receipt as people read it: its explanation as the score gave it, from the compact form
-    it is stored in (a receipt stored before that form, as it was stored)."""
+    it is stored in, with the values of the inputs while they are kept (see `compact`)."""
     version = session.get(ModelVersion, receipt.model_version_id)
     schema = version.feature_schema if version is not None else []
     return {**{f: getattr(receipt, f) for f in _FIELDS},
-            "explanation": compact.expand(receipt.explanation, schema or [], receipt.score)}
+            "explanation": compact.expand(receipt.explanation, schema or [], receipt.score,
+                                          receipt.inputs)}
 
 
 def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> ScoreReceipt:
@@ -46,8 +47,9 @@ def get(session: Session, actor: Actor, receipt_id: str, now: datetime) -> Score
     if receipt is None or (actor.kind == "client" and receipt.client_id != actor.id):
         raise NotFound(f"no receipt {receipt_id!r} for {actor.name}", {"receipt_id": [receipt_id]})
     if receipt.inputs is not None and not still_kept(receipt.inputs_expire_at, now):
-        receipt.inputs = None  # past retention and not yet erased: erase it now
+        receipt.inputs = None  # past retention and not yet erased: erase it now, on the ledger
         session.flush()
+        recorded_erasure(session, "receipt", receipt.id, 1, now)
     return receipt
 
 

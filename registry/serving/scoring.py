@@ -163,15 +163,14 @@ def score(session: Session, actor: Actor, name: str, purpose: str, cases: list[A
     prepared = loaded.get(session, verdict, store, policy, now, release=commit)
     explainer = prepared.explainer
     scored = explainer.score_rows(rows if len(rows) > 1 else rows[0])
-    packer = compact.Packer(verdict.feature_schema)
     bands = bands_of(verdict.bands, policy)
     keep = policy.retain_inputs_days > 0
     keep_until = now + timedelta(days=policy.retain_inputs_days) if keep else None
     base, scale, specs = explainer.base_value, explainer.scale, explainer.features
     # Both sealed columns in one pass each, under one data key (platform.sealing.seal_many).
     packed = sealing.seal_many(
-        [packer.pack(row, base, values, scale, explained, score_) for row, score_, explained,
-         values in zip(rows, scored.score, scored.explained, scored.contributions, strict=True)],
+        [compact.pack(base, values, scale, explained, score_) for score_, explained, values
+         in zip(scored.score, scored.explained, scored.contributions, strict=True)],
         _EXPLANATION_SEALED_AS)
     kept = sealing.seal_many(rows, _INPUTS_SEALED_AS) if keep else [None] * len(rows)
     results, receipts = [], []

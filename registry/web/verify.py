@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from ..governance.receipt_chain import verify_code
+from ..governance.receipt_codes import verify_code
 from ..platform.services import db, services
 
 bp = Blueprint("verify", __name__)
