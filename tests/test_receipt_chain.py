@@ -74,7 +74,13 @@ def test_receipts_are_chained_in_a_merkle_batch_and_tampering_is_named(
     chain = build_chain(api)
     results = _scored(api, chain.model)
     assert "chain_receipts" not in _actions(app)  # the scoring path adds no ledger entry
+    # receipts no batch chains yet are named as what the check does not cover
+    assert ok(api.get("/api/v1/ledger/verify?full=1", as_="audrey"))["receipts_unchained"] == 3
+    said = _cli(app, "ledger", "verify", "--full").output
+    assert "ledger intact" in said and "3 score receipts not yet chained" in said
     assert _cli(app, "ledger", "checkpoint").exit_code == 0
+    assert ok(api.get("/api/v1/ledger/verify?full=1", as_="audrey"))["receipts_unchained"] == 0
+    assert "not yet chained" not in _cli(app, "ledger", "verify", "--full").output
     assert _actions(app)[-1] == "chain_receipts" and _verify(api) == set()
     engine = app.extensions["gatehouse"].engine
     with engine.connect() as conn:

@@ -211,6 +211,8 @@ class VerificationOut(Schema):
     checkpoints = fields.Integer()  # signed checkpoints in the database
     walked_from = fields.Integer()  # the first entry walked (after the last good checkpoint)
     full = fields.Boolean()
+    # score receipts no batch chains yet: no check covers them until the next checkpoint
+    receipts_unchained = fields.Integer()
 
 
 # --- people -----------------------------------------------------------------------------------

@@ -44,6 +44,10 @@ def ledger_verify(full: bool, copy: Any) -> None:
     if result.ok:
         click.echo(f"ledger intact: {result.entries} entries, {result.checkpoints} signed "
                    f"checkpoints ({walked} walked)")
+        if result.receipts_unchained:
+            n = result.receipts_unchained
+            click.echo(f"{n} score receipt{'s' * (n != 1)} not yet chained: not covered by this "
+                       "check until `gatehouse ledger checkpoint` chains them")
         return
     first = result.first()
     at = f" at entry {first.seq}" if first and first.seq is not None else ""

@@ -88,6 +88,13 @@ def batch_pending(session: Session, now: datetime) -> tuple[int, dict[str, Any]]
     return number, {"root": root, "size": len(rows), "tree": "RFC 6962 SHA-256"}
 
 
+def unchained(session: Session) -> int:
+    """How many receipts no batch chains yet: nothing protects them until the next checkpoint
+    chains them (a receipt deleted or changed before then is not seen)."""
+    return session.scalar(select(func.count()).select_from(ScoreReceipt)
+                          .where(ScoreReceipt.batch.is_(None))) or 0
+
+
 def problems(session: Session, from_seq: int = 1) -> list[tuple[str, int | None, str]]:
     """Each batch whose receipts no longer give the root its ledger entry records, or whose
     entry is missing: (code, ledger seq, message). Only the batches recorded from entry
