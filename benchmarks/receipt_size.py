@@ -39,11 +39,11 @@ def receipt_bytes(database_url: str) -> dict[str, float]:
     schema = json.loads(schema) if isinstance(schema, str) else schema
     sealed = json.loads(stored.explanation) if stored.explanation.startswith('"') \
         else stored.explanation
-    inputs = None if stored.inputs is None else sealing.open_json(
+    opened = None if stored.inputs is None else sealing.open_json(
         json.loads(stored.inputs) if stored.inputs.startswith('"') else stored.inputs,
         "score_receipts.inputs")
     full = compact.expand(sealing.open_json(sealed, "score_receipts.explanation"), schema,
-                          stored.score, inputs)
+                          stored.score, opened)
     assert full is not None
     old = {k: full[k] for k in ("base_value", "contributions", "scale")}
     old_sealed = json.dumps(sealing.seal_json(old, "score_receipts.explanation"))
