@@ -27,11 +27,9 @@ from typing import Any
 import numpy as np
 
 from ..analysis.statements import FeatureSpec, explanation
-from ..platform.words import sentence
 
 FORM = 3
 _FORMS = (2, 3)
-ERASED = "erased after the retention period"
 _SCALES = {"probability": "p", "log-odds": "l"}
 _SCALE_OF = {v: k for k, v in _SCALES.items()}
 
@@ -68,10 +66,5 @@ def expand(stored: dict[str, Any] | None, schema: Sequence[dict[str, Any]], scor
         scale, base, contributions = stored["scale"], stored["base_value"], [
             by_name[f.name] for f in features]
         explained = stored.get("explained_value", score)
-    said = explanation(features, values, contributions, scale, base, score, explained)
-    if inputs is None:
-        for item in said["contributions"]:
-            label = sentence(item["feature"])
-            item["statement"] = item["statement"].replace(f"{label} not recorded",
-                                                          f"{label} ({ERASED})", 1)
-    return said
+    return explanation(features, values, contributions, scale, base, score, explained,
+                       erased=inputs is None)

@@ -7,6 +7,7 @@ explanations without loading any model.
 
 from ._features import FeatureSpec
 from ._wording import (
+    ERASED,
     LOG_ODDS_NOTICE,
     NOTICE,
     contribution_items,
@@ -19,6 +20,7 @@ from ._wording import (
 )
 
 __all__ = [
+    "ERASED",
     "LOG_ODDS_NOTICE",
     "NOTICE",
     "FeatureSpec",

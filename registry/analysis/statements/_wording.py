@@ -92,19 +92,28 @@ def probability_changes(contributions: Sequence[float], scale: str, score: float
     return [c * factor for c in contributions]
 
 
-def statement(spec: FeatureSpec, value: Any, change: float) -> str:
+# What a receipt says of a value once its inputs are erased (the weight stays).
+ERASED = "erased after the retention period"
+
+
+def statement(spec: FeatureSpec, value: Any, change: float, erased: bool = False) -> str:
     """E.g. "Council tax band B raised the score by 4 points" (``change``: in the score, 0 to 1;
-    a missing value is said once, "not recorded"; a false value is "no")."""
-    return _worded(spec.name, spec.type, value, type(value), points(change))
+    a missing value is said once, "not recorded"; a false value is "no"; an ``erased`` one is
+    said to be)."""
+    return _worded(spec.name, spec.type, value, type(value), points(change), erased)
 
 
 @lru_cache(maxsize=65536)
-def _worded(name: str, type_: str, value: Any, _kind: type, amount: int) -> str:
+def _worded(name: str, type_: str, value: Any, _kind: type, amount: int, erased: bool) -> str:
     """Cached: a batch says the same things many times over (``_kind`` keeps 1, 1.0 and True
     apart, which are equal as keys but not written alike)."""
     label = sentence(name)
-    subject = f"{label} not recorded" if value is None else \
-        f"{label} {format_value(value, type_)}"
+    if erased:
+        subject = f"{label} ({ERASED})"
+    elif value is None:
+        subject = f"{label} not recorded"
+    else:
+        subject = f"{label} {format_value(value, type_)}"
     if amount == 0:
         return f"{subject} made little difference to the score"
     verb = "raised" if amount > 0 else "lowered"
@@ -113,14 +122,15 @@ def _worded(name: str, type_: str, value: Any, _kind: type, amount: int) -> str:
 
 def contribution_items(features: Sequence[FeatureSpec], values: Sequence[Any],
                        contributions: Sequence[float], scale: str, score: float, base: float,
-                       explained: float) -> list[dict[str, Any]]:
+                       explained: float, erased: bool = False) -> list[dict[str, Any]]:
     """One row's contributions as a caseworker reads them, largest first: each feature (in
     schema order) with its value, exact contribution and statement (in points of the score).
-    The same function serves a score and a receipt read back, so both say exactly the same."""
+    The same function serves a score and a receipt read back, so both say exactly the same
+    (``erased``: a receipt whose inputs are gone, its values None and said erased)."""
     changes = probability_changes(contributions, scale, score, base, explained)
     items = [
         {"feature": spec.name, "value": value, "contribution": contribution,
-         "statement": statement(spec, value, change)}
+         "statement": statement(spec, value, change, erased)}
         for spec, value, contribution, change in zip(features, values, contributions, changes,
                                                      strict=True)
     ]
@@ -130,9 +140,9 @@ def contribution_items(features: Sequence[FeatureSpec], values: Sequence[Any],
 
 def explanation(features: Sequence[FeatureSpec], values: Sequence[Any],
                 contributions: Sequence[float], scale: str, base: float, score: float,
-                explained: float) -> dict[str, Any]:
+                explained: float, erased: bool = False) -> dict[str, Any]:
     """One row's explanation as a score answers it (the fields of ``Explanation.to_dict``)."""
     return {"score": score, "base_value": base,
             "contributions": contribution_items(features, values, contributions, scale, score,
-                                                base, explained),
+                                                base, explained, erased),
             "scale": scale, "notice": notice_for(scale), "explained_value": explained}
