@@ -154,6 +154,8 @@ def test_the_lane_never_serves_from_a_stale_cache(app: Flask, api: Api, clock: A
     clock.advance(days=400)
     lapsed = score(7)
     assert lapsed.status_code == 409 and "lapsed" in lapsed.get_json()["error"]["message"]
+    batch = post(client, url, token, {"purpose": PURPOSE, "instances": [case(7), case(3)]})
+    assert batch.status_code == 409  # a batch too: nothing is served from the warm caches
     clock.advance(days=-400)
     assert score(8).status_code == 200
     # a token made inactive straight in the database (no ledger entry either)
@@ -161,6 +163,8 @@ def test_the_lane_never_serves_from_a_stale_cache(app: Flask, api: Api, clock: A
         session.execute(update(ApiClient).values(active=False))
         session.commit()
     assert score(9).status_code == 401
+    batch = post(client, url, token, {"purpose": PURPOSE, "instances": [case(9), case(3)]})
+    assert batch.status_code == 401
     with services.sessions() as session:
         served = session.scalar(select(func.count()).select_from(ScoreReceipt))
     assert served == 5  # rows 1, 2, 5, 6, 8
